@@ -1,0 +1,48 @@
+"""Crash-safe training checkpoints: model and optimiser tensors plus the loop's state in ONE safetensors file
+(the state as JSON in its metadata), written to a temporary file and renamed, so a crash never leaves a
+checkpoint whose parts disagree. Nothing is pickled."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+
+from .errors import ConfigError
+from .persistence import save_tensors
+
+NAME = "checkpoint.safetensors"
+
+
+def save_checkpoint(directory, model, optimizer, state: dict) -> None:
+    """``state`` is any JSON-able dict (epoch, best score, history...)."""
+    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    optim = optimizer.state_dict()
+    for index, slots in optim["state"].items():
+        for key, value in slots.items():
+            tensors[f"optim.{index}.{key}"] = value if torch.is_tensor(value) else torch.tensor(value)
+    tensors["rng.torch"] = torch.get_rng_state()
+    meta = {"state": json.dumps(state), "param_groups": json.dumps(optim["param_groups"])}
+    save_tensors(tensors, Path(directory) / NAME, meta)
+
+
+def load_checkpoint(directory, model, optimizer) -> dict:
+    """Restore model, optimiser and RNG from ``directory``; return the loop state saved with them."""
+    path = Path(directory) / NAME
+    if not path.is_file():
+        raise ConfigError(f"{path}: no checkpoint to resume from")
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    if "state" not in meta:
+        raise ConfigError(f"{path}: not a training checkpoint (no state in its metadata)")
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    slots: dict[int, dict] = {}
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            _, index, name = key.split(".", 2)
+            slots.setdefault(int(index), {})[name] = value
+    optimizer.load_state_dict({"state": slots, "param_groups": json.loads(meta["param_groups"])})
+    torch.set_rng_state(tensors["rng.torch"])
+    return json.loads(meta["state"])

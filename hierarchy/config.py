@@ -1,0 +1,204 @@
+"""The typed configuration tree: TOML in and out, command-line overrides, unknown keys are errors.
+
+A recipe (``models/jmt.toml``) has four parts::
+
+    format_version = 1
+    [data]          paths of the training and dev corpora, one pair per task
+    [model]         embedding sizes, dropout, and ``[[model.layers]]``: the stack, bottom first
+    [train]         the schedule, optimiser, batching, device
+
+Overrides from the command line name a dotted key: ``--data.pos=train.conllu --train.epochs=3``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomli_w
+
+from .errors import ConfigError
+
+FORMAT_VERSION = 1
+TASKS = ("pos", "chunks", "deps")
+
+
+@dataclass
+class DataConfig:
+    """Corpus paths. Each task may read its own corpus (as in JMT); empty means not trained."""
+
+    pos: str = ""  # CoNLL-U: UPOS and XPOS
+    pos_dev: str = ""
+    chunks: str = ""  # CoNLL-2000: WORD POS CHUNK
+    chunks_dev: str = ""
+    deps: str = ""  # CoNLL-U: HEAD and DEPREL
+    deps_dev: str = ""
+    max_sentences: int = 0  # read at most this many sentences per file (0: all); for quick runs
+    skip_bad: bool = False  # skip malformed sentences with a warning instead of stopping
+
+
+@dataclass
+class LayerConfig:
+    """One depth of the stack: an encoder and the tasks that read its states."""
+
+    encoder: str = "bilstm"
+    size: int = 128  # hidden units per direction
+    tasks: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ModelConfig:
+    word_dim: int = 100
+    chars: str = "cnn"  # character features: "cnn", "lstm" or "none"
+    char_dim: int = 32
+    char_size: int = 100  # CNN filters, or LSTM units per direction
+    min_freq: int = 2  # rarer training words share the unknown-word vector
+    label_dim: int = 32  # label embeddings passed upward
+    mlp_dim: int = 128  # hidden size of the tagging and chunking classifiers
+    arc_dim: int = 256  # biaffine arc representation
+    rel_dim: int = 64  # bilinear label representation
+    dropout: float = 0.33
+    word_dropout: float = 0.1  # replace a training word by the unknown word with this probability
+    layers: list[LayerConfig] = field(
+        default_factory=lambda: [LayerConfig(tasks=["pos"]), LayerConfig(tasks=["chunks"]), LayerConfig(tasks=["deps"])]
+    )
+
+
+@dataclass
+class TrainConfig:
+    mode: str = "schedule"  # "schedule" (JMT, bottom-up per task) or "joint" (weighted sum of losses)
+    epochs: int = 30
+    patience: int = 5  # stop after this many epochs without a better dev score
+    batch_tokens: int = 2000  # length-bucketed batches of about this many words
+    lr: float = 2e-3
+    delta: float = 1e-2  # successive regularization strength; 0 turns it off
+    clip: float = 5.0
+    weights: dict[str, float] = field(default_factory=dict)  # joint mode: loss weight per task (default 1)
+    seed: int = 1
+    device: str = "auto"  # "auto", "cpu" or "cuda"
+    output: str = ""  # model directory; empty: the recipe's path without ".toml"
+
+
+@dataclass
+class Config:
+    format_version: int = FORMAT_VERSION
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def tasks(self) -> list[str]:
+        """The tasks of the stack, bottom first."""
+        return [task for layer in self.model.layers for task in layer.tasks]
+
+    def validate(self, where: str) -> None:
+        seen = self.tasks()
+        for task in seen:
+            if task not in TASKS:
+                raise ConfigError(f"{where}: unknown task '{task}' in model.layers (expected one of {', '.join(TASKS)})")
+        if len(set(seen)) != len(seen):
+            raise ConfigError(f"{where}: a task appears in more than one layer: {seen}")
+        for layer in self.model.layers:
+            if layer.encoder != "bilstm":
+                raise ConfigError(f"{where}: unknown encoder '{layer.encoder}' (expected 'bilstm')")
+        if self.model.chars not in ("cnn", "lstm", "none"):
+            raise ConfigError(f"{where}: model.chars must be 'cnn', 'lstm' or 'none', not '{self.model.chars}'")
+        if self.train.mode not in ("schedule", "joint"):
+            raise ConfigError(f"{where}: train.mode must be 'schedule' or 'joint', not '{self.train.mode}'")
+        if self.train.device not in ("auto", "cpu", "cuda"):
+            raise ConfigError(f"{where}: train.device must be 'auto', 'cpu' or 'cuda', not '{self.train.device}'")
+        for task in seen:
+            if not getattr(self.data, task):
+                raise ConfigError(f"{where}: task '{task}' has no training corpus: set data.{task}")
+
+
+def _build(cls, table: dict, where: str, prefix: str = ""):
+    """Build dataclass ``cls`` from a TOML table, rejecting unknown keys and wrong types."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: '{prefix.rstrip('.')}' must be a table")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in table.items():
+        if key not in names:
+            raise ConfigError(f"{where}: unknown config key '{prefix}{key}' (expected one of {', '.join(sorted(names))})")
+        values[key] = _convert(hints[key], value, where, prefix + key)
+    return cls(**values)
+
+
+def _convert(hint, value, where: str, key: str):
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where, key + ".")
+    origin = typing.get_origin(hint)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: '{key}' must be a list")
+        return [_convert(item, v, where, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: '{key}' must be a table")
+        return {k: _convert(float, v, where, f"{key}.{k}") for k, v in value.items()}
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise ConfigError(f"{where}: '{key}' must be {hint.__name__}, not {value!r}")
+    return value
+
+
+def load_config(path, overrides: list[str] = ()) -> Config:
+    """Read a recipe and apply ``key=value`` overrides such as ``train.epochs=3``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: file not found (expected a TOML recipe)")
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    config = from_dict(table, str(path))
+    for override in overrides:
+        apply_override(config, override)
+    config.validate(str(path))
+    return config
+
+
+def from_dict(table: dict, where: str) -> Config:
+    version = table.get("format_version", FORMAT_VERSION)
+    if version != FORMAT_VERSION:
+        raise ConfigError(f"{where}: format_version {version} is not supported (expected {FORMAT_VERSION})")
+    return _build(Config, table, where)
+
+
+def apply_override(config: Config, override: str) -> None:
+    """Set one dotted key from a ``key=value`` string; the value is parsed as TOML, else taken as a string."""
+    key, sep, text = override.partition("=")
+    if not sep:
+        raise ConfigError(f"command line: override '{override}' must look like key=value")
+    *parents, name = key.split(".")
+    node = config
+    for part in parents:
+        if not dataclasses.is_dataclass(node) or not hasattr(node, part):
+            raise ConfigError(f"command line: unknown config key '{key}'")
+        node = getattr(node, part)
+    if not dataclasses.is_dataclass(node) or name not in {f.name for f in dataclasses.fields(node)}:
+        raise ConfigError(f"command line: unknown config key '{key}'")
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text
+    hint = typing.get_type_hints(type(node))[name]
+    if hint is str and not isinstance(value, str):
+        value = text
+    setattr(node, name, _convert(hint, value, "command line", key))
+
+
+def to_dict(config: Config) -> dict:
+    return dataclasses.asdict(config)
+
+
+def save_config(config: Config, path) -> None:
+    from .fileio import atomic_write
+
+    with atomic_write(path, "wb") as f:
+        tomli_w.dump(to_dict(config), f)

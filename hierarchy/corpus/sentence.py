@@ -1,0 +1,64 @@
+"""The one sentence type every reader returns and every writer takes, and the line helpers the readers share."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hierarchy.errors import CorpusError
+
+
+@dataclass
+class Sentence:
+    """A tokenised sentence and whatever gold layers its corpus has; a layer is ``None`` when absent.
+
+    Example::
+
+        Sentence(words=["Dogs", "bark", "."], upos=["NOUN", "VERB", "PUNCT"], heads=[2, 0, 2],
+                 rels=["nsubj", "root", "punct"])
+
+    To write predictions, put them in a copy: ``dataclasses.replace(sentence, upos=preds)``.
+    """
+
+    words: list[str]
+    upos: list[str] | None = None
+    xpos: list[str] | None = None
+    heads: list[int] | None = None  # 1-based head index per word, 0 = root
+    rels: list[str] | None = None  # DEPREL per word
+    chunks: list[str] | None = None  # BIO (IOB2) chunk tags, e.g. B-NP I-NP O
+    source: str = ""  # "path:line" of the sentence's first line, for messages
+    meta: Any = None  # what a writer needs to write the sentence back (e.g. the conllu TokenList)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+
+def read_lines(path) -> list[str]:
+    """The lines of a UTF-8 text file without their line ends (``\\n`` or ``\\r\\n``); raises CorpusError."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise CorpusError(path, None, "file not found") from None
+    except IsADirectoryError:
+        raise CorpusError(path, None, "expected a file, found a directory") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CorpusError(path, data[: e.start].count(b"\n") + 1, "expected UTF-8 text") from None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def blocks(lines: list[str]):
+    """Yield each run of non-blank lines as a list of ``(line_number, line)``, numbered from 1."""
+    block = []
+    for number, line in enumerate(lines, 1):
+        if line.strip():
+            block.append((number, line))
+        elif block:
+            yield block
+            block = []
+    if block:
+        yield block

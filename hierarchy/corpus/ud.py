@@ -1,0 +1,247 @@
+"""Read and write CoNLL-U files (and CoNLL-U Plus, e.g. Universal PropBank's SRL columns 11+).
+
+(The module is ``ud``, not ``conllu``, so that running it by path cannot shadow the ``conllu`` package.)
+
+The ``conllu`` package gives the containers (``TokenList``, ``Token``) and the ID and comment parsers; the line
+scanning is our own, because the package silently accepts short lines, splits on double spaces, drops comments
+it cannot parse and keeps no line numbers. Every error is a CorpusError naming the file, the offending line and
+what was expected, e.g. ``dev.conllu:12: HEAD '17' out of range for a 12-token sentence``.
+
+Round trip: ``write_conllu(path, read_conllu(src))`` reproduces ``src`` byte for byte, except that line ends
+become ``\\n``, runs of blank (or whitespace-only) lines between sentences become one blank line and the file
+ends with one blank line.
+"""
+from __future__ import annotations
+
+import warnings
+from functools import lru_cache
+
+from conllu.exceptions import ParseException
+from conllu.models import Metadata, Token, TokenList
+from conllu.parser import DEFAULT_FIELDS, parse_comment_line, parse_id_value
+from conllu.serializer import serialize_field
+
+from hierarchy.corpus.sentence import Sentence, blocks, read_lines
+from hierarchy.errors import CorpusError
+from hierarchy.fileio import atomic_write
+
+N_COLUMNS = len(DEFAULT_FIELDS)  # 10: ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC
+
+
+def read_conllu(path, skip_bad: bool = False) -> list[Sentence]:
+    """Read a CoNLL-U file; ``skip_bad`` warns about and skips malformed sentences instead of raising.
+
+    Words are the lines with integer IDs; multiword-token lines (``3-4``) and empty nodes (``8.1``) stay out
+    of ``words`` but are kept, with the comments and every column, in ``meta``: a ``conllu.TokenList`` whose
+    tokens hold the raw column strings (the ID parsed as the package does), whose ``metadata`` holds the parsed
+    comments and whose ``comments`` attribute holds the comment lines as written. A layer (UPOS, XPOS, HEAD,
+    DEPREL) that is ``_`` for every word of a sentence is ``None``. Columns beyond the 10th are accepted when
+    the file declares them in ``# global.columns`` or when all word lines of a sentence have the same count
+    (multiword-token lines may keep 10); they are named as declared, else ``col11``, ``col12``, ...
+    """
+    sentences, columns = [], []  # columns: the global.columns names, once a comment declares them
+    for block in blocks(read_lines(path)):
+        try:
+            sentence = _read_sentence(path, block, columns)
+        except CorpusError as e:
+            if not skip_bad:
+                raise
+            warnings.warn(f"skipping sentence: {e}", stacklevel=2)
+            continue
+        sentences.append(sentence)
+    if not sentences:
+        raise CorpusError(path, None, "no sentences found" + (" (all were malformed)" if skip_bad else ""))
+    return sentences
+
+
+def _read_sentence(path, block, columns: list[str]) -> Sentence:
+    """One sentence from its ``(line_number, line)`` pairs; a global.columns comment fills ``columns``."""
+    comments, metadata, tokens, numbers = [], Metadata(), [], []
+    words, upos, xpos, heads, rels = [], [], [], [], []
+    expected = where = None
+    ranges = []  # (line_number, last word ID) of multiword tokens
+    for number, line in block:
+        if line.startswith("#"):
+            if tokens:
+                raise CorpusError(path, number, "expected a token line, found a comment (comments go first)")
+            comments.append(line)
+            for key, value in _parse_comment(line):
+                metadata[key] = value
+                if key == "global.columns":
+                    columns[:] = _global_columns(path, number, value)
+            continue
+        cols = line.split("\t")
+        if len(cols) < N_COLUMNS:
+            raise CorpusError(path, number, f"expected {N_COLUMNS} tab-separated columns, found {len(cols)}")
+        token_id = _parse_id(path, number, cols[0])
+        if expected is None and isinstance(token_id, int):  # the first word line fixes the column count
+            expected, where = (len(columns), " (global.columns)") if columns else (len(cols), f" like line {number}")
+        if isinstance(token_id, int) and len(cols) != expected:
+            like = where if expected != N_COLUMNS else ""
+            raise CorpusError(path, number, f"expected {expected} tab-separated columns{like}, found {len(cols)}")
+        if len(cols) not in (N_COLUMNS, expected or len(cols)):  # multiword tokens may keep just 10 columns
+            want = f"{N_COLUMNS}" if expected == N_COLUMNS else f"{N_COLUMNS} or {expected}"
+            raise CorpusError(path, number, f"expected {want} tab-separated columns, found {len(cols)}")
+        n = len(words)
+        if isinstance(token_id, int):
+            if token_id != n + 1:
+                raise CorpusError(path, number, f"expected ID {n + 1} (IDs must run 1..n in order), found '{cols[0]}'")
+            words.append(cols[1])
+            upos.append(cols[3])
+            xpos.append(cols[4])
+            heads.append(_parse_head(path, number, cols[6]))
+            rels.append(cols[7])
+            numbers.append(number)
+        elif token_id[1] == "-":
+            if token_id[0] != n + 1:
+                raise CorpusError(path, number, f"expected a multiword token from word {n + 1}, found '{cols[0]}'")
+            ranges.append((number, token_id[2]))
+        elif token_id[0] != n:
+            raise CorpusError(path, number, f"expected an empty node after word {n} (ID {n}.k), found '{cols[0]}'")
+        tokens.append(Token(zip(columns or _field_names(len(cols)), [token_id, *cols[1:]])))
+    if not words:
+        raise CorpusError(path, block[0][0], "expected at least one word line, found none")
+    for number, last in ranges:
+        if last > len(words):
+            raise CorpusError(path, number, f"multiword token ends at word {last}, past the last word {len(words)}")
+    heads = _check_heads(path, heads, numbers)
+    meta = TokenList(tokens, metadata)
+    meta.comments = comments
+    return Sentence(words, _layer(upos), _layer(xpos), heads, _layer(rels), source=f"{path}:{block[0][0]}", meta=meta)
+
+
+@lru_cache(maxsize=None)
+def _field_names(n_columns: int) -> tuple[str, ...]:
+    """The ten CoNLL-U field names, then ``col11``, ``col12``, ... for any extra columns."""
+    return (*DEFAULT_FIELDS, *(f"col{i}" for i in range(N_COLUMNS + 1, n_columns + 1)))
+
+
+def _parse_comment(line: str):
+    try:
+        return parse_comment_line(line)
+    except ParseException:
+        return []
+
+
+def _global_columns(path, number, value) -> list[str]:
+    names = (value or "").split()
+    if [name.upper() for name in names[:N_COLUMNS]] != [f.upper() for f in DEFAULT_FIELDS]:
+        raise CorpusError(path, number, f"expected global.columns to start with {' '.join(DEFAULT_FIELDS).upper()}, "
+                                        f"found '{value}'")
+    return [name.lower() for name in names]
+
+
+def _parse_id(path, number, text):
+    if text.isascii() and text.isdigit() and text[0] != "0":  # the common case, without a regex
+        return int(text)
+    try:
+        token_id = parse_id_value(text)
+    except ParseException:
+        token_id = None
+    if token_id is None or token_id == 0:
+        raise CorpusError(path, number, f"expected an ID like 5, 3-4 or 8.1, found '{text}'")
+    return token_id
+
+
+def _parse_head(path, number, text) -> int | None:
+    if text == "_":
+        return None
+    if not (text.isascii() and text.isdigit()):
+        raise CorpusError(path, number, f"expected an integer HEAD (or '_'), found '{text}'")
+    return int(text)
+
+
+def _layer(values: list[str]) -> list[str] | None:
+    """A column's values, or None when every word has ``_``."""
+    return None if all(v == "_" for v in values) else values
+
+
+def _check_heads(path, heads: list, numbers: list[int]) -> list[int] | None:
+    """Heads that are all present, in range and form a tree rooted at 0; None when all are ``_``."""
+    n = len(heads)
+    if all(h is None for h in heads):
+        return None
+    for h, number in zip(heads, numbers):
+        if h is None:
+            raise CorpusError(path, number, "expected an integer HEAD, found '_' (other words here have one)")
+        if h > n:
+            raise CorpusError(path, number, f"HEAD '{h}' out of range for a {n}-token sentence")
+    if 0 not in heads:
+        raise CorpusError(path, numbers[0], "expected a word with HEAD 0 (the root), found none")
+    cycle = find_cycle(heads)
+    if cycle:
+        chain = " -> ".join(map(str, cycle + cycle[:1]))
+        raise CorpusError(path, numbers[cycle[0] - 1], f"HEAD cycle {chain}: word {cycle[0]} does not reach the root")
+    return heads
+
+
+def find_cycle(heads: list[int]) -> list[int]:
+    """The words of one cycle, smallest first, or ``[]`` when every word reaches the root 0.
+
+    >>> find_cycle([0, 3, 2])  # word 1 is the root; words 2 and 3 point at each other
+    [2, 3]
+    """
+    state = [0] * (len(heads) + 1)  # 0 unseen, 1 on the current path, 2 reaches the root
+    for start in range(1, len(heads) + 1):
+        path, i = [], start
+        while i != 0 and state[i] == 0:
+            state[i] = 1
+            path.append(i)
+            i = heads[i - 1]
+        if i != 0 and state[i] == 1:
+            cycle = path[path.index(i):]
+            first = cycle.index(min(cycle))
+            return cycle[first:] + cycle[:first]
+        for j in path:
+            state[j] = 2
+    return []
+
+
+def write_conllu(path, sentences) -> None:
+    """Write sentences as CoNLL-U, atomically: on any error the target is left as it was."""
+    with atomic_write(path) as f:
+        for sentence in sentences:
+            f.write(format_sentence(sentence))
+
+
+def format_conllu(sentences) -> str:
+    """The CoNLL-U text of ``sentences``, e.g. for stdout."""
+    return "".join(format_sentence(s) for s in sentences)
+
+
+def format_sentence(sentence: Sentence) -> str:
+    """One sentence and its closing blank line.
+
+    FORM, UPOS, XPOS, HEAD and DEPREL come from the Sentence (a ``None`` layer is written ``_``); comments,
+    multiword tokens, empty nodes and the other columns come from ``meta`` (a ``conllu.TokenList``). Without
+    meta, IDs run 1..n and the other columns are ``_``. Raises ValueError when a layer's length is wrong.
+    """
+    n, where = len(sentence.words), sentence.source or "sentence"
+    layers = {"form": sentence.words, "upos": sentence.upos, "xpos": sentence.xpos,
+              "head": sentence.heads, "deprel": sentence.rels}
+    for name, values in layers.items():
+        if values is not None and len(values) != n:
+            raise ValueError(f"{where}: {name} has {len(values)} values for {n} words")
+    meta = sentence.meta
+    if meta is None:
+        meta = TokenList([Token(zip(DEFAULT_FIELDS, [i, *["_"] * (N_COLUMNS - 1)])) for i in range(1, n + 1)])
+    comments = getattr(meta, "comments", None)
+    if comments is None:
+        comments = [f"# {k} = {v}" if v else f"# {k}" for k, v in meta.metadata.items()]
+    lines, i = list(comments), 0
+    for token in meta:
+        row = token
+        if isinstance(token["id"], int):
+            if i >= n:
+                raise ValueError(f"{where}: meta has more words than the sentence's {n}")
+            row = dict(token)
+            for name, values in layers.items():
+                row[name] = "_" if values is None else values[i]
+            i += 1
+        cells = [serialize_field(value) for value in row.values()]
+        if any("\t" in c or "\n" in c for c in cells):
+            raise ValueError(f"{where}: a value of token {token['id']} contains a tab or a line break")
+        lines.append("\t".join(cells))
+    if i != n:
+        raise ValueError(f"{where}: meta has {i} words, the sentence {n}")
+    return "\n".join(lines) + "\n\n"

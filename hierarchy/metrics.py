@@ -1,0 +1,251 @@
+"""Count-based metrics that add, so a corpus score is the sum of sentence scores.
+
+Each metric holds integer counts only. ``update`` adds one sentence (plain Python
+lists), ``+`` adds two metrics, and ``sum(metrics, Metric())`` or ``sum(metrics)``
+adds many. ``.score`` is a fraction in [0, 1] used for model selection; ``.values``
+is a dict of named floats in percent (0-100) for logging and JSON::
+
+    >>> metric = AttachmentMetric()
+    >>> metric.update([2, 0, 2], ["nsubj", "root", "obj"], [2, 0, 2], ["nsubj", "root", "iobj"])
+    >>> metric
+    UAS: 100.00% LAS: 66.67%
+"""
+
+from collections import Counter
+
+
+def f1(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:
+    """Precision, recall and F1 as fractions in [0, 1]; each is 0.0 when undefined.
+
+    >>> f1(2, 4, 2)
+    (0.5, 1.0, 0.6666666666666666)
+    """
+    precision = tp / n_pred if n_pred else 0.0
+    recall = tp / n_gold if n_gold else 0.0
+    f = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f
+
+
+def _check_lengths(*seqs):
+    lens = {len(seq) for seq in seqs}
+    if len(lens) > 1:
+        raise ValueError(f"sequences of one sentence differ in length: {[len(seq) for seq in seqs]}")
+
+
+class Metric:
+    """Base class: subclasses name their integer counts in ``fields``."""
+
+    fields: tuple[str, ...] = ()
+
+    def __init__(self, **counts):
+        for name in self.fields:
+            setattr(self, name, counts.pop(name, 0))
+        if counts:
+            raise TypeError(f"unknown counts for {type(self).__name__}: {sorted(counts)}")
+
+    def __add__(self, other):
+        if other == 0:  # so that sum(metrics) works without a start value
+            return self._copy()
+        if type(other) is not type(self):
+            return NotImplemented
+        return type(self)(**{name: getattr(self, name) + getattr(other, name) for name in self.fields})
+
+    def __radd__(self, other):
+        return self.__add__(other)
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return vars(self) == vars(other)
+
+    def __repr__(self):
+        return " ".join(f"{name.upper()}: {value:.2f}%" for name, value in self.values.items())
+
+    def _copy(self):
+        return type(self)(**{name: getattr(self, name) for name in self.fields})
+
+    @property
+    def score(self) -> float:
+        raise NotImplementedError
+
+    @property
+    def values(self) -> dict[str, float]:
+        raise NotImplementedError
+
+
+class AccuracyMetric(Metric):
+    """Token accuracy, e.g. of POS tags: ``update(preds, golds)`` with one string per token."""
+
+    fields = ("n_correct", "n_tokens")
+
+    def update(self, preds: list[str], golds: list[str]) -> None:
+        _check_lengths(preds, golds)
+        self.n_correct += sum(pred == gold for pred, gold in zip(preds, golds))
+        self.n_tokens += len(golds)
+
+    @property
+    def score(self) -> float:
+        return self.n_correct / self.n_tokens if self.n_tokens else 0.0
+
+    @property
+    def values(self) -> dict[str, float]:
+        return {"acc": 100 * self.score}
+
+
+class AttachmentMetric(Metric):
+    """Unlabeled and labeled attachment scores as the CoNLL 2018 UD scorer computes them.
+
+    Agrees with ``conll18_ud_eval.py`` under gold tokenization (words aligned one to one):
+    every syntactic word counts, punctuation included; UAS needs the right head, LAS the
+    right head and relation. Heads are 1-based with 0 for the root. Like that scorer,
+    labels are compared on their universal part only by default (``subtypes=False``:
+    ``acl:relcl`` matches ``acl:xyz``, i.e. ``label.split(":")[0]``); ``subtypes=True``
+    compares the full labels. ``score`` is LAS.
+    """
+
+    fields = ("n_ucorrect", "n_lcorrect", "n_words")
+
+    def __init__(self, subtypes: bool = False, **counts):
+        self.subtypes = subtypes
+        super().__init__(**counts)
+
+    def __add__(self, other):
+        if isinstance(other, AttachmentMetric) and other.subtypes != self.subtypes:
+            raise ValueError("cannot add attachment metrics with different `subtypes` settings")
+        total = super().__add__(other)
+        if total is not NotImplemented:
+            total.subtypes = self.subtypes
+        return total
+
+    def update(self, pred_heads: list[int], pred_rels: list[str], gold_heads: list[int], gold_rels: list[str]) -> None:
+        _check_lengths(pred_heads, pred_rels, gold_heads, gold_rels)
+        for pred_head, pred_rel, gold_head, gold_rel in zip(pred_heads, pred_rels, gold_heads, gold_rels):
+            if pred_head != gold_head:
+                continue
+            self.n_ucorrect += 1
+            if not self.subtypes:
+                pred_rel, gold_rel = pred_rel.split(":")[0], gold_rel.split(":")[0]
+            self.n_lcorrect += pred_rel == gold_rel
+        self.n_words += len(gold_heads)
+
+    @property
+    def uas(self) -> float:
+        return self.n_ucorrect / self.n_words if self.n_words else 0.0
+
+    @property
+    def las(self) -> float:
+        return self.n_lcorrect / self.n_words if self.n_words else 0.0
+
+    @property
+    def score(self) -> float:
+        return self.las
+
+    @property
+    def values(self) -> dict[str, float]:
+        return {"uas": 100 * self.uas, "las": 100 * self.las}
+
+
+def _split_tag(tag: str) -> tuple[str, str]:
+    """Split ``B-NP`` into ``("B", "NP")`` at the first dash, as conlleval does; ``O`` -> ``("O", "")``."""
+    prefix, dash, type_ = tag.partition("-")
+    return (prefix, type_) if dash else (tag, "")
+
+
+def _end_of_chunk(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
+    """conlleval's ``endOfChunk``: does a chunk end between the previous token and this one?
+
+    Its rules for the rare ``[``, ``]`` and ``.`` tags are left out: :func:`get_chunks` refuses them.
+    """
+    return (prev_tag, tag) in {("B", "B"), ("B", "O"), ("I", "B"), ("I", "O"), ("E", "E"), ("E", "I"), ("E", "O")} or (
+        prev_tag != "O" and prev_type != type_
+    )
+
+
+def _start_of_chunk(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
+    """conlleval's ``startOfChunk``: does a chunk start at this token?"""
+    return (prev_tag, tag) in {("B", "B"), ("I", "B"), ("O", "B"), ("O", "I"), ("E", "E"), ("E", "I"), ("O", "E")} or (
+        tag != "O" and prev_type != type_
+    )
+
+
+def get_chunks(tags: list[str]) -> list[tuple[str, int, int]]:
+    """Chunks ``(type, first, last)`` of one sentence by conlleval's rules (IOB1, IOB2/BIO, IOE).
+
+    The sentence starts after a virtual ``O`` and every chunk ends with the sentence, as at
+    conlleval's sentence boundaries. Tags are ``O`` or ``B``, ``I``, ``E`` with an optional
+    ``-TYPE``; anything else raises ``ValueError``: conlleval has no rules for ``S-`` (it
+    would read ``S-NP S-NP`` as one chunk), so convert IOBES to BIO first.
+
+    >>> get_chunks(["B-NP", "I-NP", "I-VP", "O", "I-NP", "B-NP"])
+    [('NP', 0, 1), ('VP', 2, 2), ('NP', 4, 4), ('NP', 5, 5)]
+    """
+    chunks, start, chunk_type = [], None, ""
+    prev_tag, prev_type = "O", ""
+    for i, (tag, type_) in enumerate(map(_split_tag, tags)):
+        if tag not in ("B", "I", "E") and (tag, type_) != ("O", ""):
+            raise ValueError(f"chunk tag {tags[i]!r} is not O, B-*, I-* or E-* (convert IOBES tags to BIO)")
+        starts = _start_of_chunk(prev_tag, tag, prev_type, type_)
+        if start is not None and (starts or _end_of_chunk(prev_tag, tag, prev_type, type_)):
+            chunks.append((chunk_type, start, i - 1))
+            start = None
+        if starts:
+            start, chunk_type = i, type_
+        prev_tag, prev_type = tag, type_
+    if start is not None:  # the sentence boundary ends every chunk
+        chunks.append((chunk_type, start, len(tags) - 1))
+    return chunks
+
+
+class ChunkMetric(Metric):
+    """Chunk precision, recall and F1 and token accuracy as the conlleval perl script reports them.
+
+    A predicted chunk is correct when its first token, last token and type all match a
+    gold chunk. Boundaries follow conlleval's ``startOfChunk``/``endOfChunk`` (see
+    :func:`get_chunks`), so ill-formed input is read as conlleval reads it: ``I-NP`` after
+    ``O`` starts a chunk, ``I-VP`` after ``B-NP`` starts a VP chunk. Accuracy counts tokens
+    whose prefix and type both match. Counts per type are kept in Counters keyed by type.
+    """
+
+    fields = ("n_correct_tags", "n_tokens", "tp", "n_pred", "n_gold", "tp_by_type", "n_pred_by_type", "n_gold_by_type")
+
+    def __init__(self, **counts):
+        super().__init__(**counts)
+        for name in ("tp_by_type", "n_pred_by_type", "n_gold_by_type"):
+            setattr(self, name, Counter(getattr(self, name) or {}))
+
+    def update(self, pred_tags: list[str], gold_tags: list[str]) -> None:
+        _check_lengths(pred_tags, gold_tags)
+        self.n_correct_tags += sum(_split_tag(pred) == _split_tag(gold) for pred, gold in zip(pred_tags, gold_tags))
+        self.n_tokens += len(gold_tags)
+        pred_chunks, gold_chunks = set(get_chunks(pred_tags)), set(get_chunks(gold_tags))
+        correct = pred_chunks & gold_chunks
+        self.tp += len(correct)
+        self.n_pred += len(pred_chunks)
+        self.n_gold += len(gold_chunks)
+        self.tp_by_type.update(type_ for type_, _, _ in correct)
+        self.n_pred_by_type.update(type_ for type_, _, _ in pred_chunks)
+        self.n_gold_by_type.update(type_ for type_, _, _ in gold_chunks)
+
+    @property
+    def score(self) -> float:
+        return f1(self.tp, self.n_pred, self.n_gold)[2]
+
+    @property
+    def values(self) -> dict[str, float]:
+        precision, recall, f = f1(self.tp, self.n_pred, self.n_gold)
+        acc = self.n_correct_tags / self.n_tokens if self.n_tokens else 0.0
+        return {"precision": 100 * precision, "recall": 100 * recall, "f1": 100 * f, "acc": 100 * acc}
+
+    @property
+    def per_type(self) -> dict[str, dict[str, float]]:
+        """``{type: {"precision", "recall", "f1" (percent), "n_pred", "n_gold"}}``, types sorted.
+
+        Untyped tags (``B``, ``I``) have the type ``""``, as in conlleval.
+        """
+        per_type = {}
+        for type_ in sorted(self.n_pred_by_type.keys() | self.n_gold_by_type.keys()):
+            n_pred, n_gold = self.n_pred_by_type[type_], self.n_gold_by_type[type_]
+            precision, recall, f = f1(self.tp_by_type[type_], n_pred, n_gold)
+            per_type[type_] = {"precision": 100 * precision, "recall": 100 * recall, "f1": 100 * f}
+            per_type[type_].update(n_pred=n_pred, n_gold=n_gold)
+        return per_type

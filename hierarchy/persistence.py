@@ -1,0 +1,79 @@
+"""Save and load a model directory: ``config.toml``, ``vocab.json``, ``weights.safetensors`` (tensors only, so
+loading never unpickles code) and ``metrics.json``."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import tomllib
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .config import Config, from_dict, save_config
+from .errors import ConfigError
+from .fileio import atomic_write
+from .model import Hierarchy
+from .vocab import Vocabs
+
+
+def save_tensors(tensors: dict[str, torch.Tensor], path, metadata: dict[str, str] | None = None) -> None:
+    """Write safetensors atomically (temporary file, then rename); ``metadata`` is stored in its header."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp, metadata=metadata)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def save_json(obj, path) -> None:
+    with atomic_write(path) as f:
+        json.dump(obj, f, indent=2)
+
+
+def save_model(model: Hierarchy, config: Config, vocabs: Vocabs, directory) -> None:
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    save_config(config, directory / "config.toml")
+    vocabs.save(directory / "vocab.json")
+    save_tensors(model.state_dict(), directory / "weights.safetensors")
+
+
+def load_config_file(path) -> Config:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: file not found (expected a model directory with config.toml)")
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    return from_dict(table, str(path))
+
+
+def load_model(directory, device="cpu") -> tuple[Hierarchy, Config, Vocabs]:
+    """Rebuild the model from its config and vocabularies, then fill in the weights."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ConfigError(f"{directory}: model directory not found")
+    config = load_config_file(directory / "config.toml")
+    vocabs = Vocabs.load(directory / "vocab.json")
+    model = Hierarchy(config.model, vocabs)
+    weights = directory / "weights.safetensors"
+    if not weights.is_file():
+        raise ConfigError(f"{weights}: file not found (expected the model's weights)")
+    try:
+        state = load_file(weights)
+    except (SafetensorError, OSError) as e:
+        raise ConfigError(f"{weights}: not a valid safetensors file ({e})") from None
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        raise ConfigError(f"{weights}: weights do not match config.toml ({str(e).splitlines()[0]})") from None
+    model.eval()
+    return model.to(device), config, vocabs

@@ -1,0 +1,21 @@
+"""Task heads. Each has ``forward(h, batch) -> scores``, ``loss(scores, batch)``, ``decode(scores, batch)``,
+``label_embedding(scores)`` (when ``n_label_out > 0``) and ``fields``: the Sentence fields it predicts."""
+from .chunking import ChunkingTask
+from .dependency import DependencyTask
+from .tagging import TaggingTask
+
+
+def make_task(name: str, n_in: int, config, vocabs):
+    """Build the head of task ``name`` reading states of size ``n_in``."""
+    labels = vocabs.labels
+    if name == "pos":
+        n_labels = {f: len(labels[f]) for f in ("upos", "xpos")}
+        return TaggingTask(n_in, n_labels, config.mlp_dim, config.label_dim, config.dropout)
+    if name == "chunks":
+        return ChunkingTask(n_in, labels["chunks"].itos, config.mlp_dim, config.label_dim, config.dropout)
+    if name == "deps":
+        return DependencyTask(n_in, len(labels["rels"]), config.arc_dim, config.rel_dim, config.dropout)
+    raise ValueError(f"unknown task {name!r}")
+
+
+__all__ = ["ChunkingTask", "DependencyTask", "TaggingTask", "make_task"]

@@ -1,0 +1,87 @@
+"""Vocabularies: words, characters and the label sets of each task, stored as JSON."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from .errors import ConfigError
+from .fileio import atomic_write
+
+PAD, UNK = "<pad>", "<unk>"
+
+
+class Vocab:
+    """A string <-> index table. Word and character tables reserve 0 for padding and 1 for unknown."""
+
+    def __init__(self, items, specials=(PAD, UNK)):
+        self.itos = list(specials) + [s for s in items if s not in specials]
+        self.stoi = {s: i for i, s in enumerate(self.itos)}
+        self.unk = self.stoi.get(UNK)
+
+    def __len__(self):
+        return len(self.itos)
+
+    def __getitem__(self, s: str) -> int:
+        index = self.stoi.get(s, self.unk)
+        if index is None:
+            raise KeyError(s)
+        return index
+
+    def __contains__(self, s: str) -> bool:
+        return s in self.stoi
+
+
+def normalize(word: str) -> str:
+    """The key of a word embedding: lowercased, digits folded to 0 (characters keep the original form)."""
+    return "".join("0" if c.isdigit() else c for c in word.lower())
+
+
+class Vocabs:
+    """All tables of one model: ``words``, ``chars`` and a label table per annotation (``upos``, ``rels``...)."""
+
+    def __init__(self, words: Vocab, chars: Vocab, labels: dict[str, Vocab]):
+        self.words, self.chars, self.labels = words, chars, labels
+
+    @classmethod
+    def build(cls, corpora: dict[str, list], min_freq: int = 2) -> "Vocabs":
+        """Build from ``{task: sentences}``; labels come from the corpus of the task that predicts them."""
+        words, chars = Counter(), Counter()
+        for sentences in corpora.values():
+            for s in sentences:
+                words.update(normalize(w) for w in s.words)
+                for w in s.words:
+                    chars.update(w)
+        fields = {"pos": ("upos", "xpos"), "chunks": ("chunks",), "deps": ("rels",)}
+        labels = {}
+        for task, sentences in corpora.items():
+            for name in fields[task]:
+                seen = Counter(t for s in sentences for t in (getattr(s, name) or []))
+                labels[name] = Vocab(sorted(seen), specials=())
+        return cls(
+            Vocab(sorted(w for w, n in words.items() if n >= min_freq)),
+            Vocab(sorted(chars)),
+            labels,
+        )
+
+    def to_json(self) -> dict:
+        return {"words": self.words.itos, "chars": self.chars.itos, "labels": {k: v.itos for k, v in self.labels.items()}}
+
+    @classmethod
+    def from_json(cls, table: dict) -> "Vocabs":
+        return cls(
+            Vocab(table["words"]), Vocab(table["chars"]), {k: Vocab(v, specials=()) for k, v in table["labels"].items()}
+        )
+
+    def save(self, path) -> None:
+        with atomic_write(path) as f:
+            json.dump(self.to_json(), f, ensure_ascii=False)
+
+    @classmethod
+    def load(cls, path) -> "Vocabs":
+        try:
+            with open(path, encoding="utf-8") as f:
+                return cls.from_json(json.load(f))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: file not found (expected the model's vocab.json)") from None
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise ConfigError(f"{path}: not a valid vocabulary file ({e})") from None
