@@ -1,4 +1,4 @@
-"""The command line: ``hierarchy train`` and ``hierarchy evaluate``."""
+"""The command line: ``hierarchy train``, ``evaluate``, ``annotate`` and ``package``."""
 from __future__ import annotations
 
 import json
@@ -13,7 +13,7 @@ from rich.table import Table
 from hierarchy.errors import HierarchyError
 
 app = typer.Typer(
-    help="Train and evaluate a linguistic hierarchy (POS -> chunks -> dependencies) from CoNLL files.",
+    help="Train, evaluate and apply a linguistic hierarchy (POS -> chunks -> dependencies) from CoNLL files.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -48,10 +48,10 @@ def parse_overrides(args: list[str]) -> list[str]:
 def train(
     ctx: typer.Context,
     recipe: Path = typer.Argument(..., help="A TOML recipe such as models/jmt.toml."),
-    output: Optional[Path] = typer.Option(None, help="Model directory [default: the recipe's path without .toml]."),
+    output: Optional[Path] = typer.Option(None, help="Model directory.", show_default="the recipe's path without .toml"),
     resume: bool = typer.Option(False, help="Continue an interrupted run from its last checkpoint."),
     force: bool = typer.Option(False, help="Overwrite an existing model directory."),
-    device: Optional[str] = typer.Option(None, help="auto, cpu or cuda [default: the recipe's train.device]."),
+    device: Optional[str] = typer.Option(None, help="auto, cpu or cuda.", show_default="the recipe's train.device"),
     quiet: bool = typer.Option(False, help="No progress bars."),
 ):
     """Train a model from a recipe. Any recipe key can be overridden: --data.pos=FILE --train.epochs=3."""
@@ -118,6 +118,43 @@ def evaluate(
         typer.echo(json.dumps(results, indent=2))
     else:
         Console().print(score_table(rows))
+
+
+@app.command("annotate")
+def annotate_command(
+    model_dir: Path = typer.Argument(..., help="A trained model directory."),
+    files: Optional[list[Path]] = typer.Argument(None, help="Input files [default: stdin]."),
+    input: str = typer.Option("text", "--input", help="text (tokenized and sentence-split by spaCy) or conllu."),
+    format: str = typer.Option("conllu", "--format", help="conllu (chunks in a CoNLL-U Plus column), jsonl or html."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file [default: stdout]."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    batch_size: int = typer.Option(256, help="Docs (paragraphs or CoNLL-U sentences) per batch."),
+    quiet: bool = typer.Option(False, help="No progress bar."),
+):
+    """Annotate raw text or CoNLL-U with POS, chunks and dependencies."""
+    from hierarchy.annotate import annotate_files
+
+    try:
+        annotate_files(model_dir, files or [], input, format, output, device, batch_size, progress=not quiet)
+    except HierarchyError as e:
+        fail(e)
+
+
+@app.command()
+def package(
+    model_dir: Path = typer.Argument(..., help="A trained model directory."),
+    out_dir: Path = typer.Argument(..., help="The spaCy pipeline directory to write."),
+    name: str = typer.Option("hierarchy", help="The pipeline's name in meta.json."),
+    force: bool = typer.Option(False, help="Overwrite an existing directory."),
+):
+    """Write a directory spacy.load() opens: English tokenizer, sentencizer and the model as a component."""
+    from hierarchy.annotate import package_model
+
+    try:
+        package_model(model_dir, out_dir, name, force)
+    except HierarchyError as e:
+        fail(e)
+    typer.echo(f"spaCy pipeline in {out_dir}: spacy.load({str(out_dir)!r})")
 
 
 def score_table(rows) -> Table:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 
 from .errors import ConfigError
 from .persistence import save_tensors
@@ -32,9 +32,12 @@ def load_checkpoint(directory, model, optimizer) -> dict:
     path = Path(directory) / NAME
     if not path.is_file():
         raise ConfigError(f"{path}: no checkpoint to resume from")
-    with safe_open(str(path), framework="pt") as f:
-        meta = f.metadata() or {}
-        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError) as e:
+        raise ConfigError(f"{path}: not a valid checkpoint ({e})") from None
     if "state" not in meta:
         raise ConfigError(f"{path}: not a training checkpoint (no state in its metadata)")
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})

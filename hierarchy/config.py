@@ -108,6 +108,10 @@ class Config:
             raise ConfigError(f"{where}: train.mode must be 'schedule' or 'joint', not '{self.train.mode}'")
         if self.train.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"{where}: train.device must be 'auto', 'cpu' or 'cuda', not '{self.train.device}'")
+        for task in self.train.weights:
+            if task not in seen:
+                raise ConfigError(f"{where}: train.weights names task '{task}', which is in no layer "
+                                  f"(expected one of {', '.join(seen)})")
         for task in seen:
             if not getattr(self.data, task):
                 raise ConfigError(f"{where}: task '{task}' has no training corpus: set data.{task}")

@@ -14,7 +14,7 @@ from safetensors.torch import load_file, save_file
 
 from .config import Config, from_dict, save_config
 from .errors import ConfigError
-from .fileio import atomic_write
+from .fileio import atomic_write, umask
 from .model import Hierarchy
 from .vocab import Vocabs
 
@@ -26,6 +26,7 @@ def save_tensors(tensors: dict[str, torch.Tensor], path, metadata: dict[str, str
     os.close(fd)
     try:
         save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp, metadata=metadata)
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp (and save_file) make 0600; give the mode open() would
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

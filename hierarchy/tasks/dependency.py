@@ -20,17 +20,26 @@ class DependencyTask(nn.Module):
         self.arc_dep, self.arc_head = MLP(n_in, arc_dim, dropout), MLP(n_in, arc_dim, dropout)
         self.rel_dep, self.rel_head = MLP(n_in, rel_dim, dropout), MLP(n_in, rel_dim, dropout)
         self.arc_attn = BilinearMatrixAttention(arc_dim, arc_dim, use_input_biases=True)
-        self.rel_attn = BilinearMatrixAttention(rel_dim, rel_dim, use_input_biases=True, label_dim=n_rels)
+        self.rel_attn = nn.Bilinear(rel_dim, rel_dim, n_rels)  # scored only at chosen heads: O(n) not O(n^2)
 
     def forward(self, h: torch.Tensor, batch) -> dict[str, torch.Tensor]:
         """``h [batch_size, seq_len, n_in]`` -> ``s_arc [batch_size, seq_len + 1, seq_len + 1]`` (``s_arc[b, i, j]``:
-        word i takes head j, 0 = ROOT) and ``s_rel [batch_size, seq_len + 1, seq_len + 1, n_rels]``."""
+        word i takes head j, 0 = ROOT) and the label representations ``rel_dep``, ``rel_head``
+        ``[batch_size, seq_len + 1, rel_dim]`` that :meth:`rel_scores` combines once heads are chosen."""
         h = torch.cat([self.root.to(h.dtype).expand(h.shape[0], 1, -1), h], 1)
         heads_mask = F.pad(batch.mask, (1, 0), value=True)  # ROOT can be a head, padding cannot
         s_arc = self.arc_attn(self.arc_dep(h), self.arc_head(h))
         s_arc = s_arc.float().masked_fill(~heads_mask[:, None, :], float("-inf"))
-        s_rel = self.rel_attn(self.rel_dep(h), self.rel_head(h)).permute(0, 2, 3, 1)
-        return {"s_arc": s_arc, "s_rel": s_rel}
+        return {"s_arc": s_arc, "rel_dep": self.rel_dep(h), "rel_head": self.rel_head(h)}
+
+    def rel_scores(self, scores, heads: torch.Tensor) -> torch.Tensor:
+        """Label scores of each word at its head ``heads [batch_size, seq_len + 1]`` ->
+        ``s_rel [batch_size, seq_len + 1, n_rels]``."""
+        rel_dep, rel_head = scores["rel_dep"], scores["rel_head"]
+        rel_head = rel_head.gather(1, heads[..., None].expand(-1, -1, rel_head.shape[-1]))
+        weight = self.rel_attn.weight  # (n_rels, rel_dim, rel_dim); two matmuls beat nn.Bilinear's trilinear on CPU
+        left = (rel_dep @ weight.permute(1, 0, 2).flatten(1)).unflatten(-1, weight.shape[::2])  # (batch, seq, n_rels, rel_dim)
+        return (left * rel_head[:, :, None, :]).sum(-1) + self.rel_attn.bias
 
     def loss(self, scores, batch) -> torch.Tensor:
         """Cross-entropy of the gold head per word plus cross-entropy of the gold label at the gold head."""
@@ -38,22 +47,19 @@ class DependencyTask(nn.Module):
         if heads is None or not (heads >= 0).any():
             return scores["s_arc"].sum() * 0
         mask = F.pad(batch.mask & (heads >= 0), (1, 0), value=False)
-        gold_heads = F.pad(heads.clamp(min=0), (1, 0))[mask]  # (n_words,)
-        s_arc = scores["s_arc"][mask]  # (n_words, seq_len + 1)
-        s_rel = scores["s_rel"][mask]  # (n_words, seq_len + 1, n_rels)
-        s_rel = s_rel[torch.arange(len(gold_heads), device=s_rel.device), gold_heads].float()
-        arc_loss = F.cross_entropy(s_arc, gold_heads)
+        gold_heads = F.pad(heads.clamp(min=0), (1, 0))  # (batch_size, seq_len + 1)
+        arc_loss = F.cross_entropy(scores["s_arc"][mask], gold_heads[mask])
         rels = batch.gold.get("rels")
         if rels is None:
             return arc_loss
+        s_rel = self.rel_scores(scores, gold_heads)[mask].float()  # (n_words, n_rels)
         return arc_loss + F.cross_entropy(s_rel, F.pad(rels, (1, 0), value=-100)[mask], ignore_index=-100)
 
     def decode(self, scores, batch) -> dict[str, list[list[int]]]:
         """Heads from :func:`decode_tree` (always one tree with one root), then the best label at each head."""
         mask = F.pad(batch.mask, (1, 0), value=False)
         heads = decode_tree(scores["s_arc"], mask)  # (batch_size, seq_len + 1)
-        rels = scores["s_rel"].gather(2, heads[..., None, None].expand(-1, -1, 1, scores["s_rel"].shape[-1]))
-        rels = rels.squeeze(2).argmax(-1).cpu()
+        rels = self.rel_scores(scores, heads).argmax(-1).cpu()
         heads = heads.cpu()
         lens = batch.lens.tolist()
         return {"heads": [heads[i, 1 : n + 1].tolist() for i, n in enumerate(lens)],

@@ -1,0 +1,403 @@
+"""``hierarchy annotate`` and ``hierarchy package``: files in, annotations out, through the spaCy component.
+
+Input: raw text (paragraphs split at blank lines, then tokenized and sentence-split by spaCy's English tokenizer
+and sentencizer) or CoNLL-U (the file's tokenization and sentences kept). Output:
+
+- ``conllu``: CoNLL-U Plus with the chunks in an 11th column, declared on the first line as
+  ``# global.columns = ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC HIERARCHY:CHUNK`` (BIO tags); the
+  root's DEPREL is UD's ``root``. CoNLL-U input keeps its comments, multiword tokens and other columns.
+- ``jsonl``: one JSON object per sentence (``words``, ``upos``, ``xpos``, ``heads``, ``deprels``, ``chunks``
+  as BIO tags and ``chunk_spans`` as ``[start, end, label]`` word offsets, end exclusive).
+- ``html``: a page with a displaCy dependency tree and the chunk spans of each sentence.
+"""
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from conllu.models import Token, TokenList
+from conllu.parser import DEFAULT_FIELDS
+
+from .corpus import Sentence, read_conllu
+from .corpus.sentence import read_lines
+from .corpus.ud import format_sentence
+from .errors import ConfigError, CorpusError, HierarchyError
+from .fileio import atomic_write
+from .spacy_component import EXTENSIONS, ROOT, bio_spans, bio_tags, sentence_bounds
+
+INPUTS = ("text", "conllu")
+FORMATS = ("conllu", "jsonl", "html")
+CHUNK_COLUMN = "HIERARCHY:CHUNK"
+PROGRESS_MIN_WORDS = 5000  # show a progress bar from this many input words on
+
+
+# -- the pipeline -------------------------------------------------------------------------------------------------
+
+def make_pipeline(model_dir, device: str = "auto", batch_size: int = 256, store_path: bool = True):
+    """``spacy.blank("en")`` + sentencizer + the ``hierarchy`` component loaded from ``model_dir``.
+
+    With ``store_path=False`` the pipeline's config does not name ``model_dir`` (``model = ""``): the model is
+    read with ``from_disk``, so a pipeline saved from it depends on nothing outside its own directory.
+    """
+    import spacy
+
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise ConfigError(f"{model_dir}: model directory not found")
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    config = {"model": str(model_dir.resolve()) if store_path else "", "device": device, "batch_size": batch_size}
+    component = nlp.add_pipe("hierarchy", config=config)
+    if not store_path:
+        component.from_disk(model_dir)
+    return nlp
+
+
+# -- reading input ------------------------------------------------------------------------------------------------
+
+def read_inputs(files, input: str) -> list[tuple[str, object]]:
+    """``[(name, text or list of Sentence)]`` per file (``files`` empty: stdin), all read before any work."""
+    if input not in INPUTS:
+        raise HierarchyError(f"--input must be one of {', '.join(INPUTS)}, not '{input}'")
+    if not files:
+        return [("<stdin>", _read_stdin(input))]
+    return [(str(path), read_conllu(path) if input == "conllu" else "\n".join(read_lines(path))) for path in files]
+
+
+def _read_stdin(input: str):
+    text = sys.stdin.read()
+    if input == "text":
+        return text
+    fd, tmp = tempfile.mkstemp(suffix=".conllu")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        return read_conllu(tmp)
+    except CorpusError as e:
+        raise HierarchyError(str(e).replace(tmp, "<stdin>", 1)) from None
+    finally:
+        os.unlink(tmp)
+
+
+def paragraphs(text: str) -> list[str]:
+    """The blank-line-separated paragraphs of ``text``, stripped, empty ones left out."""
+    blocks, block = [], []
+    for line in text.splitlines() + [""]:
+        if line.strip():
+            block.append(line)
+        elif block:
+            blocks.append("\n".join(block).strip())
+            block = []
+    return blocks
+
+
+def conllu_doc(vocab, sentence: Sentence):
+    """A Doc with the sentence's words, spaced as its MISC ``SpaceAfter=No`` (and multiword tokens) say."""
+    from spacy.tokens import Doc
+
+    after = {}
+    for token in sentence.meta or ():
+        token_id, no_space = token["id"], "SpaceAfter=No" in str(token.get("misc") or "").split("|")
+        if isinstance(token_id, tuple) and token_id[1] == "-":
+            after.update({w: False for w in range(token_id[0], token_id[2])})
+            after[token_id[2]] = not no_space
+        elif isinstance(token_id, int):
+            after.setdefault(token_id, not no_space)
+    spaces = [after.get(i, True) for i in range(1, len(sentence) + 1)]
+    return Doc(vocab, words=sentence.words, spaces=spaces)
+
+
+# -- from annotated Docs to Sentences ----------------------------------------------------------------------------
+
+def doc_sentences(doc, layers) -> list[Sentence]:
+    """The predicted Sentences of an annotated Doc, one per sentence with words (whitespace tokens left out).
+
+    DEPREL ``ROOT`` becomes UD's ``root``; ``meta`` holds the CoNLL-U columns, ``# text`` and ``SpaceAfter=No``.
+    """
+    n = len(doc)
+    chunks = ["O"] * n
+    if "chunks" in layers:
+        chunks = bio_tags(n, [(s.start, s.end, s.label_) for s in doc.spans.get(EXTENSIONS["chunks"], [])])
+    out = []
+    for start, end in sentence_bounds(doc):
+        words = [i for i in range(start, end) if not doc[i].is_space]
+        if not words:
+            continue
+        position = {i: k + 1 for k, i in enumerate(words)}
+        s = Sentence([doc[i].text for i in words])
+        if "pos" in layers:
+            s.upos, s.xpos = [doc[i].pos_ for i in words], [doc[i].tag_ for i in words]
+        if "deps" in layers:
+            s.heads = [0 if doc[i].head.i == i else position[doc[i].head.i] for i in words]
+            s.rels = ["root" if doc[i].dep_ == ROOT else doc[i].dep_ for i in words]
+        if "chunks" in layers:
+            s.chunks = [chunks[i] for i in words]
+        spaces = [bool(doc[i].whitespace_) or (i + 1 < n and doc[i + 1].is_space) for i in words]
+        text = "".join(w + (" " if space else "") for w, space in zip(s.words, spaces)).strip()
+        tokens = []
+        for k, w in enumerate(s.words):
+            misc = "_" if spaces[k] or k + 1 == len(words) else "SpaceAfter=No"
+            tokens.append(Token(zip(DEFAULT_FIELDS, [k + 1, w, *["_"] * 7, misc])))
+            if s.chunks is not None:
+                tokens[-1][CHUNK_COLUMN.lower()] = s.chunks[k]
+        s.meta = TokenList(tokens)
+        s.meta.comments = [f"# text = {text}"]
+        out.append(s)
+    return out
+
+
+def with_predictions(gold: Sentence, predicted: Sentence) -> Sentence:
+    """``gold`` (a CoNLL-U sentence, its meta kept) with the predicted layers and a chunk column."""
+    if len(gold) != len(predicted):
+        raise HierarchyError(f"{gold.source}: {len(gold)} words in, {len(predicted)} annotated "
+                             "(a word is whitespace only?)")
+    layers = {f: getattr(predicted, f) for f in ("upos", "xpos", "heads", "rels", "chunks")
+              if getattr(predicted, f) is not None}
+    tags, k, tokens = predicted.chunks, 0, []
+    names = list(next(t for t in gold.meta if isinstance(t["id"], int)).keys())
+    for token in gold.meta:
+        row = dict(token) if isinstance(token["id"], int) else {name: token.get(name, "_") for name in names}
+        if tags is not None:
+            row.pop(CHUNK_COLUMN.lower(), None)  # a column of an earlier run is replaced
+            row[CHUNK_COLUMN.lower()] = tags[k] if isinstance(token["id"], int) else "_"
+            k += isinstance(token["id"], int)
+        tokens.append(Token(row))
+    meta = TokenList(tokens, gold.meta.metadata)
+    meta.comments = [c for c in gold.meta.comments if not c.replace(" ", "").startswith("#global.columns=")]
+    return dataclasses.replace(gold, **layers, meta=meta)
+
+
+# -- formats ------------------------------------------------------------------------------------------------------
+
+def conllu_header(sentence: Sentence) -> str:
+    """The ``# global.columns`` line for sentences shaped like ``sentence`` ('' for plain 10-column CoNLL-U)."""
+    names = list(next(iter(sentence.meta)).keys())
+    if len(names) == len(DEFAULT_FIELDS):
+        return ""
+    return "# global.columns = " + " ".join(name.upper() for name in names) + "\n"
+
+
+def jsonl_line(sentence: Sentence, sent_id: str) -> str:
+    row = {"sent_id": sent_id, "text": _text(sentence), "words": sentence.words}
+    for key, field in (("upos", "upos"), ("xpos", "xpos"), ("heads", "heads"), ("deprels", "rels"), ("chunks", "chunks")):
+        if getattr(sentence, field) is not None:
+            row[key] = getattr(sentence, field)
+    if sentence.chunks is not None:
+        row["chunk_spans"] = [list(span) for span in bio_spans(sentence.chunks)]
+    return json.dumps(row, ensure_ascii=False) + "\n"
+
+
+def _text(sentence: Sentence) -> str:
+    for comment in getattr(sentence.meta, "comments", None) or ():
+        key, sep, value = comment.lstrip("# ").partition("=")
+        if sep and key.strip() == "text":
+            return value.strip()
+    return " ".join(sentence.words)
+
+
+def sentence_doc(vocab, sentence: Sentence):
+    """A Doc of one predicted sentence, with its parse and chunk spans (for displaCy)."""
+    from spacy.parts_of_speech import IDS
+    from spacy.tokens import Doc, Span
+
+    heads = [h - 1 if h else i for i, h in enumerate(sentence.heads)] if sentence.heads is not None else None
+    deps = [ROOT if h == 0 else r for h, r in zip(sentence.heads, sentence.rels)] if heads is not None else None
+    pos = [p if p in IDS else "X" for p in sentence.upos] if sentence.upos is not None else None
+    doc = Doc(vocab, words=sentence.words, pos=pos, tags=sentence.xpos, heads=heads, deps=deps)
+    if sentence.chunks is not None:
+        doc.spans[EXTENSIONS["chunks"]] = [Span(doc, a, b, label) for a, b, label in bio_spans(sentence.chunks)]
+    return doc
+
+
+def html_page(vocab, sentences) -> str:
+    """A page with, per sentence, displaCy's dependency tree (SVG) and the chunks (displaCy span style)."""
+    from spacy import displacy
+
+    parts = []
+    for k, sentence in enumerate(sentences, 1):
+        doc = sentence_doc(vocab, sentence)
+        parts.append(f'<figure id="s{k}">\n<figcaption>{k}. {html.escape(_text(sentence))}</figcaption>')
+        if sentence.heads is not None:
+            parts.append(displacy.render(doc, style="dep", minify=True, jupyter=False, options={"compact": True}))
+        if sentence.chunks is not None:
+            parts.append(displacy.render(doc, style="span", minify=True, jupyter=False,
+                                         options={"spans_key": EXTENSIONS["chunks"]}))
+        parts.append("</figure>")
+    return ('<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"><title>hierarchy annotations</title>'
+            "</head>\n<body style=\"font-family: sans-serif\">\n" + "\n".join(parts) + "\n</body>\n</html>\n")
+
+
+# -- the command --------------------------------------------------------------------------------------------------
+
+def annotate_files(model_dir, files=(), input: str = "text", format: str = "conllu", output=None,
+                   device: str = "auto", batch_size: int = 256, progress: bool = True) -> int:
+    """Annotate ``files`` (stdin when empty) and write ``format`` to ``output`` (stdout when None; a file is
+    written atomically). Returns the number of sentences written."""
+    from tqdm import tqdm
+
+    if format not in FORMATS:
+        raise HierarchyError(f"--format must be one of {', '.join(FORMATS)}, not '{format}'")
+    inputs = read_inputs(files, input)  # all input is read (and checked) before the model loads
+    nlp = make_pipeline(model_dir, device, batch_size)
+    layers = nlp.get_pipe("hierarchy").layers
+    if input == "text":
+        units = [(name, p) for name, text in inputs for p in paragraphs(text)]
+        docs = (nlp.make_doc(p) for _, p in units)
+        n_words = sum(len(p.split()) for _, p in units)
+    else:
+        units = [(name, s) for name, sentences in inputs for s in sentences]
+        docs = (conllu_doc(nlp.vocab, s) for _, s in units)
+        n_words = sum(len(s) for _, s in units)
+    disable = ["sentencizer"] if input == "conllu" else []
+    annotated = nlp.pipe(docs, batch_size=batch_size, disable=disable)
+    bar = tqdm(zip(units, annotated), total=len(units), unit="sentence" if input == "conllu" else "paragraph",
+               file=sys.stderr, disable=not progress or n_words < PROGRESS_MIN_WORDS)
+
+    def sentences():
+        previous = None
+        for (name, unit), doc in bar:
+            predicted = doc_sentences(doc, layers)
+            if input == "conllu":
+                yield with_predictions(unit, predicted[0] if predicted else Sentence([]))
+                continue
+            for k, s in enumerate(predicted):
+                s.meta.comments[:0] = ([f"# newdoc id = {name}"] if name != previous else []) + (["# newpar"] if k == 0 else [])
+                previous = name
+                yield s
+
+    target = atomic_write(output) if output else _Stdout()
+    count = 0
+    with target as f:
+        if format == "html":
+            collected = list(sentences())
+            f.write(html_page(nlp.vocab, collected))
+            return len(collected)
+        for s in sentences():
+            count += 1
+            sent_id = str(count)
+            if input == "text":
+                s.meta.comments.insert(len(s.meta.comments) - 1, f"# sent_id = {sent_id}")
+            else:
+                sent_id = str(s.meta.metadata.get("sent_id", sent_id)) if s.meta is not None else sent_id
+            if format == "jsonl":
+                f.write(jsonl_line(s, sent_id))
+            else:
+                f.write((conllu_header(s) if count == 1 and s.meta is not None else "") + format_sentence(s))
+    return count
+
+
+class _Stdout:
+    def __enter__(self):
+        return sys.stdout
+
+    def __exit__(self, *exc):
+        sys.stdout.flush()
+        return False
+
+
+# -- packaging ----------------------------------------------------------------------------------------------------
+
+#: Known corpora, matched by a piece of their path: (piece, name, license, url).
+CORPORA = [
+    ("en_ewt-up", "Universal PropBank English EWT", "CDLA-Sharing-1.0", "https://github.com/UniversalPropositions/UP-1.0"),
+    ("up-english-ewt", "Universal PropBank English EWT", "CDLA-Sharing-1.0", "https://github.com/UniversalPropositions/UP-1.0"),
+    ("en_ewt-ud", "UD English EWT", "CC BY-SA 4.0", "https://github.com/UniversalDependencies/UD_English-EWT"),
+    ("ud-english-ewt", "UD English EWT", "CC BY-SA 4.0", "https://github.com/UniversalDependencies/UD_English-EWT"),
+    ("en_gum-ud", "UD English GUM", "CC BY-NC-SA 4.0", "https://github.com/UniversalDependencies/UD_English-GUM"),
+    ("ud-english-gum", "UD English GUM", "CC BY-NC-SA 4.0", "https://github.com/UniversalDependencies/UD_English-GUM"),
+    ("conll2000", "CoNLL-2000 chunking (WSJ)", "research use only (Penn Treebank WSJ text, no open license)",
+     "https://www.clips.uantwerpen.be/conll2000/chunking/"),
+    ("sick", "SICK", "CC BY-NC-SA 3.0", "https://marcobaroni.org/composes/sick.html"),
+]
+DATA_KEYS = {"pos": "POS (UPOS, XPOS)", "chunks": "chunks", "deps": "dependencies"}
+
+
+def corpus_source(path: str) -> dict:
+    """Name, license and URL of a training corpus, recognised from its path."""
+    lowered = path.replace("\\", "/").lower()
+    for piece, name, license, url in CORPORA:
+        if piece in lowered:
+            return {"name": name, "license": license, "url": url}
+    if "data/sample/" in lowered:
+        return {"name": "hierarchy sample data (written for the project, under its license)",
+                "license": _project_license(), "url": ""}
+    return {"name": Path(path).name, "license": "unknown (see the corpus's own license)", "url": ""}
+
+
+def _project_license() -> str:
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        return metadata("hierarchy").get("License") or "MIT"
+    except PackageNotFoundError:
+        return "MIT"
+
+
+def package_meta(component, name: str) -> dict:
+    """spaCy's meta.json fields for a packaged model: layers, corpora and their licenses, dev scores."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        own_version = version("hierarchy")
+    except PackageNotFoundError:
+        own_version = "0.0.0"
+    data, sources = component.config.data, {}
+    corpora = {}
+    for key in ("pos", "pos_dev", "chunks", "chunks_dev", "deps", "deps_dev"):
+        path = getattr(data, key)
+        if path and key.split("_")[0] in component.model.depth:
+            source = corpus_source(path)
+            corpora[key] = {"path": path, **source}
+            sources.setdefault(source["name"], {"name": source["name"], "url": source["url"], "license": source["license"]})
+    dev = component.metrics.get("dev", {})
+    performance = {}
+    for key, value in (("pos_acc", ("pos", "upos", "acc")), ("tag_acc", ("pos", "xpos", "acc")),
+                       ("dep_uas", ("deps", "deps", "uas")), ("dep_las", ("deps", "deps", "las")),
+                       ("spans_chunks_p", ("chunks", "chunks", "precision")),
+                       ("spans_chunks_r", ("chunks", "chunks", "recall")), ("spans_chunks_f", ("chunks", "chunks", "f1"))):
+        task, group, metric = value
+        score = dev.get(task, {}).get(group, {}).get(metric)
+        if score is not None:
+            performance[key] = score / 100
+    return {
+        "name": name, "version": own_version,
+        "description": "The hierarchy model (" + ", ".join(DATA_KEYS[t] for t in component.layers) + ") as a spaCy "
+                       "pipeline: English tokenizer, sentencizer and the 'hierarchy' component.",
+        "license": "; ".join(f"{s['license']} ({s['name']})" for s in sources.values()),
+        "sources": list(sources.values()),
+        "requirements": [f"hierarchy>={own_version}"],
+        "performance": performance,
+        "hierarchy": {"layers": component.layers, "corpora": corpora, "dev_scores": dev},
+    }
+
+
+def package_model(model_dir, out_dir, name: str = "hierarchy", force: bool = False) -> Path:
+    """Write a spaCy pipeline directory (tokenizer, sentencizer, the component with the model inside) to
+    ``out_dir``, atomically: it is built beside the target and renamed into place."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
+        raise ConfigError(f"{out_dir}: already exists; pass --force to overwrite")
+    nlp = make_pipeline(model_dir, device="auto", store_path=False)
+    nlp.meta.update(package_meta(nlp.get_pipe("hierarchy"), name))
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.", suffix=".tmp"))
+    try:
+        nlp.to_disk(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp made it private
+        if out_dir.is_dir():
+            shutil.rmtree(out_dir)
+        elif out_dir.exists():
+            out_dir.unlink()
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir

@@ -1,0 +1,47 @@
+"""Shared fixtures: a tiny recipe (dimensions 2-8) over the sample corpora in data/, and a model trained on it once."""
+from pathlib import Path
+
+import pytest
+import torch
+
+from hierarchy.config import Config, DataConfig, LayerConfig, ModelConfig, TrainConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "data" / "sample"
+CORPORA = ROOT.parent / "shared" / "corpora"
+
+
+def tiny_config(**train) -> Config:
+    """A recipe small enough to train, save and reload inside a unit test."""
+    data = DataConfig(
+        pos=str(SAMPLE / "train.conllu"), pos_dev=str(SAMPLE / "dev.conllu"),
+        chunks=str(SAMPLE / "chunks-train.txt"), chunks_dev=str(SAMPLE / "chunks-dev.txt"),
+        deps=str(SAMPLE / "train.conllu"), deps_dev=str(SAMPLE / "dev.conllu"),
+    )
+    model = ModelConfig(
+        word_dim=8, char_dim=4, char_size=6, min_freq=1, label_dim=4, mlp_dim=8, arc_dim=8, rel_dim=6,
+        dropout=0.0, word_dropout=0.0,
+        layers=[LayerConfig(size=8, tasks=["pos"]), LayerConfig(size=8, tasks=["chunks"]), LayerConfig(size=8, tasks=["deps"])],
+    )
+    options = dict(epochs=2, patience=5, batch_tokens=100, lr=1e-2, delta=1e-3, seed=1, device="cpu")
+    options.update(train)
+    return Config(data=data, model=model, train=TrainConfig(**options))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread, and the test machine's cores are shared."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory):
+    """A model directory trained for a few epochs on the sample data (shared by the tests that only read it)."""
+    from hierarchy.training import Trainer
+
+    out = tmp_path_factory.mktemp("model") / "tiny"
+    Trainer(tiny_config(epochs=3), out, progress=False).fit()
+    return out

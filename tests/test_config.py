@@ -1,0 +1,196 @@
+"""The recipe: TOML round trip, command-line overrides, and one clear error per mistake (naming the key and file)."""
+import dataclasses
+import re
+
+import pytest
+
+from conftest import ROOT, tiny_config
+from hierarchy.config import (
+    FORMAT_VERSION, Config, LayerConfig, apply_override, from_dict, load_config, save_config, to_dict,
+)
+from hierarchy.errors import ConfigError
+
+
+def write(path, text: str):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def recipe(tmp_path, extra: str = "", version: int = FORMAT_VERSION, top: str = ""):
+    """A minimal valid recipe (POS only, the corpus need not exist: configs are checked before corpora)."""
+    return write(tmp_path / "recipe.toml", f"""format_version = {version}
+{top}
+[data]
+pos = "train.conllu"
+[[model.layers]]
+size = 8
+tasks = ["pos"]
+{extra}""")
+
+
+def test_toml_round_trip(tmp_path):
+    config = tiny_config(mode="joint", weights={"pos": 2.0, "deps": 0.5}, lr=0.02)
+    config.data.skip_bad = True
+    config.model.chars = "lstm"
+    save_config(config, tmp_path / "config.toml")
+    assert load_config(tmp_path / "config.toml") == config
+    assert from_dict(to_dict(config), "here") == config
+    save_config(tiny_config(), tmp_path / "default.toml")  # empty tables (train.weights) survive too
+    assert load_config(tmp_path / "default.toml") == tiny_config()
+    assert "format_version = 1" in (tmp_path / "config.toml").read_text()
+
+
+def test_defaults_are_valid_and_defaults_fill_missing_keys(tmp_path):
+    config = load_config(recipe(tmp_path))
+    assert config.train == Config().train
+    assert config.model.layers == [LayerConfig(size=8, tasks=["pos"])]
+    assert config.model.word_dim == Config().model.word_dim
+
+
+def test_overrides(tmp_path):
+    config = load_config(recipe(tmp_path), [
+        "train.epochs=3", "data.pos=other/train.conllu", "train.lr=1", "data.skip_bad=true",
+        "data.pos_dev=123", "train.mode=joint", 'train.device="cpu"', "train.weights={pos = 2}",
+    ])
+    assert config.train.epochs == 3 and type(config.train.epochs) is int
+    assert config.data.pos == "other/train.conllu"
+    assert config.train.lr == 1.0 and type(config.train.lr) is float  # an int where a float is expected
+    assert config.data.skip_bad is True
+    assert config.data.pos_dev == "123"  # a string stays a string even when it looks like a number
+    assert config.train.mode == "joint" and config.train.device == "cpu"
+    assert config.train.weights == {"pos": 2.0}
+
+
+def test_later_override_wins():
+    config = tiny_config()
+    apply_override(config, "train.epochs=3")
+    apply_override(config, "train.epochs=4")
+    assert config.train.epochs == 4
+
+
+@pytest.mark.parametrize("key", ["train.epoch", "foo.bar", "train.epochs.x", "trainer.epochs", "data"])
+def test_unknown_key_on_the_command_line(key):
+    with pytest.raises(ConfigError) as e:
+        apply_override(tiny_config(), f"{key}=1")
+    assert f"'{key}'" in str(e.value) and "command line" in str(e.value)
+
+
+@pytest.mark.parametrize("extra, key", [
+    ("[train]\nepoch = 3", "train.epoch"),
+    ("[trainer]\nepochs = 3", "trainer"),
+    ("[model]\nword_dims = 3", "model.word_dims"),
+    ("", "seed"),  # a top-level key
+])
+def test_unknown_key_in_the_file(tmp_path, extra, key):
+    path = recipe(tmp_path, extra, top="" if extra else "seed = 3")
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    message = str(e.value)
+    assert str(path) in message and f"'{key}'" in message and "unknown config key" in message
+
+
+def test_unknown_key_in_a_layer(tmp_path):
+    path = write(tmp_path / "r.toml", '[data]\npos = "x"\n[[model.layers]]\ntasks = ["pos"]\nsise = 8\n')
+    with pytest.raises(ConfigError, match=r"unknown config key 'model\.layers\[0\]\.sise'") as e:
+        load_config(path)
+    assert str(path) in str(e.value)
+
+
+@pytest.mark.parametrize("extra, key", [
+    ('[train]\nepochs = "three"', "train.epochs"),
+    ("[train]\nepochs = 2.5", "train.epochs"),
+    ("[train]\nepochs = true", "train.epochs"),  # a bool is not an int
+    ('[train]\nlr = "fast"', "train.lr"),
+    ("[data]\nskip_bad = 1", None),  # duplicate [data] table: invalid TOML
+    ('[model]\nchars = 3', "model.chars"),
+    ("[train]\nweights = 3", "train.weights"),
+    ('[train.weights]\npos = "high"', "train.weights.pos"),
+    ("", "train"),  # top level: train = 3
+])
+def test_wrong_type(tmp_path, extra, key):
+    path = recipe(tmp_path, extra, top="" if extra else "train = 3")
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert str(path) in str(e.value)
+    if key is not None:
+        assert f"'{key}'" in str(e.value)
+
+
+@pytest.mark.parametrize("override, key", [
+    ("train.epochs=three", "train.epochs"), ("train.epochs=true", "train.epochs"), ("train.lr=fast", "train.lr"),
+    ("data.skip_bad=1", "data.skip_bad"), ("model.layers=3", "model.layers"),
+    ("model.layers=[{size = 8, tasks = 3}]", "model.layers[0].tasks"),
+])
+def test_wrong_type_on_the_command_line(override, key):
+    with pytest.raises(ConfigError, match=re.escape(f"'{key}'")):
+        apply_override(tiny_config(), override)
+
+
+def test_override_needs_a_value():
+    with pytest.raises(ConfigError, match="key=value"):
+        apply_override(tiny_config(), "train.epochs")
+
+
+@pytest.mark.parametrize("version", [0, 2, 99])
+def test_wrong_format_version(tmp_path, version):
+    path = recipe(tmp_path, version=version)
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert str(path) in str(e.value) and f"format_version {version}" in str(e.value)
+
+
+def test_unknown_task(tmp_path):
+    path = write(tmp_path / "r.toml", '[data]\npos = "x"\n[[model.layers]]\ntasks = ["pos", "srl"]\n')
+    with pytest.raises(ConfigError, match="unknown task 'srl'") as e:
+        load_config(path)
+    assert str(path) in str(e.value)
+
+
+@pytest.mark.parametrize("override, match", [
+    ("train.mode=alternate", "train.mode"),
+    ("train.device=tpu", "train.device"),
+    ("model.chars=bytes", "model.chars"),
+    ('model.layers=[{tasks = ["pos"]}, {tasks = ["pos"]}]', "more than one layer"),
+    ('model.layers=[{encoder = "gru", tasks = ["pos"]}]', "unknown encoder 'gru'"),
+    ('data.pos=""', "no training corpus: set data.pos"),
+])
+def test_invalid_values(tmp_path, override, match):
+    path = recipe(tmp_path)
+    with pytest.raises(ConfigError, match=match) as e:
+        load_config(path, [override])
+    assert str(path) in str(e.value)
+
+
+def test_loss_weight_for_an_unknown_task_is_an_error(tmp_path):
+    """A typo in ``train.weights`` would silently weigh nothing (joint mode uses 1.0 for unnamed tasks)."""
+    path = recipe(tmp_path, "[train.weights]\npsos = 2.0")
+    with pytest.raises(ConfigError, match="psos") as e:
+        load_config(path)
+    assert str(path) in str(e.value)
+
+
+def test_missing_or_invalid_file(tmp_path):
+    with pytest.raises(ConfigError, match="file not found") as e:
+        load_config(tmp_path / "nope.toml")
+    assert "nope.toml" in str(e.value)
+    path = write(tmp_path / "bad.toml", "[train\nepochs = 3\n")
+    with pytest.raises(ConfigError, match="not valid TOML") as e:
+        load_config(path)
+    assert str(path) in str(e.value)
+
+
+def test_jmt_recipe_loads_and_validates():
+    config = load_config(ROOT / "models" / "jmt.toml")
+    assert config.format_version == FORMAT_VERSION
+    assert config.tasks() == ["pos", "chunks", "deps"]
+    assert [layer.tasks for layer in config.model.layers] == [["pos"], ["chunks"], ["deps"]]
+    assert config.train.mode == "schedule" and config.train.delta > 0
+    for task in config.tasks():  # the recipe's paths are relative to the repository root
+        assert (ROOT / getattr(config.data, task)).is_file()
+        assert (ROOT / getattr(config.data, f"{task}_dev")).is_file()
+
+
+def test_config_is_plain_data():
+    """No **kwargs soup: every section is a dataclass whose fields are the only accepted keys."""
+    for section in (Config, type(Config().data), type(Config().model), type(Config().train), LayerConfig):
+        assert dataclasses.is_dataclass(section)

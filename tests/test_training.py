@@ -1,0 +1,288 @@
+"""The training loop: successive regularization, joint mode, early stopping, resume, crash-safe checkpoints,
+and bad corpora that stop training before anything is written."""
+import json
+import pickle
+import random
+import struct
+
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file
+
+import hierarchy.persistence
+import hierarchy.training
+from conftest import tiny_config
+from hierarchy.corpus import Sentence
+from hierarchy.checkpoint import NAME as CHECKPOINT, load_checkpoint
+from hierarchy.errors import CorpusError
+from hierarchy.model import Hierarchy
+from hierarchy.persistence import load_model
+from hierarchy.training import Trainer, regularization
+from hierarchy.vocab import Vocabs
+
+SMALL = 6  # sentences per corpus in the end-to-end runs: a few seconds for the whole file
+
+
+def small_config(max_sentences: int = SMALL, **train):
+    config = tiny_config(**train)
+    config.data.max_sentences = max_sentences
+    return config
+
+
+def prepared(config, output) -> Trainer:
+    """A Trainer with vocabularies, model and optimiser built as ``fit()`` builds them, nothing written."""
+    trainer = Trainer(config, output, progress=False)
+    torch.manual_seed(config.train.seed)
+    trainer.vocabs = Vocabs.build(trainer.train_data, config.model.min_freq)
+    trainer.model = Hierarchy(config.model, trainer.vocabs)
+    trainer.optimizer = torch.optim.Adam(trainer.model.parameters(), config.train.lr, betas=(0.9, 0.9))
+    return trainer
+
+
+def checkpoint_weights(directory) -> dict[str, torch.Tensor]:
+    return {k[6:]: v for k, v in load_file(directory / CHECKPOINT).items() if k.startswith("model.")}
+
+
+# --- successive regularization ---
+
+def test_lower_parameters():
+    s = Sentence(["a", "b"], upos=["X", "Y"], xpos=["x", "y"], heads=[0, 1], rels=["root", "dep"], chunks=["B-NP", "O"])
+    model = Hierarchy(tiny_config().model, Vocabs.build({"pos": [s], "chunks": [s], "deps": [s]}))
+    assert model.lower_parameters("pos") == {}
+    names = set(model.lower_parameters("chunks"))
+    assert names and all(n.startswith(("embed.", "layers.0.", "tasks.pos.")) for n in names)
+    assert any(n.startswith("layers.0.") for n in names) and any(n.startswith("tasks.pos.") for n in names)
+    assert any(n.startswith("embed.") for n in names)
+    deps = set(model.lower_parameters("deps"))
+    assert names < deps
+    assert all(n.startswith(("embed.", "layers.0.", "layers.1.", "tasks.pos.", "tasks.chunks.")) for n in deps)
+    assert any(n.startswith("tasks.chunks.") for n in deps) and any(n.startswith("layers.1.") for n in deps)
+
+
+def test_regularization_term():
+    p = torch.nn.Parameter(torch.tensor([1.0, 2.0]))
+    q = torch.nn.Parameter(torch.tensor([[3.0]]))
+    value = regularization({"p": p, "q": q}, {"p": torch.tensor([0.0, 4.0]), "q": torch.tensor([[3.0]])})
+    assert value.item() == 1 + 4
+    value.backward()
+    assert p.grad.tolist() == [2.0, -4.0] and q.grad.tolist() == [[0.0]]
+
+
+def distance_after_chunk_pass(tmp_path, delta: float, monkeypatch) -> float:
+    """Train one schedule pass (POS, then chunks) and return how far the chunk pass moved the parameters below
+    it from where the POS pass left them (the anchor)."""
+    trainer = prepared(small_config(12, delta=delta, batch_tokens=30), tmp_path / f"delta-{delta}")
+    trainer.tasks = ["pos", "chunks"]
+    lower_parameters, anchors = trainer.model.lower_parameters, {}
+
+    def spy(task):  # schedule_epoch asks for the lower parameters once, at the start of each task's pass
+        lower = lower_parameters(task)
+        anchors[task] = {name: p.detach().clone() for name, p in lower.items()}
+        return lower
+
+    monkeypatch.setattr(trainer.model, "lower_parameters", spy)
+    trainer.schedule_epoch(random.Random(0))
+    assert anchors["pos"] == {} and anchors["chunks"]
+    lower = lower_parameters("chunks")
+    return sum(((p.detach() - anchors["chunks"][name]) ** 2).sum() for name, p in lower.items()).sqrt().item()
+
+
+def test_successive_regularization_pulls_lower_parameters_back(tmp_path, monkeypatch):
+    free = distance_after_chunk_pass(tmp_path, 0.0, monkeypatch)
+    held = distance_after_chunk_pass(tmp_path, 1e3, monkeypatch)
+    assert free > 0.5
+    assert held < 0.25 * free
+
+
+def test_delta_zero_leaves_lower_parameters_free(tmp_path, monkeypatch):
+    def no_regularization(*args):
+        raise AssertionError("delta = 0 must not compute the regularization term")
+
+    monkeypatch.setattr(hierarchy.training, "regularization", no_regularization)
+    assert distance_after_chunk_pass(tmp_path, 0.0, monkeypatch) > 0.5
+
+
+def test_nothing_is_written_until_fit(tmp_path):
+    prepared(small_config(), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+# --- the loop ---
+
+def test_joint_mode_trains(tmp_path):
+    state = Trainer(small_config(mode="joint", epochs=4, lr=0.03), tmp_path / "out", progress=False).fit()
+    first, last = state["history"][0]["loss"], state["history"][-1]["loss"]
+    assert first.keys() == {"pos", "chunks", "deps"}
+    assert all(last[task] < first[task] for task in first), (first, last)
+
+
+def test_joint_mode_weights_the_losses(tmp_path, monkeypatch):
+    """A task with weight 0 contributes no gradient: with only POS weighted, the chunk head never moves."""
+    trainer = prepared(small_config(mode="joint", weights={"pos": 1.0, "chunks": 0.0, "deps": 0.0}), tmp_path / "o")
+    before = {k: v.clone() for k, v in trainer.model.tasks["chunks"].state_dict().items()}
+    trainer.joint_epoch(random.Random(0))
+    after = trainer.model.tasks["chunks"].state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_early_stopping_and_model_selection(tmp_path, monkeypatch):
+    """Dev scores 50, 60, 55, 54, ... with patience 1: stop after epoch 3; the saved model is epoch 2's."""
+    scores, calls = [50.0, 60.0, 55.0, 54.0, 53.0, 52.0], []
+
+    def fake_score(task, metrics):  # called once per task per epoch; 3 tasks
+        calls.append(task)
+        return scores[(len(calls) - 1) // 3]
+
+    saved = {}
+    save_model = hierarchy.training.save_model
+
+    def spy_save(model, config, vocabs, directory):
+        saved["weights"] = {k: v.clone() for k, v in model.state_dict().items()}
+        save_model(model, config, vocabs, directory)
+
+    monkeypatch.setattr(hierarchy.training, "main_score", fake_score)
+    monkeypatch.setattr(hierarchy.training, "save_model", spy_save)
+    out = tmp_path / "out"
+    state = Trainer(small_config(epochs=6, patience=1), out, progress=False).fit()
+    assert [line["epoch"] for line in state["history"]] == [1, 2, 3]
+    assert state["best_epoch"] == 2 and state["best"] == 60.0
+    assert json.loads((out / "metrics.json").read_text())["best_epoch"] == 2
+    assert len((out / "log.jsonl").read_text().splitlines()) == 3
+    best = load_file(out / "weights.safetensors")
+    assert all(torch.equal(best[k], saved["weights"][k]) for k in best)  # the last save was epoch 2's model
+    last = checkpoint_weights(out)  # the checkpoint holds epoch 3's, which moved on
+    assert any(not torch.equal(best[k], last[k]) for k in best)
+
+
+def test_resume_gives_the_same_weights_as_training_straight(tmp_path):
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    Trainer(small_config(epochs=4), straight, progress=False).fit()
+    Trainer(small_config(epochs=2), resumed, progress=False).fit()
+    assert json.loads((resumed / "metrics.json").read_text())["epochs"] == 2
+    state = Trainer(small_config(epochs=4), resumed, progress=False).fit(resume=True)
+    assert [line["epoch"] for line in state["history"]] == [1, 2, 3, 4]
+    a, b = checkpoint_weights(straight), checkpoint_weights(resumed)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])]
+    lines = [json.loads(line) for line in (resumed / "log.jsonl").read_text().splitlines()]
+    assert [line["epoch"] for line in lines] == [1, 2, 3, 4]
+    straight_lines = [json.loads(line) for line in (straight / "log.jsonl").read_text().splitlines()]
+    assert [line["loss"] for line in lines] == [line["loss"] for line in straight_lines]
+    assert [line["dev"] for line in lines] == [line["dev"] for line in straight_lines]
+
+
+def test_resume_after_the_last_epoch_does_nothing(tmp_path):
+    out = tmp_path / "out"
+    Trainer(small_config(epochs=1), out, progress=False).fit()
+    before = (out / CHECKPOINT).read_bytes()
+    state = Trainer(small_config(epochs=1), out, progress=False).fit(resume=True)
+    assert state["epoch"] == 1 and (out / CHECKPOINT).read_bytes() == before
+
+
+def test_checkpoint_is_safetensors_without_pickles(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    Trainer(small_config(epochs=1), out, progress=False).fit()
+    for name in (CHECKPOINT, "weights.safetensors"):
+        data = (out / name).read_bytes()
+        (n,) = struct.unpack("<Q", data[:8])  # safetensors: header length, JSON header, raw tensor bytes
+        header = json.loads(data[8 : 8 + n])
+        metadata = header.pop("__metadata__", {})
+        assert all(isinstance(v, str) for v in metadata.values())
+        assert all(set(entry) == {"dtype", "shape", "data_offsets"} for entry in header.values())
+    with safe_open(str(out / CHECKPOINT), framework="pt") as f:
+        meta = f.metadata()
+        keys = set(f.keys())
+    assert json.loads(meta["state"])["epoch"] == 1
+    assert any(k.startswith("model.") for k in keys) and any(k.startswith("optim.") for k in keys)
+    assert "rng.torch" in keys
+
+    def no_unpickling(*args, **kwargs):
+        raise AssertionError("loading must not unpickle")
+
+    for module, name in ((torch, "load"), (pickle, "load"), (pickle, "loads"), (pickle, "Unpickler")):
+        monkeypatch.setattr(module, name, no_unpickling)
+    trainer = prepared(small_config(epochs=1), out)
+    assert load_checkpoint(out, trainer.model, trainer.optimizer)["epoch"] == 1
+    load_model(out)
+
+
+class Killed(Exception):
+    pass
+
+
+def test_run_killed_mid_epoch_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    Trainer(small_config(epochs=1), out, progress=False).fit()
+    checkpoint, weights = (out / CHECKPOINT).read_bytes(), (out / "weights.safetensors").read_bytes()
+    files = sorted(p.name for p in out.iterdir())
+    steps = []
+
+    def dying_step(self, loss):
+        steps.append(loss)
+        if len(steps) == 3:
+            raise Killed
+
+    monkeypatch.setattr(Trainer, "step", dying_step)
+    with pytest.raises(Killed):
+        Trainer(small_config(epochs=3), out, progress=False).fit(resume=True)
+    monkeypatch.undo()
+    assert sorted(p.name for p in out.iterdir()) == files  # nothing half-written, no temporary files
+    assert (out / CHECKPOINT).read_bytes() == checkpoint and (out / "weights.safetensors").read_bytes() == weights
+    load_model(out)
+    state = Trainer(small_config(epochs=2), out, progress=False).fit(resume=True)
+    assert [line["epoch"] for line in state["history"]] == [1, 2]
+
+
+def test_crash_while_writing_a_checkpoint_keeps_the_old_one(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    Trainer(small_config(epochs=1), out, progress=False).fit()
+    checkpoint = (out / CHECKPOINT).read_bytes()
+    files = sorted(p.name for p in out.iterdir())
+    save_file = hierarchy.persistence.save_file
+
+    def dying_save(tensors, path, metadata=None):
+        if metadata and "state" in metadata:  # the checkpoint, not the model weights
+            with open(path, "wb") as f:
+                f.write(b"half a checkpoint")
+            raise Killed
+        save_file(tensors, path, metadata=metadata)
+
+    monkeypatch.setattr(hierarchy.persistence, "save_file", dying_save)
+    with pytest.raises(Killed):
+        Trainer(small_config(epochs=2), out, progress=False).fit(resume=True)
+    assert sorted(p.name for p in out.iterdir()) == files
+    assert (out / CHECKPOINT).read_bytes() == checkpoint
+
+
+# --- bad input ---
+
+GOOD_LINE = "1\tDogs\tdog\tNOUN\tNNS\t_\t2\tnsubj\t_\t_\n"
+
+
+@pytest.mark.parametrize("task, text, line, expected", [
+    ("pos", GOOD_LINE + "2\tbark\tbark\tVERB\tVBP\t_\t0\troot\t_\n", 2, "columns"),
+    ("deps", GOOD_LINE + "2\tbark\tbark\tVERB\tVBP\t_\t7\troot\t_\t_\n", 2, "out of range"),
+    ("deps", GOOD_LINE + "2\tbark\tbark\tVERB\tVBP\t_\troot\troot\t_\t_\n", 2, "integer HEAD"),
+    ("chunks", "Dogs NNS B-NP\nbark VBP\n", 2, "3 space-separated columns"),
+])
+def test_malformed_corpus_stops_before_writing(tmp_path, task, text, line, expected):
+    bad = tmp_path / "bad.txt"
+    bad.write_text(text, encoding="utf-8")
+    config = tiny_config()
+    setattr(config.data, task, str(bad))
+    with pytest.raises(CorpusError, match=expected) as e:
+        Trainer(config, tmp_path / "out", progress=False)
+    assert str(e.value).startswith(f"{bad}:{line}: ")
+    assert not (tmp_path / "out").exists()
+
+
+def test_corpus_without_the_task_layer(tmp_path):
+    """A CoNLL-U file with no heads cannot train the parser."""
+    bad = tmp_path / "nodeps.conllu"
+    bad.write_text("1\tDogs\tdog\tNOUN\tNNS\t_\t_\t_\t_\t_\n", encoding="utf-8")
+    config = tiny_config()
+    config.data.deps = str(bad)
+    with pytest.raises(CorpusError, match="heads") as e:
+        Trainer(config, tmp_path / "out", progress=False)
+    assert str(bad) in str(e.value) and not (tmp_path / "out").exists()
