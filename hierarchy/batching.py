@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .corpus.pairs import Pair
 from .vocab import Vocabs, normalize
 
 MAX_WORD_CHARS = 20  # longer words keep their first 20 characters for the character encoder
@@ -20,6 +21,10 @@ class Batch:
     (True on words), ``lens`` ``[batch_size]`` on the CPU, ``gold`` maps an annotation (``upos``, ``xpos``,
     ``chunks``, ``rels``, ``heads``) to ``[batch_size, seq_len]``, -100 where it is absent. ``index`` gives each
     row's position in the list the batch was cut from.
+
+    A batch of ``n_pairs`` sentence pairs (:func:`make_pair_batch`) has ``2 * n_pairs`` rows, the premises then
+    the hypotheses; its ``index`` holds the pairs' positions and its gold ``score`` ``[n_pairs]`` (float, NaN where
+    absent) and ``label`` ``[n_pairs]`` (-100 where absent).
     """
 
     words: torch.Tensor
@@ -71,6 +76,17 @@ def make_batch(sentences, vocabs: Vocabs, index: list[int] | None = None) -> Bat
     return Batch(words, chars, mask, lens, gold, list(range(n)) if index is None else index)
 
 
+def make_pair_batch(pairs, vocabs: Vocabs, index: list[int] | None = None) -> Batch:
+    """Pad the premises, then the hypotheses of ``pairs`` into one batch of ``2 * len(pairs)`` rows, with the
+    pairs' gold relatedness ``score`` and entailment ``label`` (an index into ``vocabs.labels["entailment"]``)."""
+    batch = make_batch([p.premise for p in pairs] + [p.hypothesis for p in pairs], vocabs)
+    batch.index = list(range(len(pairs))) if index is None else index
+    batch.gold["score"] = torch.tensor([float("nan") if p.score is None else p.score for p in pairs])
+    labels = vocabs.labels["entailment"].stoi if "entailment" in vocabs.labels else {}
+    batch.gold["label"] = torch.tensor([labels.get(p.label, -100) for p in pairs], dtype=torch.long)
+    return batch
+
+
 def buckets(lengths: list[int], batch_tokens: int, shuffle: bool = False, rng: random.Random | None = None):
     """Group sentence indices into batches of similar length with about ``batch_tokens`` padded words each.
 
@@ -92,6 +108,14 @@ def buckets(lengths: list[int], batch_tokens: int, shuffle: bool = False, rng: r
 
 
 def batches(sentences, vocabs: Vocabs, batch_tokens: int, shuffle: bool = False, rng: random.Random | None = None):
-    """Yield :class:`Batch` objects over ``sentences`` (lazily, so a large corpus is padded one batch at a time)."""
-    for group in buckets([len(s) for s in sentences], batch_tokens, shuffle, rng):
-        yield make_batch([sentences[i] for i in group], vocabs, group)
+    """Yield :class:`Batch` objects over ``sentences`` (lazily, so a large corpus is padded one batch at a time).
+
+    Over a list of :class:`~hierarchy.corpus.Pair` the batches are pair batches, bucketed by the longer sentence
+    of each pair (a pair pads to ``2 * max(len(premise), len(hypothesis))`` words).
+    """
+    if sentences and isinstance(sentences[0], Pair):
+        lengths, make = [2 * max(len(p.premise), len(p.hypothesis)) for p in sentences], make_pair_batch
+    else:
+        lengths, make = [len(s) for s in sentences], make_batch
+    for group in buckets(lengths, batch_tokens, shuffle, rng):
+        yield make([sentences[i] for i in group], vocabs, group)

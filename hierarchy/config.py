@@ -22,7 +22,14 @@ import tomli_w
 from .errors import ConfigError
 
 FORMAT_VERSION = 1
-TASKS = ("pos", "chunks", "deps")
+TASKS = ("pos", "chunks", "deps", "relatedness", "entailment")
+PAIR_TASKS = ("relatedness", "entailment")  # read sentence pairs (both from data.pairs); the top of the stack
+
+
+def data_key(task: str) -> str:
+    """The ``[data]`` key of a task's training corpus (add ``_dev`` for its dev corpus); both pair tasks read
+    ``pairs``."""
+    return "pairs" if task in PAIR_TASKS else task
 
 
 @dataclass
@@ -35,8 +42,11 @@ class DataConfig:
     chunks_dev: str = ""
     deps: str = ""  # CoNLL-U: HEAD and DEPREL
     deps_dev: str = ""
-    max_sentences: int = 0  # read at most this many sentences per file (0: all); for quick runs
+    pairs: str = ""  # sentence pairs for relatedness and entailment: SICK, or TSV / JSON lines (see corpus/pairs.py)
+    pairs_dev: str = ""
+    max_sentences: int = 0  # read at most this many sentences (or pairs) per file (0: all); for quick runs
     skip_bad: bool = False  # skip malformed sentences with a warning instead of stopping
+    holdout: int = 0  # a task without a dev file holds out the last N training sentences as its dev set
 
 
 @dataclass
@@ -99,6 +109,11 @@ class Config:
                 raise ConfigError(f"{where}: unknown task '{task}' in model.layers (expected one of {', '.join(TASKS)})")
         if len(set(seen)) != len(seen):
             raise ConfigError(f"{where}: a task appears in more than one layer: {seen}")
+        pair_depths = [k for k, layer in enumerate(self.model.layers) if set(layer.tasks) & set(PAIR_TASKS)]
+        for layer in self.model.layers[pair_depths[0] if pair_depths else len(self.model.layers):]:
+            for task in set(layer.tasks) - set(PAIR_TASKS):  # a pair batch has no token annotations to pass upward
+                raise ConfigError(f"{where}: task '{task}' sits at or above a sentence-pair task "
+                                  f"({', '.join(PAIR_TASKS)} must be the highest layers)")
         for layer in self.model.layers:
             if layer.encoder != "bilstm":
                 raise ConfigError(f"{where}: unknown encoder '{layer.encoder}' (expected 'bilstm')")
@@ -113,8 +128,8 @@ class Config:
                 raise ConfigError(f"{where}: train.weights names task '{task}', which is in no layer "
                                   f"(expected one of {', '.join(seen)})")
         for task in seen:
-            if not getattr(self.data, task):
-                raise ConfigError(f"{where}: task '{task}' has no training corpus: set data.{task}")
+            if not getattr(self.data, data_key(task)):
+                raise ConfigError(f"{where}: task '{task}' has no training corpus: set data.{data_key(task)}")
 
 
 def _build(cls, table: dict, where: str, prefix: str = ""):

@@ -1,9 +1,10 @@
 """Count-based metrics that add, so a corpus score is the sum of sentence scores.
 
-Each metric holds integer counts only. ``update`` adds one sentence (plain Python
-lists), ``+`` adds two metrics, and ``sum(metrics, Metric())`` or ``sum(metrics)``
-adds many. ``.score`` is a fraction in [0, 1] used for model selection; ``.values``
-is a dict of named floats in percent (0-100) for logging and JSON::
+Each metric holds integer counts only (except :class:`RelatednessMetric`, whose correlations need the
+scores themselves). ``update`` adds one sentence (plain Python lists), ``+`` adds two metrics, and
+``sum(metrics, Metric())`` or ``sum(metrics)`` adds many. ``.score`` is a fraction in [0, 1] used for
+model selection; ``.values`` is a dict of named floats in percent (0-100; relatedness MSE as it is)
+for logging and JSON::
 
     >>> metric = AttachmentMetric()
     >>> metric.update([2, 0, 2], ["nsubj", "root", "obj"], [2, 0, 2], ["nsubj", "root", "iobj"])
@@ -11,6 +12,7 @@ is a dict of named floats in percent (0-100) for logging and JSON::
     UAS: 100.00% LAS: 66.67%
 """
 
+import math
 from collections import Counter
 
 
@@ -249,3 +251,141 @@ class ChunkMetric(Metric):
             per_type[type_] = {"precision": 100 * precision, "recall": 100 * recall, "f1": 100 * f}
             per_type[type_].update(n_pred=n_pred, n_gold=n_gold)
         return per_type
+
+
+def _ranks(values: list[float]) -> list[float]:
+    """1-based ranks, ties sharing their average rank (as Spearman's rho needs).
+
+    >>> _ranks([0.5, 0.2, 0.5, 0.9])
+    [2.5, 1.0, 2.5, 4.0]
+    """
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
+            end += 1
+        for i in order[start : end + 1]:
+            ranks[i] = (start + end) / 2 + 1
+        start = end + 1
+    return ranks
+
+
+def pearson(xs: list[float], ys: list[float]) -> float:
+    """Pearson's correlation coefficient; 0.0 when undefined (fewer than two values, or one side constant).
+
+    >>> pearson([1, 2, 3], [2, 4, 7])
+    0.9933992677987828
+    """
+    n = len(xs)
+    if n < 2:
+        return 0.0
+    mean_x, mean_y = math.fsum(xs) / n, math.fsum(ys) / n
+    dx, dy = [x - mean_x for x in xs], [y - mean_y for y in ys]
+    sxx, syy = math.fsum(d * d for d in dx), math.fsum(d * d for d in dy)
+    if sxx == 0 or syy == 0:
+        return 0.0
+    return math.fsum(a * b for a, b in zip(dx, dy)) / math.sqrt(sxx * syy)
+
+
+class RelatednessMetric(Metric):
+    """Pearson's r, Spearman's rho and the mean squared error of predicted against gold relatedness scores.
+
+    Correlations do not decompose into counts, so this metric keeps the two lists; adding concatenates them.
+    ``score`` is Pearson's r; ``values`` gives ``pearson`` and ``spearman`` times 100 and ``mse`` as it is.
+    """
+
+    fields = ("preds", "golds")
+
+    def __init__(self, **counts):
+        super().__init__(**counts)
+        self.preds, self.golds = list(self.preds or []), list(self.golds or [])
+
+    def update(self, preds: list[float], golds: list[float]) -> None:
+        _check_lengths(preds, golds)
+        self.preds += map(float, preds)
+        self.golds += map(float, golds)
+
+    @property
+    def pearson(self) -> float:
+        return pearson(self.preds, self.golds)
+
+    @property
+    def spearman(self) -> float:
+        return pearson(_ranks(self.preds), _ranks(self.golds))
+
+    @property
+    def mse(self) -> float:
+        n = len(self.golds)
+        return math.fsum((p - g) ** 2 for p, g in zip(self.preds, self.golds)) / n if n else 0.0
+
+    @property
+    def score(self) -> float:
+        return self.pearson
+
+    @property
+    def values(self) -> dict[str, float]:
+        return {"pearson": 100 * self.pearson, "spearman": 100 * self.spearman, "mse": self.mse}
+
+    def __repr__(self):
+        return f"PEARSON: {self.pearson:.4f} SPEARMAN: {self.spearman:.4f} MSE: {self.mse:.4f}"
+
+
+class EntailmentMetric(Metric):
+    """Accuracy, per-class precision / recall / F1 and the confusion matrix of entailment labels.
+
+    ``update(preds, golds)`` takes one label per pair; the counts are a Counter of ``(gold, pred)``.
+    ``score`` is accuracy; ``values`` gives ``acc`` and the ``macro_f1`` over the classes seen, in percent.
+    """
+
+    fields = ("confusion",)
+
+    def __init__(self, **counts):
+        super().__init__(**counts)
+        self.confusion = Counter(self.confusion or {})
+
+    def update(self, preds: list[str], golds: list[str]) -> None:
+        _check_lengths(preds, golds)
+        self.confusion.update(zip(golds, preds))
+
+    @property
+    def labels(self) -> list[str]:
+        """Every label seen as gold or predicted: ENTAILMENT, NEUTRAL, CONTRADICTION first, then any other, sorted."""
+        from .corpus.pairs import LABELS
+
+        seen = {label for pair in self.confusion for label in pair}
+        return [label for label in LABELS if label in seen] + sorted(seen - set(LABELS))
+
+    @property
+    def n_pairs(self) -> int:
+        return sum(self.confusion.values())
+
+    @property
+    def score(self) -> float:
+        n = self.n_pairs
+        return sum(c for (gold, pred), c in self.confusion.items() if gold == pred) / n if n else 0.0
+
+    @property
+    def per_class(self) -> dict[str, dict[str, float]]:
+        """``{label: {"precision", "recall", "f1" (percent), "n_pred", "n_gold"}}``."""
+        per_class = {}
+        for label in self.labels:
+            n_pred = sum(c for (_, pred), c in self.confusion.items() if pred == label)
+            n_gold = sum(c for (gold, _), c in self.confusion.items() if gold == label)
+            precision, recall, f = f1(self.confusion[label, label], n_pred, n_gold)
+            per_class[label] = {"precision": 100 * precision, "recall": 100 * recall, "f1": 100 * f,
+                                "n_pred": n_pred, "n_gold": n_gold}
+        return per_class
+
+    @property
+    def matrix(self) -> dict[str, dict[str, int]]:
+        """The confusion matrix ``{gold: {predicted: count}}`` over :attr:`labels`, zeros included."""
+        labels = self.labels
+        return {gold: {pred: self.confusion[gold, pred] for pred in labels} for gold in labels}
+
+    @property
+    def values(self) -> dict[str, float]:
+        per_class = self.per_class
+        macro = sum(c["f1"] for c in per_class.values()) / len(per_class) if per_class else 0.0
+        return {"acc": 100 * self.score, "macro_f1": macro}

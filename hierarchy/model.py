@@ -11,7 +11,11 @@ from .tasks import make_task
 
 class Hierarchy(nn.Module):
     """Layer k reads ``[h_{k-1}; x; label embeddings of the tasks below]`` where ``x`` are the word embeddings
-    (a shortcut into every layer, as in JMT)."""
+    (a shortcut into every layer, as in JMT).
+
+    A label embedding is per token (``[batch_size, seq_len, n]``) or per sentence (``[batch_size, n]``, e.g. the
+    relatedness of a pair given to both its sentences); a per-sentence one reaches every token of the sentence.
+    """
 
     def __init__(self, config: ModelConfig, vocabs):
         super().__init__()
@@ -36,8 +40,8 @@ class Hierarchy(nn.Module):
     def forward(self, batch, tasks) -> dict[str, dict[str, torch.Tensor]]:
         """Run the stack up to the highest layer that ``tasks`` need, once.
 
-        Returns ``{task: scores}`` for the requested tasks and for every task below them (whose label
-        embeddings fed the layers above).
+        Returns ``{task: scores}`` for the requested tasks and for every task below them whose label embeddings
+        feed the layers above.
         """
         top = max(self.depth[t] for t in tasks)
         x = self.dropout(self.embed(batch.words, batch.chars))  # (batch, seq, n_embed)
@@ -46,21 +50,24 @@ class Hierarchy(nn.Module):
             inputs = torch.cat([x] + ([h] if h is not None else []) + labels, -1)
             h = self.dropout(self.layers[k](inputs, batch.lens))  # (batch, seq, 2 * size)
             for name, depth in self.depth.items():
-                if depth != k or (name not in tasks and k == top):
-                    continue
                 task = self.tasks[name]
+                if depth != k or (name not in tasks and (k == top or not task.n_label_out)):
+                    continue
                 scores[name] = task(h, batch)
                 if task.n_label_out and k < top:
-                    labels.append(task.label_embedding(scores[name]))
+                    label = task.label_embedding(scores[name])
+                    labels.append(label if label.dim() == 3 else label[:, None, :].expand(-1, h.shape[1], -1))
         return scores
 
     def lower_parameters(self, task: str) -> dict[str, nn.Parameter]:
-        """The trainable parameters below ``task``'s layer (embeddings, lower layers, lower task heads): the ones
-        successive regularization keeps near where the previous task left them."""
+        """The trainable parameters below ``task``'s layer that shape its input (embeddings, lower layers, the lower
+        task heads whose label embeddings feed upward): the ones successive regularization keeps near where the
+        previous task left them."""
         depth = self.depth[task]
         if depth == 0:
             return {}
-        lower = {f"layers.{k}." for k in range(depth)} | {f"tasks.{t}." for t, d in self.depth.items() if d < depth}
+        heads = {f"tasks.{t}." for t, d in self.depth.items() if d < depth and self.tasks[t].n_label_out}
+        lower = {f"layers.{k}." for k in range(depth)} | heads
         return {
             name: p
             for name, p in self.named_parameters()

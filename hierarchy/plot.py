@@ -10,12 +10,13 @@ from .fileio import atomic_write  # noqa: E402
 
 
 def plot_history(history: list[dict], path) -> None:
-    """One line per dev score (``pos/upos/acc``, ``deps/deps/las``...) against the epoch."""
+    """One line per dev score (``pos/upos/acc``, ``deps/deps/las``, ``relatedness/relatedness/pearson``...)
+    against the epoch."""
     series: dict[str, list[tuple[int, float]]] = {}
     for line in history:
         for task, metrics in line["dev"].items():
             for name, values in metrics.items():
-                for key in ("acc", "f1", "uas", "las"):
+                for key in ("acc", "f1", "uas", "las", "pearson"):
                     if key in values:
                         series.setdefault(f"{name} {key}", []).append((line["epoch"], values[key]))
     fig, ax = plt.subplots(figsize=(7, 4.5))

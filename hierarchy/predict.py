@@ -1,4 +1,4 @@
-"""Annotate sentences with a trained model, and score the annotations against gold corpora."""
+"""Annotate sentences (and sentence pairs) with a trained model, and score the annotations against gold corpora."""
 from __future__ import annotations
 
 import dataclasses
@@ -6,7 +6,10 @@ import dataclasses
 import torch
 
 from .batching import batches
-from .metrics import AccuracyMetric, AttachmentMetric, ChunkMetric
+from .config import PAIR_TASKS
+from .corpus.pairs import as_pair
+from .errors import ConfigError
+from .metrics import AccuracyMetric, AttachmentMetric, ChunkMetric, EntailmentMetric, RelatednessMetric
 
 
 def autocast(device: torch.device):
@@ -16,11 +19,12 @@ def autocast(device: torch.device):
 
 @torch.no_grad()
 def annotate(model, vocabs, sentences, tasks=None, batch_tokens: int = 4000, device=None) -> list:
-    """Return copies of ``sentences`` whose fields hold the model's predictions for ``tasks`` (default: all).
+    """Return copies of ``sentences`` whose fields hold the model's predictions for ``tasks`` (default: all
+    sentence tasks; the sentence-pair tasks are left out, see :func:`predict_pairs`).
 
     Sentences are batched by length; the output keeps the input order. Batched predictions equal one-by-one ones.
     """
-    tasks = list(model.depth) if tasks is None else [t for t in tasks if t in model.depth]
+    tasks = [t for t in (model.depth if tasks is None else tasks) if t in model.depth and t not in PAIR_TASKS]
     device = device or next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -48,8 +52,45 @@ def _labels(vocabs, field: str, ids: list[int]) -> list:
     return [itos[i] for i in ids]
 
 
+@torch.no_grad()
+def predict_pairs(model, vocabs, pairs, batch_tokens: int = 4000, device=None) -> list[dict]:
+    """For each pair, ``{"label": str, "probabilities": {label: p}, "relatedness": float}`` (``None`` for a layer
+    the model lacks). ``pairs`` are :class:`~hierarchy.corpus.Pair` objects or ``(premise, hypothesis)`` tuples of
+    texts (tokenized with spaCy), word lists or Sentences. Batched by length; the output keeps the input order.
+    """
+    tasks = [t for t in PAIR_TASKS if t in model.depth]
+    if not tasks:
+        raise ConfigError(f"the model has no sentence-pair layer ({' or '.join(PAIR_TASKS)}); it has "
+                          f"{', '.join(model.depth)}")
+    pairs = [as_pair(p) for p in pairs]
+    for i, pair in enumerate(pairs):
+        if not (len(pair.premise) and len(pair.hypothesis)):
+            raise ValueError(f"pair {i} ({pair.source or 'input'}): a sentence of the pair is empty")
+    device = device or next(model.parameters()).device
+    labels = vocabs.labels["entailment"].itos if "entailment" in model.depth else []
+    out = [{"label": None, "probabilities": None, "relatedness": None} for _ in pairs]
+    was_training = model.training
+    model.eval()
+    try:
+        for batch in batches(pairs, vocabs, batch_tokens):
+            with autocast(device):
+                scores = model(batch.to(device), tasks)
+            decoded = {name: model.tasks[name].decode(scores[name], batch) for name in scores if name in PAIR_TASKS}
+            for row, i in enumerate(batch.index):
+                if "relatedness" in decoded:
+                    out[i]["relatedness"] = decoded["relatedness"]["score"][row]
+                if "entailment" in decoded:
+                    out[i]["label"] = labels[decoded["entailment"]["label"][row]]
+                    out[i]["probabilities"] = dict(zip(labels, decoded["entailment"]["probabilities"][row]))
+    finally:
+        model.train(was_training)
+    return out
+
+
 def score(task: str, predicted, gold) -> dict:
-    """Metrics of one task over aligned predicted and gold sentences: ``{name: metric}``."""
+    """Metrics of one task over aligned predicted and gold sentences: ``{name: metric}``. For ``relatedness`` and
+    ``entailment``, ``predicted`` are :func:`predict_pairs` dicts and ``gold`` the pairs; pairs without the gold
+    annotation are left out."""
     if task == "pos":
         metrics = {"upos": AccuracyMetric(), "xpos": AccuracyMetric()}
         for p, g in zip(predicted, gold):
@@ -69,13 +110,28 @@ def score(task: str, predicted, gold) -> dict:
             if g.heads is not None:
                 metric.update(p.heads, p.rels, g.heads, g.rels)
         return {"deps": metric}
+    if task == "relatedness":
+        metric = RelatednessMetric()
+        rows = [(p["relatedness"], g.score) for p, g in zip(predicted, gold) if g.score is not None]
+        metric.update([p for p, _ in rows], [g for _, g in rows])
+        return {"relatedness": metric}
+    if task == "entailment":
+        metric = EntailmentMetric()
+        rows = [(p["label"], g.label) for p, g in zip(predicted, gold) if g.label is not None]
+        metric.update([p for p, _ in rows], [g for _, g in rows])
+        return {"entailment": metric}
     raise ValueError(task)
 
 
 def evaluate(model, vocabs, corpora: dict[str, list], batch_tokens: int = 4000, device=None):
-    """Score each task on its own corpus: ``{task: sentences}`` -> ``({task: {name: metric}}, {task: predicted})``."""
+    """Score each task on its own corpus: ``{task: sentences or pairs}`` -> ``({task: {name: metric}},
+    {task: predicted})``. The two pair tasks share one prediction run when they read the same pairs."""
     results, predictions = {}, {}
-    for task, sentences in corpora.items():
-        predictions[task] = annotate(model, vocabs, sentences, [task], batch_tokens, device)
-        results[task] = score(task, predictions[task], sentences)
+    for task, items in corpora.items():
+        if task in PAIR_TASKS:
+            shared = [predictions[t] for t in PAIR_TASKS if t in predictions and corpora[t] == items]
+            predictions[task] = shared[0] if shared else predict_pairs(model, vocabs, items, batch_tokens, device)
+        else:
+            predictions[task] = annotate(model, vocabs, items, [task], batch_tokens, device)
+        results[task] = score(task, predictions[task], items)
     return results, predictions

@@ -10,10 +10,10 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from .batching import make_batch, buckets
+from .batching import batches
 from .checkpoint import NAME as CHECKPOINT, load_checkpoint, save_checkpoint
-from .config import Config
-from .corpus import read_conll2000, read_conllu
+from .config import PAIR_TASKS, Config, data_key
+from .corpus import read_conll2000, read_conllu, read_pairs
 from .errors import ConfigError, CorpusError
 from .fileio import atomic_write
 from .model import Hierarchy
@@ -22,24 +22,35 @@ from .plot import plot_history
 from .predict import autocast, evaluate
 from .vocab import Vocabs
 
-READERS = {"pos": read_conllu, "chunks": read_conll2000, "deps": read_conllu}
-NEEDS = {"pos": "upos", "chunks": "chunks", "deps": "heads"}  # the field a task's corpus must carry
+READERS = {"pos": read_conllu, "chunks": read_conll2000, "deps": read_conllu, "relatedness": read_pairs,
+           "entailment": read_pairs}
+# the field a task's corpus must carry
+NEEDS = {"pos": "upos", "chunks": "chunks", "deps": "heads", "relatedness": "score", "entailment": "label"}
 
 
 def load_corpora(config: Config) -> tuple[dict, dict]:
-    """Read every task's train and dev corpus (a file shared by two tasks is read once)."""
+    """Read every task's train and dev corpus (a file shared by two tasks is read once): ``{task: sentences}``, and
+    ``{task: pairs}`` for the sentence-pair tasks."""
     cache, train, dev = {}, {}, {}
+    data = config.data
     for task in config.tasks():
-        for split, path in ((train, getattr(config.data, task)), (dev, getattr(config.data, f"{task}_dev"))):
+        key = data_key(task)
+        for split, path in ((train, getattr(data, key)), (dev, getattr(data, f"{key}_dev"))):
             if not path:
                 continue
-            key = (READERS[task], path)
-            if key not in cache:
-                sentences = READERS[task](path, skip_bad=config.data.skip_bad)
-                cache[key] = sentences[: config.data.max_sentences] if config.data.max_sentences else sentences
-            split[task] = cache[key]
+            if (READERS[task], path) not in cache:
+                cache[READERS[task], path] = READERS[task](path, skip_bad=data.skip_bad)
+            split[task] = cache[READERS[task], path]
             if not any(getattr(s, NEEDS[task]) is not None for s in split[task]):
-                raise CorpusError(path, None, f"no sentence carries {NEEDS[task]} annotation, needed by task '{task}'")
+                what = "pair" if task in PAIR_TASKS else "sentence"
+                raise CorpusError(path, None, f"no {what} carries {NEEDS[task]} annotation, needed by task '{task}'")
+        if task not in dev and data.holdout:
+            if len(train[task]) <= data.holdout:
+                raise CorpusError(getattr(data, key), None, f"data.holdout = {data.holdout} leaves no training sentence")
+            train[task], dev[task] = train[task][: -data.holdout], train[task][-data.holdout :]
+    if data.max_sentences:
+        train = {task: sentences[: data.max_sentences] for task, sentences in train.items()}
+        dev = {task: sentences[: data.max_sentences] for task, sentences in dev.items()}
     return train, dev
 
 
@@ -106,9 +117,9 @@ class Trainer:
         return state
 
     def task_batches(self, task: str, rng: random.Random):
-        sentences = [s for s in self.train_data[task] if len(s)]
-        for group in buckets([len(s) for s in sentences], self.config.train.batch_tokens, True, rng):
-            yield make_batch([sentences[i] for i in group], self.vocabs, group)
+        items = self.train_data[task]  # sentence pairs are never empty (the reader refuses them)
+        items = items if task in PAIR_TASKS else [s for s in items if len(s)]
+        yield from batches(items, self.vocabs, self.config.train.batch_tokens, True, rng)
 
     def step(self, loss: torch.Tensor) -> None:
         self.optimizer.zero_grad(set_to_none=True)
@@ -178,7 +189,8 @@ def regularization(lower: dict, anchor: dict) -> torch.Tensor:
 
 
 def main_score(task: str, metrics: dict) -> float:
-    """The number model selection reads per task, in percent: UPOS accuracy, chunk F1, LAS."""
+    """The number model selection reads per task, in percent: UPOS accuracy, chunk F1, LAS, relatedness Pearson
+    correlation (times 100), entailment accuracy."""
     return 100 * (metrics["upos"].score if task == "pos" else next(iter(metrics.values())).score)
 
 

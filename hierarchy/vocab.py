@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from .corpus.pairs import LABELS, Pair
 from .errors import ConfigError
 from .fileio import atomic_write
 
@@ -36,6 +37,12 @@ def normalize(word: str) -> str:
     return "".join("0" if c.isdigit() else c for c in word.lower())
 
 
+def sentences_of(items):
+    """The sentences of a corpus: those of a sentence corpus, each pair's premise and hypothesis of a pair corpus."""
+    for item in items:
+        yield from item.sentences if isinstance(item, Pair) else (item,)
+
+
 class Vocabs:
     """All tables of one model: ``words``, ``chars`` and a label table per annotation (``upos``, ``rels``...)."""
 
@@ -44,19 +51,22 @@ class Vocabs:
 
     @classmethod
     def build(cls, corpora: dict[str, list], min_freq: int = 2) -> "Vocabs":
-        """Build from ``{task: sentences}``; labels come from the corpus of the task that predicts them."""
+        """Build from ``{task: sentences}`` (``{task: pairs}`` for the pair tasks); labels come from the corpus of
+        the task that predicts them, except entailment's three fixed classes."""
         words, chars = Counter(), Counter()
-        for sentences in corpora.values():
-            for s in sentences:
+        for items in {id(items): items for items in corpora.values()}.values():  # a corpus shared by tasks counts once
+            for s in sentences_of(items):
                 words.update(normalize(w) for w in s.words)
                 for w in s.words:
                     chars.update(w)
         fields = {"pos": ("upos", "xpos"), "chunks": ("chunks",), "deps": ("rels",)}
         labels = {}
         for task, sentences in corpora.items():
-            for name in fields[task]:
+            for name in fields.get(task, ()):
                 seen = Counter(t for s in sentences for t in (getattr(s, name) or []))
                 labels[name] = Vocab(sorted(seen), specials=())
+        if "entailment" in corpora:  # fixed, so that a corpus lacking a class still gives a three-way classifier
+            labels["entailment"] = Vocab(LABELS, specials=())
         return cls(
             Vocab(sorted(w for w, n in words.items() if n >= min_freq)),
             Vocab(sorted(chars)),

@@ -28,6 +28,14 @@ def tiny_config(**train) -> Config:
     return Config(data=data, model=model, train=TrainConfig(**options))
 
 
+def tiny_pair_config(**train) -> Config:
+    """:func:`tiny_config` with JMT's two sentence-pair layers on top: relatedness (layer 4), entailment (layer 5)."""
+    config = tiny_config(**train)
+    config.data.pairs, config.data.pairs_dev = str(SAMPLE / "pairs-train.txt"), str(SAMPLE / "pairs-dev.txt")
+    config.model.layers += [LayerConfig(size=8, tasks=["relatedness"]), LayerConfig(size=8, tasks=["entailment"])]
+    return config
+
+
 @pytest.fixture(scope="session", autouse=True)
 def one_thread():
     """Tiny models run fastest on one thread, and the test machine's cores are shared."""

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import ROOT, tiny_config
 from hierarchy.config import (
-    FORMAT_VERSION, Config, LayerConfig, apply_override, from_dict, load_config, save_config, to_dict,
+    FORMAT_VERSION, Config, LayerConfig, apply_override, data_key, from_dict, load_config, save_config, to_dict,
 )
 from hierarchy.errors import ConfigError
 
@@ -182,12 +182,13 @@ def test_missing_or_invalid_file(tmp_path):
 def test_jmt_recipe_loads_and_validates():
     config = load_config(ROOT / "models" / "jmt.toml")
     assert config.format_version == FORMAT_VERSION
-    assert config.tasks() == ["pos", "chunks", "deps"]
-    assert [layer.tasks for layer in config.model.layers] == [["pos"], ["chunks"], ["deps"]]
+    assert config.tasks() == ["pos", "chunks", "deps", "relatedness", "entailment"]
+    assert [layer.tasks for layer in config.model.layers] == [["pos"], ["chunks"], ["deps"], ["relatedness"],
+                                                               ["entailment"]]
     assert config.train.mode == "schedule" and config.train.delta > 0
     for task in config.tasks():  # the recipe's paths are relative to the repository root
-        assert (ROOT / getattr(config.data, task)).is_file()
-        assert (ROOT / getattr(config.data, f"{task}_dev")).is_file()
+        assert (ROOT / getattr(config.data, data_key(task))).is_file()
+        assert (ROOT / getattr(config.data, f"{data_key(task)}_dev")).is_file()
 
 
 def test_config_is_plain_data():

@@ -1,7 +1,9 @@
 """Task heads. Each has ``forward(h, batch) -> scores``, ``loss(scores, batch)``, ``decode(scores, batch)``,
-``label_embedding(scores)`` (when ``n_label_out > 0``) and ``fields``: the Sentence fields it predicts."""
+``label_embedding(scores)`` (when ``n_label_out > 0``) and ``fields``: the Sentence fields it predicts (for the
+sentence-pair tasks, the keys of what ``decode`` returns per pair)."""
 from .chunking import ChunkingTask
 from .dependency import DependencyTask
+from .pairs import EntailmentTask, RelatednessTask
 from .tagging import TaggingTask
 
 
@@ -15,7 +17,11 @@ def make_task(name: str, n_in: int, config, vocabs):
         return ChunkingTask(n_in, labels["chunks"].itos, config.mlp_dim, config.label_dim, config.dropout)
     if name == "deps":
         return DependencyTask(n_in, len(labels["rels"]), config.arc_dim, config.rel_dim, config.dropout)
+    if name == "relatedness":
+        return RelatednessTask(n_in, config.mlp_dim, config.label_dim, config.dropout)
+    if name == "entailment":
+        return EntailmentTask(n_in, len(labels["entailment"]), config.mlp_dim, config.dropout)
     raise ValueError(f"unknown task {name!r}")
 
 
-__all__ = ["ChunkingTask", "DependencyTask", "TaggingTask", "make_task"]
+__all__ = ["ChunkingTask", "DependencyTask", "EntailmentTask", "RelatednessTask", "TaggingTask", "make_task"]

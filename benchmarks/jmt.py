@@ -1,0 +1,133 @@
+"""Benchmark: the JMT hierarchy on the real corpora beside single-task baselines; prints a Markdown table.
+
+    python benchmarks/jmt.py                       # all runs, one after another, then the table
+    python benchmarks/jmt.py --runs hierarchy --epochs 2 --jobs 2 --threads 1
+    python benchmarks/jmt.py --table               # print the table of finished runs again
+
+Each run trains in its own process (so peak memory is its own) with recipe models/jmt-ewt.toml: UD English EWT
+for POS and dependencies, CoNLL-2000 for chunks (its last 1,000 training sentences held out as dev). A baseline
+keeps the same stack up to its task's layer but supervises only that task. Results go to benchmarks/out/.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RECIPE = ROOT / "models" / "jmt-ewt.toml"
+RUNS = {"hierarchy": None, "pos": "pos", "chunks": "chunks", "deps": "deps"}
+
+
+def one_run(name: str, args) -> dict:
+    import torch
+
+    from hierarchy.config import load_config
+    from hierarchy.persistence import load_model
+    from hierarchy.predict import annotate
+    from hierarchy.training import Trainer, load_corpora
+
+    torch.set_num_threads(args.threads)
+    config = load_config(RECIPE, [f"train.epochs={args.epochs}", f"train.device={args.device}"] + args.set)
+    if RUNS[name]:  # single task: the same layers up to its depth, no other supervision
+        depth = next(k for k, layer in enumerate(config.model.layers) if name in layer.tasks)
+        config.model.layers = config.model.layers[: depth + 1]
+        for layer in config.model.layers:
+            layer.tasks = [t for t in layer.tasks if t == name]
+    out = Path(args.out) / name
+    start = time.perf_counter()
+    trainer = Trainer(config, out, progress=False)
+    state = trainer.fit(resume=args.resume and (out / "checkpoint.safetensors").exists())
+    wall = time.perf_counter() - start
+    model, _, vocabs = load_model(out, trainer.device)
+    _, dev = load_corpora(config)
+    sentences = dev.get("deps") or dev.get("pos") or dev["chunks"]
+    annotate(model, vocabs, sentences[:50], device=trainer.device)  # warm up
+    t0 = time.perf_counter()
+    annotate(model, vocabs, sentences, device=trainer.device)
+    seconds = time.perf_counter() - t0
+    metrics = json.loads((out / "metrics.json").read_text())
+    gpu_peak = torch.cuda.max_memory_allocated() / 2**20 if trainer.device.type == "cuda" else None
+    return {
+        "run": name, "device": str(trainer.device), "threads": args.threads, "epochs": state["epoch"],
+        "best_epoch": state["best_epoch"], "dev": metrics["dev"], "train_words_per_second": metrics["train_words_per_second"],
+        "epoch_seconds": metrics["train_seconds"] / max(state["epoch"], 1), "wall_seconds": wall,
+        "annotate_words_per_second": sum(len(s) for s in sentences) / seconds,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "peak_gpu_mib": gpu_peak,
+    }
+
+
+def table(out: Path) -> str:
+    rows = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
+    lines = [
+        "| run | device | UPOS | XPOS | chunk F1 | UAS | LAS | epochs (best) | train words/s | s/epoch | annotate words/s | peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in sorted(rows, key=lambda r: list(RUNS).index(r["run"])):
+        d = r["dev"]
+        get = lambda task, name, key: f"{d[task][name][key]:.2f}" if task in d else "-"  # noqa: E731
+        lines.append(
+            f"| {r['run']} | {r['device']} ({r['threads']} thr) | {get('pos', 'upos', 'acc')} | {get('pos', 'xpos', 'acc')} "
+            f"| {get('chunks', 'chunks', 'f1')} | {get('deps', 'deps', 'uas')} | {get('deps', 'deps', 'las')} "
+            f"| {r['epochs']} ({r['best_epoch']}) | {r['train_words_per_second']:.0f} | {r['epoch_seconds']:.0f} "
+            f"| {r['annotate_words_per_second']:.0f} | {r['peak_rss_mib']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def make_parser(doc: str, runs: list[str], out: str) -> argparse.ArgumentParser:
+    """The command line every benchmark script shares (benchmarks/pairs.py too)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", default=",".join(runs), help="comma-separated: " + ",".join(runs))
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / out))
+    parser.add_argument("--resume", action="store_true", help="continue runs that have a checkpoint")
+    parser.add_argument("--set", action="append", default=[], help="recipe override, e.g. --set train.lr=1e-3")
+    parser.add_argument("--table", action="store_true", help="only print the table of finished runs")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    return parser
+
+
+def run_all(script: str, recipe: Path, one_run, table, args) -> None:
+    """``--one NAME``: do one run here and write ``NAME.json``; otherwise start ``script --one NAME`` for each run
+    (``args.jobs`` at a time, each with its own log), then print ``table(out)``."""
+    out = Path(args.out)
+    if args.one:
+        result = one_run(args.one, args)
+        (out / f"{args.one}.json").write_text(json.dumps(result, indent=2))
+        return
+    if not args.table:
+        if not recipe.exists() or not (ROOT.parent / "shared" / "corpora").is_dir():
+            sys.exit("needs the real corpora in ../shared/corpora (see data/README.md)")
+        out.mkdir(parents=True, exist_ok=True)
+        child = ["--epochs", str(args.epochs), "--threads", str(args.threads), "--device", args.device, "--out", args.out]
+        child += [x for s in args.set for x in ("--set", s)] + (["--resume"] if args.resume else [])
+        pending = [name for name in args.runs.split(",") if name]
+        running = []
+        while pending or running:
+            while pending and len(running) < args.jobs:
+                name = pending.pop(0)
+                cmd = [sys.executable, script, "--one", name, *child]
+                log = open(out / f"{name}.log", "w")
+                running.append((name, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)))
+            time.sleep(2)
+            for name, proc in list(running):
+                if proc.poll() is not None:
+                    running.remove((name, proc))
+                    print(f"{name}: exit {proc.returncode}", flush=True)
+    print(table(out))
+
+
+def main():
+    run_all(__file__, RECIPE, one_run, table, make_parser(__doc__, list(RUNS), "out").parse_args())
+
+
+if __name__ == "__main__":
+    main()

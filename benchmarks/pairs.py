@@ -1,0 +1,97 @@
+"""Benchmark: relatedness and entailment on SICK at the top of the full JMT hierarchy, beside the same pair layers
+trained alone; prints a Markdown table.
+
+    python benchmarks/pairs.py                         # both runs, one after another, then the table
+    python benchmarks/pairs.py --jobs 2 --threads 1    # both at once
+    python benchmarks/pairs.py --set data.max_sentences=60 --epochs 1 --out /tmp/pairs-smoke   # a smoke run
+    python benchmarks/pairs.py --table                 # print the table of finished runs again
+
+Recipe models/jmt-sick.toml. ``hierarchy``: all five layers in one run, POS and dependencies on UD English EWT,
+chunks on CoNLL-2000, relatedness and entailment on SICK train (SICK trial as dev), JMT's schedule with successive
+regularization. ``pairs-only``: the same five layers, but only relatedness and entailment are supervised (no lower
+supervision, no POS / chunk label embeddings), its vocabulary from SICK alone. Dev scores are those of the best epoch
+(model selection on the average main score of the run's tasks). Results go to benchmarks/out-pairs/.
+"""
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from jmt import ROOT, make_parser, run_all  # noqa: E402  (the shared process pool and command line)
+
+RECIPE = ROOT / "models" / "jmt-sick.toml"
+RUNS = ["hierarchy", "pairs-only"]
+
+
+def one_run(name: str, args) -> dict:
+    import torch
+
+    from hierarchy.config import PAIR_TASKS, load_config
+    from hierarchy.persistence import load_model
+    from hierarchy.predict import predict_pairs, score
+    from hierarchy.training import Trainer, load_corpora
+
+    torch.set_num_threads(args.threads)
+    config = load_config(RECIPE, [f"train.epochs={args.epochs}", f"train.device={args.device}"] + args.set)
+    if name == "pairs-only":  # the same layers, only the pair tasks supervised
+        for layer in config.model.layers:
+            layer.tasks = [t for t in layer.tasks if t in PAIR_TASKS]
+    out = Path(args.out) / name
+    start = time.perf_counter()
+    trainer = Trainer(config, out, progress=False)
+    state = trainer.fit(resume=args.resume and (out / "checkpoint.safetensors").exists())
+    wall = time.perf_counter() - start
+    model, _, vocabs = load_model(out, trainer.device)  # the best epoch's model
+    _, dev = load_corpora(config)
+    pairs = dev["entailment"]
+    predict_pairs(model, vocabs, pairs[:50], device=trainer.device)  # warm up
+    t0 = time.perf_counter()
+    predicted = predict_pairs(model, vocabs, pairs, device=trainer.device)
+    seconds = time.perf_counter() - t0
+    entailment = score("entailment", predicted, pairs)["entailment"]
+    relatedness = score("relatedness", predicted, pairs)["relatedness"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    gpu_peak = torch.cuda.max_memory_allocated() / 2**20 if trainer.device.type == "cuda" else None
+    return {
+        "run": name, "device": str(trainer.device), "threads": args.threads, "epochs": state["epoch"],
+        "best_epoch": state["best_epoch"], "dev": metrics["dev"], "pairs_dev": len(pairs),
+        "entailment": {**entailment.values, "per_class": entailment.per_class, "confusion": entailment.matrix},
+        "relatedness": relatedness.values,
+        "train_words_per_second": metrics["train_words_per_second"],
+        "epoch_seconds": metrics["train_seconds"] / max(state["epoch"], 1), "wall_seconds": wall,
+        "predict_pairs_per_second": len(pairs) / seconds,
+        "predict_words_per_second": sum(len(p.premise) + len(p.hypothesis) for p in pairs) / seconds,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "peak_gpu_mib": gpu_peak,
+    }
+
+
+def table(out: Path) -> str:
+    rows = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
+    lines = [
+        "| run | device | entailment acc | relatedness Pearson | Spearman | MSE | UPOS | chunk F1 | LAS "
+        "| epochs (best) | train words/s | s/epoch | predict pairs/s | peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in sorted(rows, key=lambda r: RUNS.index(r["run"]) if r["run"] in RUNS else len(RUNS)):
+        d, rel = r["dev"], r["relatedness"]
+        get = lambda task, name, key: f"{d[task][name][key]:.2f}" if task in d else "-"  # noqa: E731
+        lines.append(
+            f"| {r['run']} | {r['device']} ({r['threads']} thr) | {r['entailment']['acc']:.2f} "
+            f"| {rel['pearson'] / 100:.4f} | {rel['spearman'] / 100:.4f} | {rel['mse']:.4f} "
+            f"| {get('pos', 'upos', 'acc')} | {get('chunks', 'chunks', 'f1')} | {get('deps', 'deps', 'las')} "
+            f"| {r['epochs']} ({r['best_epoch']}) | {r['train_words_per_second']:.0f} | {r['epoch_seconds']:.0f} "
+            f"| {r['predict_pairs_per_second']:.0f} | {r['peak_rss_mib']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main():
+    run_all(__file__, RECIPE, one_run, table, make_parser(__doc__, RUNS, "out-pairs").parse_args())
+
+
+if __name__ == "__main__":
+    main()
