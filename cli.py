@@ -18,7 +18,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-LAYER_NAMES = {"pos": "POS", "chunks": "chunks", "deps": "dependencies"}
+LAYER_NAMES = {"pos": "POS", "chunks": "chunks", "deps": "dependencies", "relatedness": "relatedness",
+               "entailment": "entailment"}
 
 
 def fail(error: Exception):
@@ -77,24 +78,29 @@ def evaluate(
     model_dir: Path = typer.Argument(..., help="A trained model directory."),
     conllu: Optional[Path] = typer.Option(None, help="CoNLL-U file: scores UPOS, XPOS, UAS and LAS."),
     chunks: Optional[Path] = typer.Option(None, help="CoNLL-2000 file (WORD POS CHUNK): scores chunk P/R/F1."),
+    pairs: Optional[Path] = typer.Option(None, help="Sentence pairs (SICK, or TSV / JSON lines with premise, hypothesis, "
+                                                    "label, score): scores relatedness and entailment."),
     as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
     write_predictions: Optional[Path] = typer.Option(None, help="Directory for the predicted files."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     batch_tokens: int = typer.Option(4000, help="Words per batch."),
 ):
     """Score a model layer by layer on gold files (punctuation included, gold tokenization)."""
-    from hierarchy.corpus import read_conll2000, read_conllu, write_conll2000, write_conllu
+    from hierarchy.corpus import read_conll2000, read_conllu, read_pairs, write_conll2000, write_conllu, write_pairs
     from hierarchy.persistence import load_model
-    from hierarchy.predict import annotate, score
+    from hierarchy.predict import annotate, predict_pairs, score
     from hierarchy.training import resolve_device
 
-    if not (conllu or chunks):
-        fail(HierarchyError("give at least one gold file: --conllu FILE and/or --chunks FILE"))
+    if not (conllu or chunks or pairs):
+        fail(HierarchyError("give at least one gold file: --conllu FILE, --chunks FILE and/or --pairs FILE"))
     try:
         files = [(conllu, read_conllu, ["pos", "deps"]), (chunks, read_conll2000, ["chunks"])]
         gold = {path: reader(path) for path, reader, _ in files if path}  # read all before any work
+        gold_pairs = read_pairs(pairs) if pairs else None
         torch_device = resolve_device(device)
         model, _, vocabs = load_model(model_dir, torch_device)
+        # pairs first: a model without pair layers fails here, before any prediction file is written
+        predicted_pairs = predict_pairs(model, vocabs, gold_pairs, batch_tokens, torch_device) if pairs else None
         results, rows = {}, []
         for path, _, tasks in files:
             if not path:
@@ -111,31 +117,51 @@ def evaluate(
                     write_conllu(target, predicted)
                 else:
                     write_conll2000(target, gold[path], [p.chunks for p in predicted])
+        if pairs:
+            predicted = predicted_pairs
+            for task in (t for t in ("relatedness", "entailment") if t in model.depth):
+                for name, metric in score(task, predicted, gold_pairs).items():
+                    extra = {"per_class": metric.per_class, "confusion": metric.matrix} if task == "entailment" else {}
+                    results.setdefault(task, {})[name] = metric.values | extra
+                    rows.append((model.depth[task] + 1, task, name, metric))
+            if write_predictions:
+                write_pairs(write_predictions / (pairs.stem + ".pairs.tsv"), gold_pairs, predicted)
     except HierarchyError as e:
         fail(e)
     rows.sort(key=lambda row: row[0])
     if as_json:
         typer.echo(json.dumps(results, indent=2))
     else:
-        Console().print(score_table(rows))
+        console = Console()
+        console.print(score_table(rows))
+        for _, task, _, metric in rows:
+            if task == "entailment" and metric.n_pairs:
+                console.print(confusion_table(metric))
 
 
 @app.command("annotate")
 def annotate_command(
     model_dir: Path = typer.Argument(..., help="A trained model directory."),
-    files: Optional[list[Path]] = typer.Argument(None, help="Input files [default: stdin]."),
-    input: str = typer.Option("text", "--input", help="text (tokenized and sentence-split by spaCy) or conllu."),
+    files: Optional[list[Path]] = typer.Argument(None, help="Input files (default: stdin)."),
+    input: str = typer.Option("text", "--input", help="text (spaCy splits tokens and sentences) or conllu (kept as is)."),
     format: str = typer.Option("conllu", "--format", help="conllu (chunks in a CoNLL-U Plus column), jsonl or html."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file [default: stdout]."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     batch_size: int = typer.Option(256, help="Docs (paragraphs or CoNLL-U sentences) per batch."),
     quiet: bool = typer.Option(False, help="No progress bar."),
+    pairs: Optional[Path] = typer.Option(None, help="Sentence pairs (SICK, or TSV / JSON lines with premise and "
+                                                    "hypothesis) instead: relatedness, entailment label and class "
+                                                    "probabilities per pair, as TSV (or JSON lines with --format jsonl)."),
 ):
-    """Annotate raw text or CoNLL-U with POS, chunks and dependencies."""
-    from hierarchy.annotate import annotate_files
+    """Annotate raw text (paragraphs split at blank lines) or CoNLL-U with POS, chunks and dependencies, or
+    sentence pairs with relatedness and entailment."""
+    from hierarchy.annotate import annotate_files, annotate_pairs
 
     try:
-        annotate_files(model_dir, files or [], input, format, output, device, batch_size, progress=not quiet)
+        if pairs:
+            annotate_pairs(model_dir, pairs, files, format, output, device)
+        else:
+            annotate_files(model_dir, files or [], input, format, output, device, batch_size, progress=not quiet)
     except HierarchyError as e:
         fail(e)
 
@@ -169,10 +195,29 @@ def score_table(rows) -> Table:
         elif task == "deps":
             table.add_row(str(depth), LAYER_NAMES[task], "UAS", "", "", fmt(v["uas"]))
             table.add_row(str(depth), LAYER_NAMES[task], "LAS", "", "", fmt(v["las"]))
+        elif task == "relatedness":
+            table.add_row(str(depth), LAYER_NAMES[task], "Pearson r x 100", "", "", fmt(v["pearson"]))
+            table.add_row(str(depth), LAYER_NAMES[task], "Spearman rho x 100", "", "", fmt(v["spearman"]))
+            table.add_row(str(depth), LAYER_NAMES[task], "MSE", "", "", f"{v['mse']:.4f}")
+        elif task == "entailment":
+            table.add_row(str(depth), LAYER_NAMES[task], "accuracy", "", "", fmt(v["acc"]))
+            for label, c in metric.per_class.items():
+                table.add_row("", "", f"  {label}", fmt(c["precision"]), fmt(c["recall"]), fmt(c["f1"]))
         else:
             table.add_row(str(depth), LAYER_NAMES[task], "all chunks", fmt(v["precision"]), fmt(v["recall"]), fmt(v["f1"]))
             for label, t in sorted(metric.per_type.items()):
                 table.add_row("", "", f"  {label}", fmt(t["precision"]), fmt(t["recall"]), fmt(t["f1"]))
+    return table
+
+
+def confusion_table(metric) -> Table:
+    """The entailment confusion matrix: a row per gold label, a column per predicted label."""
+    table = Table(title="Entailment confusion (rows: gold, columns: predicted)")
+    table.add_column("gold")
+    for label in metric.labels:
+        table.add_column(label, justify="right")
+    for gold, row in metric.matrix.items():
+        table.add_row(gold, *(str(n) for n in row.values()))
     return table
 
 

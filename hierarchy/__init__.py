@@ -1,0 +1,14 @@
+"""hierarchy: one network whose successive layers predict POS tags, chunks, dependency trees and sentence-pair
+relatedness and entailment (JMT). ``hierarchy.load(model_dir)`` gives a :class:`~hierarchy.pipeline.Pipeline`.
+
+This module stays light: spaCy imports ``hierarchy.spacy_component`` through its entry point whenever it builds a
+pipeline, so torch is imported only when a model is loaded.
+"""
+__version__ = "0.1.0"
+
+
+def load(path, device: str = "auto"):
+    """Load a trained model directory: ``hierarchy.load("models/jmt").pairs([("A dog runs.", "A dog moves.")])``."""
+    from .pipeline import Pipeline
+
+    return Pipeline.load(path, device)

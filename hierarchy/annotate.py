@@ -5,7 +5,9 @@ and sentencizer) or CoNLL-U (the file's tokenization and sentences kept). Output
 
 - ``conllu``: CoNLL-U Plus with the chunks in an 11th column, declared on the first line as
   ``# global.columns = ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC HIERARCHY:CHUNK`` (BIO tags); the
-  root's DEPREL is UD's ``root``. CoNLL-U input keeps its comments, multiword tokens and other columns.
+  root's DEPREL is UD's ``root``. CoNLL-U input keeps its comments, multiword tokens and other columns (LEMMA and
+  FEATS are the input's, not predictions); when its extra columns vary from sentence to sentence (one SRL column
+  per predicate), no set of columns can be declared, so the chunks go in column 11 and no global.columns is written.
 - ``jsonl``: one JSON object per sentence (``words``, ``upos``, ``xpos``, ``heads``, ``deprels``, ``chunks``
   as BIO tags and ``chunk_spans`` as ``[start, end, label]`` word offsets, end exclusive).
 - ``html``: a page with a displaCy dependency tree and the chunk spans of each sentence.
@@ -152,42 +154,51 @@ def doc_sentences(doc, layers) -> list[Sentence]:
     return out
 
 
-def with_predictions(gold: Sentence, predicted: Sentence) -> Sentence:
-    """``gold`` (a CoNLL-U sentence, its meta kept) with the predicted layers and a chunk column."""
+def with_predictions(gold: Sentence, predicted: Sentence, after_misc: bool = False) -> Sentence:
+    """``gold`` (a CoNLL-U sentence, its meta kept) with the predicted layers and a chunk column: the last one, or
+    with ``after_misc`` the 11th (for files whose extra columns vary from sentence to sentence)."""
     if len(gold) != len(predicted):
         raise HierarchyError(f"{gold.source}: {len(gold)} words in, {len(predicted)} annotated "
                              "(a word is whitespace only?)")
     layers = {f: getattr(predicted, f) for f in ("upos", "xpos", "heads", "rels", "chunks")
               if getattr(predicted, f) is not None}
-    tags, k, tokens = predicted.chunks, 0, []
-    names = list(next(t for t in gold.meta if isinstance(t["id"], int)).keys())
+    tags, k, tokens, chunk = predicted.chunks, 0, [], CHUNK_COLUMN.lower()
+    names = [name for name in column_names(gold) if name != chunk]  # a column of an earlier run is replaced
+    if tags is not None:
+        names.insert(names.index("misc") + 1 if after_misc else len(names), chunk)
     for token in gold.meta:
-        row = dict(token) if isinstance(token["id"], int) else {name: token.get(name, "_") for name in names}
+        is_word = isinstance(token["id"], int)
+        row = {name: token.get(name, "_") for name in names}  # multiword-token lines may have had 10 columns
         if tags is not None:
-            row.pop(CHUNK_COLUMN.lower(), None)  # a column of an earlier run is replaced
-            row[CHUNK_COLUMN.lower()] = tags[k] if isinstance(token["id"], int) else "_"
-            k += isinstance(token["id"], int)
+            row[chunk] = tags[k] if is_word else "_"
+            k += is_word
         tokens.append(Token(row))
     meta = TokenList(tokens, gold.meta.metadata)
     meta.comments = [c for c in gold.meta.comments if not c.replace(" ", "").startswith("#global.columns=")]
     return dataclasses.replace(gold, **layers, meta=meta)
 
 
+def column_names(sentence: Sentence) -> tuple:
+    """The column names of a CoNLL-U sentence's word lines."""
+    return tuple(next(t for t in sentence.meta if isinstance(t["id"], int)).keys())
+
+
 # -- formats ------------------------------------------------------------------------------------------------------
 
 def conllu_header(sentence: Sentence) -> str:
     """The ``# global.columns`` line for sentences shaped like ``sentence`` ('' for plain 10-column CoNLL-U)."""
-    names = list(next(iter(sentence.meta)).keys())
+    names = column_names(sentence)
     if len(names) == len(DEFAULT_FIELDS):
         return ""
     return "# global.columns = " + " ".join(name.upper() for name in names) + "\n"
 
 
+JSON_FIELDS = {"upos": "upos", "xpos": "xpos", "heads": "heads", "deprels": "rels", "chunks": "chunks"}
+
+
 def jsonl_line(sentence: Sentence, sent_id: str) -> str:
     row = {"sent_id": sent_id, "text": _text(sentence), "words": sentence.words}
-    for key, field in (("upos", "upos"), ("xpos", "xpos"), ("heads", "heads"), ("deprels", "rels"), ("chunks", "chunks")):
-        if getattr(sentence, field) is not None:
-            row[key] = getattr(sentence, field)
+    row.update({key: getattr(sentence, f) for key, f in JSON_FIELDS.items() if getattr(sentence, f) is not None})
     if sentence.chunks is not None:
         row["chunk_spans"] = [list(span) for span in bio_spans(sentence.chunks)]
     return json.dumps(row, ensure_ascii=False) + "\n"
@@ -243,53 +254,60 @@ def annotate_files(model_dir, files=(), input: str = "text", format: str = "conl
 
     if format not in FORMATS:
         raise HierarchyError(f"--format must be one of {', '.join(FORMATS)}, not '{format}'")
+    if not Path(model_dir).is_dir():
+        raise ConfigError(f"{model_dir}: model directory not found")
     inputs = read_inputs(files, input)  # all input is read (and checked) before the model loads
     nlp = make_pipeline(model_dir, device, batch_size)
     layers = nlp.get_pipe("hierarchy").layers
+    varying = False
     if input == "text":
         units = [(name, p) for name, text in inputs for p in paragraphs(text)]
         docs = (nlp.make_doc(p) for _, p in units)
         n_words = sum(len(p.split()) for _, p in units)
     else:
         units = [(name, s) for name, sentences in inputs for s in sentences]
+        # Extra columns that vary from sentence to sentence (e.g. one SRL column per predicate) cannot be declared
+        # in global.columns: the chunks then go in column 11 and no global.columns line is written.
+        varying = len({column_names(s) for _, s in units}) > 1
         docs = (conllu_doc(nlp.vocab, s) for _, s in units)
         n_words = sum(len(s) for _, s in units)
-    disable = ["sentencizer"] if input == "conllu" else []
+    disable = ["sentencizer"] if input == "conllu" else []  # a CoNLL-U sentence stays one sentence
     annotated = nlp.pipe(docs, batch_size=batch_size, disable=disable)
     bar = tqdm(zip(units, annotated), total=len(units), unit="sentence" if input == "conllu" else "paragraph",
                file=sys.stderr, disable=not progress or n_words < PROGRESS_MIN_WORDS)
-
-    def sentences():
-        previous = None
-        for (name, unit), doc in bar:
-            predicted = doc_sentences(doc, layers)
-            if input == "conllu":
-                yield with_predictions(unit, predicted[0] if predicted else Sentence([]))
-                continue
-            for k, s in enumerate(predicted):
-                s.meta.comments[:0] = ([f"# newdoc id = {name}"] if name != previous else []) + (["# newpar"] if k == 0 else [])
-                previous = name
-                yield s
-
-    target = atomic_write(output) if output else _Stdout()
-    count = 0
-    with target as f:
+    with atomic_write(output) if output else _Stdout() as f:
+        sentences = _predicted(bar, input, layers, varying)
         if format == "html":
-            collected = list(sentences())
+            collected = [s for _, s in sentences]
             f.write(html_page(nlp.vocab, collected))
             return len(collected)
-        for s in sentences():
+        count = 0
+        for sent_id, s in sentences:
             count += 1
-            sent_id = str(count)
-            if input == "text":
-                s.meta.comments.insert(len(s.meta.comments) - 1, f"# sent_id = {sent_id}")
-            else:
-                sent_id = str(s.meta.metadata.get("sent_id", sent_id)) if s.meta is not None else sent_id
             if format == "jsonl":
                 f.write(jsonl_line(s, sent_id))
             else:
-                f.write((conllu_header(s) if count == 1 and s.meta is not None else "") + format_sentence(s))
+                f.write((conllu_header(s) if count == 1 and not varying else "") + format_sentence(s))
     return count
+
+
+def _predicted(annotated, input: str, layers, varying: bool):
+    """``(sent_id, Sentence)`` per predicted sentence from ``((file name, paragraph or Sentence), Doc)`` pairs."""
+    count, previous = 0, None
+    for (name, unit), doc in annotated:
+        predicted = doc_sentences(doc, layers)
+        if input == "conllu":
+            count += 1
+            yield str(unit.meta.metadata.get("sent_id", count)), with_predictions(
+                unit, predicted[0] if predicted else Sentence([]), after_misc=varying)
+            continue
+        for k, s in enumerate(predicted):
+            count += 1
+            comments = [f"# newdoc id = {name}"] if name != previous else []
+            comments += ["# newpar"] if k == 0 else []
+            s.meta.comments[:0] = comments + [f"# sent_id = {count}"]
+            previous = name
+            yield str(count), s
 
 
 class _Stdout:
@@ -303,30 +321,32 @@ class _Stdout:
 
 # -- packaging ----------------------------------------------------------------------------------------------------
 
-#: Known corpora, matched by a piece of their path: (piece, name, license, url).
-CORPORA = [
-    ("en_ewt-up", "Universal PropBank English EWT", "CDLA-Sharing-1.0", "https://github.com/UniversalPropositions/UP-1.0"),
-    ("up-english-ewt", "Universal PropBank English EWT", "CDLA-Sharing-1.0", "https://github.com/UniversalPropositions/UP-1.0"),
-    ("en_ewt-ud", "UD English EWT", "CC BY-SA 4.0", "https://github.com/UniversalDependencies/UD_English-EWT"),
-    ("ud-english-ewt", "UD English EWT", "CC BY-SA 4.0", "https://github.com/UniversalDependencies/UD_English-EWT"),
-    ("en_gum-ud", "UD English GUM", "CC BY-NC-SA 4.0", "https://github.com/UniversalDependencies/UD_English-GUM"),
-    ("ud-english-gum", "UD English GUM", "CC BY-NC-SA 4.0", "https://github.com/UniversalDependencies/UD_English-GUM"),
-    ("conll2000", "CoNLL-2000 chunking (WSJ)", "research use only (Penn Treebank WSJ text, no open license)",
-     "https://www.clips.uantwerpen.be/conll2000/chunking/"),
-    ("sick", "SICK", "CC BY-NC-SA 3.0", "https://marcobaroni.org/composes/sick.html"),
-]
-DATA_KEYS = {"pos": "POS (UPOS, XPOS)", "chunks": "chunks", "deps": "dependencies"}
+UD_EWT = ("UD English EWT", "CC BY-SA 4.0", "https://github.com/UniversalDependencies/UD_English-EWT")
+UD_GUM = ("UD English GUM", "CC BY-NC-SA 4.0", "https://github.com/UniversalDependencies/UD_English-GUM")
+UP_EWT = ("Universal PropBank English EWT", "CDLA-Sharing-1.0", "https://github.com/UniversalPropositions/UP-1.0")
+CONLL2000 = ("CoNLL-2000 chunking (WSJ)", "research use only (Penn Treebank WSJ text, no open license)",
+             "https://www.clips.uantwerpen.be/conll2000/chunking/")
+SICK = ("SICK", "CC BY-NC-SA 3.0", "https://marcobaroni.org/composes/sick.html")
+#: Known corpora, recognised by a piece of their path (first match wins): name, license, URL.
+CORPORA = {"en_ewt-up": UP_EWT, "up-english-ewt": UP_EWT, "en_ewt-ud": UD_EWT, "ud-english-ewt": UD_EWT,
+           "en_gum-ud": UD_GUM, "ud-english-gum": UD_GUM, "conll2000": CONLL2000, "sick": SICK}
+LAYER_NAMES = {"pos": "POS (UPOS, XPOS)", "chunks": "chunks", "deps": "dependencies",
+               "relatedness": "relatedness", "entailment": "entailment"}
+#: meta.json ``performance`` keys (spaCy's score names) and where metrics.json's ``dev`` has them, in percent.
+PERFORMANCE = {"pos_acc": ("pos", "upos", "acc"), "tag_acc": ("pos", "xpos", "acc"),
+               "dep_uas": ("deps", "deps", "uas"), "dep_las": ("deps", "deps", "las"),
+               "spans_chunks_p": ("chunks", "chunks", "precision"), "spans_chunks_r": ("chunks", "chunks", "recall"),
+               "spans_chunks_f": ("chunks", "chunks", "f1")}
 
 
 def corpus_source(path: str) -> dict:
     """Name, license and URL of a training corpus, recognised from its path."""
     lowered = path.replace("\\", "/").lower()
-    for piece, name, license, url in CORPORA:
+    for piece, (name, license, url) in CORPORA.items():
         if piece in lowered:
             return {"name": name, "license": license, "url": url}
     if "data/sample/" in lowered:
-        return {"name": "hierarchy sample data (written for the project, under its license)",
-                "license": _project_license(), "url": ""}
+        return {"name": "hierarchy sample data", "license": _project_license(), "url": ""}
     return {"name": Path(path).name, "license": "unknown (see the corpus's own license)", "url": ""}
 
 
@@ -347,33 +367,33 @@ def package_meta(component, name: str) -> dict:
         own_version = version("hierarchy")
     except PackageNotFoundError:
         own_version = "0.0.0"
-    data, sources = component.config.data, {}
-    corpora = {}
-    for key in ("pos", "pos_dev", "chunks", "chunks_dev", "deps", "deps_dev"):
+    from .config import data_key
+
+    data, sources, corpora = component.config.data, {}, {}
+    keys = dict.fromkeys(k for task in component.model.depth for k in (data_key(task), data_key(task) + "_dev"))
+    for key in keys:
         path = getattr(data, key)
-        if path and key.split("_")[0] in component.model.depth:
+        if path:
             source = corpus_source(path)
             corpora[key] = {"path": path, **source}
-            sources.setdefault(source["name"], {"name": source["name"], "url": source["url"], "license": source["license"]})
+            sources.setdefault(source["name"], source)
     dev = component.metrics.get("dev", {})
     performance = {}
-    for key, value in (("pos_acc", ("pos", "upos", "acc")), ("tag_acc", ("pos", "xpos", "acc")),
-                       ("dep_uas", ("deps", "deps", "uas")), ("dep_las", ("deps", "deps", "las")),
-                       ("spans_chunks_p", ("chunks", "chunks", "precision")),
-                       ("spans_chunks_r", ("chunks", "chunks", "recall")), ("spans_chunks_f", ("chunks", "chunks", "f1"))):
-        task, group, metric = value
+    for key, (task, group, metric) in PERFORMANCE.items():
         score = dev.get(task, {}).get(group, {}).get(metric)
         if score is not None:
             performance[key] = score / 100
+    layers = ", ".join(LAYER_NAMES.get(t, t) for t in component.layers)
     return {
         "name": name, "version": own_version,
-        "description": "The hierarchy model (" + ", ".join(DATA_KEYS[t] for t in component.layers) + ") as a spaCy "
-                       "pipeline: English tokenizer, sentencizer and the 'hierarchy' component.",
+        "description": f"The hierarchy model ({layers}) as a spaCy pipeline: English tokenizer, sentencizer and the "
+                       "'hierarchy' component.",
         "license": "; ".join(f"{s['license']} ({s['name']})" for s in sources.values()),
         "sources": list(sources.values()),
         "requirements": [f"hierarchy>={own_version}"],
         "performance": performance,
-        "hierarchy": {"layers": component.layers, "corpora": corpora, "dev_scores": dev},
+        "hierarchy": {"layers": component.layers, "model_layers": list(component.model.depth), "corpora": corpora,
+                      "dev_scores": dev},
     }
 
 
@@ -401,3 +421,25 @@ def package_model(model_dir, out_dir, name: str = "hierarchy", force: bool = Fal
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out_dir
+
+
+def annotate_pairs(model_dir, pairs, files, format: str, output, device: str) -> None:
+    """Relatedness, entailment label and class probabilities per pair of ``pairs``, as TSV or JSON lines."""
+    from .corpus import format_pairs, read_pairs
+    from .persistence import load_model
+    from .predict import predict_pairs
+    from .training import resolve_device
+
+    if files:
+        raise HierarchyError("command line: give input files or --pairs FILE, not both")
+    if format not in ("conllu", "tsv", "jsonl"):  # conllu, the default, means the pair default: TSV
+        raise HierarchyError(f"command line: --format {format} is not available with --pairs (expected tsv or jsonl)")
+    items = read_pairs(pairs)
+    torch_device = resolve_device(device)
+    model, _, vocabs = load_model(model_dir, torch_device)
+    text = format_pairs(items, predict_pairs(model, vocabs, items, device=torch_device), "jsonl" if format == "jsonl" else "tsv")
+    if output:
+        with atomic_write(output) as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)

@@ -22,7 +22,8 @@ import tomli_w
 from .errors import ConfigError
 
 FORMAT_VERSION = 1
-TASKS = ("pos", "chunks", "deps", "relatedness", "entailment")
+TASKS = ("pos", "chunks", "deps", "srl", "relatedness", "entailment")
+SRL_FORMATS = ("conllu", "conll05")  # head-based CoNLL-U Plus (Universal PropBank), span-based CoNLL-2005 columns
 PAIR_TASKS = ("relatedness", "entailment")  # read sentence pairs (both from data.pairs); the top of the stack
 
 
@@ -42,6 +43,9 @@ class DataConfig:
     chunks_dev: str = ""
     deps: str = ""  # CoNLL-U: HEAD and DEPREL
     deps_dev: str = ""
+    srl: str = ""  # semantic roles: CoNLL-U with SRL columns 11+, or span columns (see srl_format)
+    srl_dev: str = ""
+    srl_format: str = "conllu"  # "conllu" (head-based, Universal PropBank) or "conll05" (span-based, bracketed)
     pairs: str = ""  # sentence pairs for relatedness and entailment: SICK, or TSV / JSON lines (see corpus/pairs.py)
     pairs_dev: str = ""
     max_sentences: int = 0  # read at most this many sentences (or pairs) per file (0: all); for quick runs
@@ -117,6 +121,8 @@ class Config:
         for layer in self.model.layers:
             if layer.encoder != "bilstm":
                 raise ConfigError(f"{where}: unknown encoder '{layer.encoder}' (expected 'bilstm')")
+        if self.data.srl_format not in SRL_FORMATS:
+            raise ConfigError(f"{where}: data.srl_format must be 'conllu' or 'conll05', not '{self.data.srl_format}'")
         if self.model.chars not in ("cnn", "lstm", "none"):
             raise ConfigError(f"{where}: model.chars must be 'cnn', 'lstm' or 'none', not '{self.model.chars}'")
         if self.train.mode not in ("schedule", "joint"):
@@ -166,16 +172,21 @@ def _convert(hint, value, where: str, key: str):
     return value
 
 
-def load_config(path, overrides: list[str] = ()) -> Config:
-    """Read a recipe and apply ``key=value`` overrides such as ``train.epochs=3``."""
+def read_config(path, expected: str = "a TOML recipe") -> Config:
+    """Read a TOML file into a Config; a missing or invalid file is an error naming it and ``expected``."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"{path}: file not found (expected a TOML recipe)")
+        raise ConfigError(f"{path}: file not found (expected {expected})")
     try:
         table = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
-    config = from_dict(table, str(path))
+    return from_dict(table, str(path))
+
+
+def load_config(path, overrides: list[str] = ()) -> Config:
+    """Read a recipe and apply ``key=value`` overrides such as ``train.epochs=3``."""
+    config = read_config(path)
     for override in overrides:
         apply_override(config, override)
     config.validate(str(path))

@@ -7,12 +7,11 @@ import os
 import tempfile
 from pathlib import Path
 
-import tomllib
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .config import Config, from_dict, save_config
+from .config import Config, read_config, save_config
 from .errors import ConfigError
 from .fileio import atomic_write, umask
 from .model import Hierarchy
@@ -47,14 +46,7 @@ def save_model(model: Hierarchy, config: Config, vocabs: Vocabs, directory) -> N
 
 
 def load_config_file(path) -> Config:
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: file not found (expected a model directory with config.toml)")
-    try:
-        table = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
-    return from_dict(table, str(path))
+    return read_config(path, "a model directory with config.toml")
 
 
 def load_model(directory, device="cpu") -> tuple[Hierarchy, Config, Vocabs]:

@@ -27,6 +27,7 @@ saved with ``nlp.to_disk(dir)`` finds it without importing ``hierarchy``. ``to_d
 (``config.toml``, ``vocab.json``, ``weights.safetensors``, ``metrics.json``) inside the pipeline directory.
 """
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, List, Optional
@@ -92,11 +93,12 @@ class HierarchyComponent(Pipe):
             raise ConfigError(f"hierarchy component: device must be 'auto', 'cpu' or 'cuda', not '{device}'")
         for layer in layers or ():
             if layer not in LAYERS:
-                raise ConfigError(f"hierarchy component: unknown layer '{layer}' (expected some of {', '.join(LAYERS)})")
+                raise ConfigError(f"hierarchy component: unknown layer '{layer}' "
+                                  f"(expected some of {', '.join(LAYERS)})")
         self.vocab, self.name = vocab, name
         self.cfg = {"model": str(model), "batch_size": batch_size, "batch_tokens": batch_tokens,
                     "layers": None if layers is None else list(layers), "device": device}
-        self.model = self.vocabs = self.config = None
+        self.model = self.vocabs = self.config = self._pid = None
         self.metrics = {}
         # The model loads now when its directory exists; when it does not (``spacy.load`` of a saved pipeline
         # whose original model directory is gone), ``from_disk`` fills it in and any other use raises.
@@ -116,6 +118,7 @@ class HierarchyComponent(Pipe):
         elif device == "cuda" and not torch.cuda.is_available():
             raise ConfigError("hierarchy component: device 'cuda' was asked for, but torch sees no CUDA device")
         self.model, self.config, self.vocabs = load_model(directory, torch.device(device))
+        self._pid = os.getpid()
         metrics = Path(directory) / "metrics.json"
         self.metrics = json.loads(metrics.read_text(encoding="utf-8")) if metrics.is_file() else {}
         missing = [layer for layer in self.cfg["layers"] or () if layer not in self.model.depth]
@@ -132,9 +135,10 @@ class HierarchyComponent(Pipe):
 
     @property
     def layers(self) -> list:
-        """The layers this component annotates, bottom first."""
+        """The layers this component annotates, bottom first (sentence-pair layers a model may have are not applied
+        to Docs)."""
         model = self._require_model()
-        return [t for t in model.depth if self.cfg["layers"] is None or t in self.cfg["layers"]]
+        return [t for t in model.depth if t in LAYERS and (self.cfg["layers"] is None or t in self.cfg["layers"])]
 
     # -- predict and write -----------------------------------------------------------------------------------
 
@@ -158,6 +162,11 @@ class HierarchyComponent(Pipe):
         from .predict import annotate
 
         model = self._require_model()
+        if self._pid != os.getpid():  # a forked worker (nlp.pipe(n_process=...)): OpenMP's pool did not survive
+            import torch
+
+            torch.set_num_threads(1)
+            self._pid = os.getpid()
         parses, sentences = [], []
         for doc in docs:
             bounds = sentence_bounds(doc)
@@ -187,7 +196,8 @@ class HierarchyComponent(Pipe):
                         head = sentence.heads[j]
                         heads[i], deps[i] = (words[head - 1], sentence.rels[j]) if head else (i, ROOT)
                 if "chunks" in layers:
-                    chunks.extend(Span(doc, words[a], words[b - 1] + 1, label) for a, b, label in bio_spans(sentence.chunks))
+                    spans = bio_spans(sentence.chunks)
+                    chunks.extend(Span(doc, words[a], words[b - 1] + 1, label) for a, b, label in spans)
             attrs, columns = [], []
             if "pos" in layers:
                 attrs += [POS, TAG]
@@ -195,9 +205,11 @@ class HierarchyComponent(Pipe):
             if "deps" in layers and n:
                 attrs += [HEAD, DEP]
                 columns += [[h - i for i, h in enumerate(heads)], [self.vocab.strings.add(d) for d in deps]]
-            if attrs and n:  # uint64 columns; head offsets may be negative and wrap around, as spaCy expects
-                doc.from_array(attrs, numpy.stack([numpy.array(c, dtype="int64").astype("uint64") if a == HEAD
-                                                   else numpy.array(c, dtype="uint64") for a, c in zip(attrs, columns)], 1))
+            if attrs and n:
+                array = numpy.zeros((n, len(attrs)), dtype="uint64")  # (n_tokens, n_attrs)
+                for k, (attr, column) in enumerate(zip(attrs, columns)):  # head offsets wrap around, as spaCy expects
+                    array[:, k] = numpy.array(column, dtype="int64" if attr == HEAD else "uint64").astype("uint64")
+                doc.from_array(attrs, array)
             if "chunks" in layers:
                 doc.spans[EXTENSIONS["chunks"]] = chunks
 
@@ -205,10 +217,11 @@ class HierarchyComponent(Pipe):
 
     def score(self, examples, **kwargs) -> dict:
         """spaCy's scores for the layers annotated: ``pos_acc``, ``tag_acc``, ``dep_uas``, ``dep_las``
-        (punctuation included; labels compared lowercased, as spaCy's parser does, so ``ROOT`` matches UD's ``root``) and
-        ``spans_chunks_p/r/f`` (Docs whose reference has no ``chunks`` spans are skipped)."""
+        (punctuation included, as in ``hierarchy evaluate``; labels compared lowercased, as spaCy's parser does, so
+        ``ROOT`` matches UD's ``root``) and ``spans_chunks_p/r/f`` (Docs whose reference has no ``chunks`` spans are
+        skipped)."""
         layers, scores = self.layers, {}
-        kwargs = {k: v for k, v in kwargs.items() if k not in ("getter", "has_annotation")}
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("getter", "has_annotation")}  # ours are set below
         if "pos" in layers:
             scores.update(Scorer.score_token_attr(examples, "pos", **kwargs))
             scores.update(Scorer.score_token_attr(examples, "tag", **kwargs))

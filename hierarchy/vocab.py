@@ -43,6 +43,21 @@ def sentences_of(items):
         yield from item.sentences if isinstance(item, Pair) else (item,)
 
 
+def srl_labels(sentences) -> dict[str, Vocab]:
+    """The SRL tables: ``roles`` (every role label, with ``_`` and ``V``, or ``O`` and ``B-V``, always in),
+    ``senses`` (the sense numbers of the rolesets, ``01`` of ``give.01``; none in span corpora, whose senses are
+    lemmas) and ``sense_lemmas`` (the lemmas seen as predicates, :func:`~hierarchy.tasks.srl.roleset`)."""
+    annotated = [s for s in sentences if s.roles is not None]
+    roles = {label for s in annotated for labels in s.roles for label in labels}
+    span = "O" in roles or any(label[:2] in ("B-", "I-") for label in roles)
+    roles |= {"O", "B-V"} if span else {"_", "V"}
+    rolesets = {sense for s in annotated for sense in s.senses if sense != "_"}
+    senses = {r.rpartition(".")[2] for r in rolesets if "." in r}
+    lemmas = {r.rpartition(".")[0] if "." in r else r for r in rolesets}
+    return {"roles": Vocab(sorted(roles), specials=()), "senses": Vocab(sorted(senses), specials=()),
+            "sense_lemmas": Vocab(sorted(lemmas), specials=())}
+
+
 class Vocabs:
     """All tables of one model: ``words``, ``chars`` and a label table per annotation (``upos``, ``rels``...)."""
 
@@ -65,6 +80,8 @@ class Vocabs:
             for name in fields.get(task, ()):
                 seen = Counter(t for s in sentences for t in (getattr(s, name) or []))
                 labels[name] = Vocab(sorted(seen), specials=())
+        if "srl" in corpora:
+            labels.update(srl_labels(corpora["srl"]))
         if "entailment" in corpora:  # fixed, so that a corpus lacking a class still gives a three-way classifier
             labels["entailment"] = Vocab(LABELS, specials=())
         return cls(

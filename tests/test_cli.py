@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 import typer
 from typer.testing import CliRunner
 
@@ -100,15 +99,15 @@ def test_train_writes_a_model_directory(model_dir):
     assert not [n for n in names if n.endswith(".tmp")]
     assert f"format_version = {FORMAT_VERSION}" in (model_dir / "config.toml").read_text()
     config = load_config_file(model_dir / "config.toml")
-    assert config.train.epochs == 1 and config.tasks() == ["pos", "chunks", "deps"]
+    assert config.train.epochs == 1 and config.tasks() == ["pos", "chunks", "deps", "relatedness", "entailment"]
     log = [json.loads(line) for line in (model_dir / "log.jsonl").read_text().splitlines()]
     assert [line["epoch"] for line in log] == [1]
-    assert set(log[0]["dev"]) == {"pos", "chunks", "deps"}
+    assert set(log[0]["dev"]) == {"pos", "chunks", "deps", "relatedness", "entailment"}
     metrics = json.loads((model_dir / "metrics.json").read_text())
     assert metrics["best_epoch"] == 1 and metrics["epochs"] == 1
     assert metrics["dev"]["pos"]["upos"]["acc"] >= 0 and "las" in metrics["dev"]["deps"]["deps"]
     assert (model_dir / "dev-scores.png").read_bytes().startswith(PNG)
-    assert set(json.loads((model_dir / "vocab.json").read_text())["labels"]) == {"upos", "xpos", "chunks", "rels"}
+    assert set(json.loads((model_dir / "vocab.json").read_text())["labels"]) == {"upos", "xpos", "chunks", "rels", "entailment"}
     load_model(model_dir)
 
 
@@ -360,3 +359,215 @@ def test_model_files_respect_the_umask(model_dir):
     os.umask(umask)
     for path in model_dir.iterdir():
         assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path.name
+
+
+# --- sentence pairs: evaluate --pairs, annotate --pairs ---
+
+PAIRS_DEV = SAMPLE / "pairs-dev.txt"
+
+
+def test_pair_options_in_help():
+    for command in ("evaluate", "annotate"):
+        result = invoke(command, "--help")
+        assert result.exit_code == 0, result.output
+        assert "--pairs" in result.stdout, command
+    assert "relatedness" in plain(invoke("evaluate", "--help").stdout)
+
+
+def expected_pair_scores(model_dir) -> dict:
+    """What ``hierarchy.predict.score`` says about the model on the sample dev pairs, as ``evaluate --json`` has it."""
+    from hierarchy.corpus import read_pairs
+    from hierarchy.predict import predict_pairs
+
+    model, _, vocabs = load_model(model_dir)
+    gold = read_pairs(PAIRS_DEV)
+    predicted = predict_pairs(model, vocabs, gold)
+    relatedness = score("relatedness", predicted, gold)["relatedness"]
+    entailment = score("entailment", predicted, gold)["entailment"]
+    return {"relatedness": {"relatedness": relatedness.values},
+            "entailment": {"entailment": entailment.values | {"per_class": entailment.per_class,
+                                                              "confusion": entailment.matrix}}}
+
+
+def same_json(a, b) -> bool:
+    """Equal as JSON (NaN equals NaN: a correlation of constant predictions is NaN)."""
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def table_rows(stdout: str, n_cells: int) -> list[list[str]]:
+    rows = []
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.replace("┃", "│").strip("│").split("│")]  # ┃: header rows
+        if len(cells) == n_cells:
+            rows.append(cells)
+    return rows
+
+
+def test_evaluate_pairs_prints_scores_and_confusion(model_dir):
+    result = invoke("evaluate", model_dir, "--pairs", PAIRS_DEV)
+    assert result.exit_code == 0, result.output
+    expected = expected_pair_scores(model_dir)
+    rows = {cells[2]: cells for cells in table_rows(result.stdout, 6)}
+    related, entail = expected["relatedness"]["relatedness"], expected["entailment"]["entailment"]
+    assert rows["Pearson r x 100"][:2] == ["4", "relatedness"]
+    assert rows["Pearson r x 100"][5] == f"{related['pearson']:.2f}"
+    assert rows["Spearman rho x 100"][5] == f"{related['spearman']:.2f}"
+    assert rows["MSE"][5] == f"{related['mse']:.4f}"
+    assert rows["accuracy"][:2] == ["5", "entailment"] and rows["accuracy"][5] == f"{entail['acc']:.2f}"
+    for label, c in entail["per_class"].items():  # one row per class
+        assert rows[label][3:] == [f"{c[k]:.2f}" for k in ("precision", "recall", "f1")], label
+    assert not {"UAS", "UPOS accuracy", "all chunks"} & set(rows)  # only the layers of the given file
+    assert "Entailment confusion" in result.stdout
+    labels = list(entail["confusion"])
+    header = next(cells for cells in table_rows(result.stdout, 1 + len(labels)) if cells[0] == "gold")
+    assert header[1:] == labels
+    confusion = {cells[0]: cells[1:] for cells in table_rows(result.stdout, 1 + len(labels)) if cells[0] in labels}
+    assert confusion == {gold: [str(n) for n in row.values()] for gold, row in entail["confusion"].items()}
+    assert sum(int(n) for row in confusion.values() for n in row) == 12
+
+
+def test_evaluate_pairs_json_has_the_scorers_numbers(model_dir):
+    result = invoke("evaluate", model_dir, "--pairs", PAIRS_DEV, "--json")
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)
+    assert scores["relatedness"]["relatedness"].keys() == {"pearson", "spearman", "mse"}
+    assert {"acc", "per_class", "confusion"} <= scores["entailment"]["entailment"].keys()
+    assert same_json(scores, expected_pair_scores(model_dir))
+
+
+def test_evaluate_pairs_with_sentence_files(model_dir):
+    """All five layers in one run: one table in layer order, one JSON object with every task."""
+    args = ["evaluate", model_dir, "--conllu", SAMPLE / "dev.conllu", "--chunks", SAMPLE / "chunks-dev.txt",
+            "--pairs", PAIRS_DEV]
+    result = invoke(*args, "--json")
+    assert result.exit_code == 0, result.output
+    assert same_json(json.loads(result.stdout), expected_scores(model_dir) | expected_pair_scores(model_dir))
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    layers = [cells[0] for cells in table_rows(result.stdout, 6) if cells[0].isdigit()]
+    assert layers == sorted(layers) and set(layers) == {"1", "2", "3", "4", "5"}
+
+
+def test_evaluate_pairs_writes_predictions(model_dir, tmp_path):
+    from hierarchy.corpus import format_pairs, read_pairs
+    from hierarchy.predict import predict_pairs
+
+    out = tmp_path / "predictions"
+    result = invoke("evaluate", model_dir, "--pairs", PAIRS_DEV, "--write-predictions", out)
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in out.iterdir()] == ["pairs-dev.pairs.tsv"]
+    gold = read_pairs(PAIRS_DEV)
+    model, _, vocabs = load_model(model_dir)
+    written = (out / "pairs-dev.pairs.tsv").read_text(encoding="utf-8")
+    assert written == format_pairs(gold, predict_pairs(model, vocabs, gold))
+    back = read_pairs(out / "pairs-dev.pairs.tsv")  # reads back: the gold columns are gold_label and gold_score
+    assert [(p.premise.words, p.hypothesis.words, p.label, p.score, p.id) for p in back] == \
+        [(p.premise.words, p.hypothesis.words, p.label, p.score, p.id) for p in gold]
+
+
+def test_evaluate_pairs_without_pair_layers(trained_model, tmp_path):
+    result = invoke("evaluate", trained_model, "--pairs", PAIRS_DEV)
+    assert result.exit_code == 2
+    assert_one_error(result, "no sentence-pair layer")
+
+
+def test_evaluate_pairs_without_pair_layers_writes_nothing(trained_model, tmp_path):
+    """The missing pair layers are found before any prediction file is written, as a bad gold file is."""
+    out = tmp_path / "predictions"
+    result = invoke("evaluate", trained_model, "--conllu", SAMPLE / "dev.conllu", "--pairs", PAIRS_DEV,
+                    "--write-predictions", out)
+    assert result.exit_code == 2
+    assert_one_error(result, "no sentence-pair layer")
+    assert not out.exists()
+
+
+def bad_pairs_file(tmp_path):
+    lines = PAIRS_DEV.read_text(encoding="utf-8").splitlines()
+    lines[3] = "\t".join(lines[3].split("\t")[:-1] + ["7"])  # file line 4: relatedness score 7
+    bad = tmp_path / "bad-pairs.txt"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return bad
+
+
+def test_evaluate_bad_or_missing_pairs_file(model_dir, tmp_path):
+    bad = bad_pairs_file(tmp_path)
+    out = tmp_path / "predictions"
+    result = invoke("evaluate", model_dir, "--pairs", bad, "--write-predictions", out)
+    assert result.exit_code == 2
+    message = assert_one_error(result, f"{bad}:4:", "relatedness score from 1 to 5", "'7'")
+    assert message.startswith(f"error: {bad}:4: ")
+    assert not out.exists()
+    assert_one_error(invoke("evaluate", model_dir, "--pairs", tmp_path / "nope.txt"), tmp_path / "nope.txt",
+                     "file not found")
+
+
+def test_annotate_pairs_tsv_to_stdout(model_dir):
+    from hierarchy.corpus import format_pairs, read_pairs
+    from hierarchy.predict import predict_pairs
+
+    result = invoke("annotate", model_dir, "--pairs", PAIRS_DEV)
+    assert result.exit_code == 0, result.output
+    gold = read_pairs(PAIRS_DEV)
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1 + len(gold)
+    assert lines[0].split("\t") == ["id", "premise", "hypothesis", "gold_label", "predicted_label", "p_ENTAILMENT",
+                                    "p_NEUTRAL", "p_CONTRADICTION", "gold_score", "predicted_score"]
+    assert [line.split("\t")[0] for line in lines[1:]] == [p.id for p in gold]
+    model, _, vocabs = load_model(model_dir)
+    assert result.stdout == format_pairs(gold, predict_pairs(model, vocabs, gold))
+    for line in lines[1:]:
+        cells = line.split("\t")
+        assert cells[4] in ("ENTAILMENT", "NEUTRAL", "CONTRADICTION")
+        assert sum(map(float, cells[5:8])) == pytest.approx(1, abs=2e-4) and 1 <= float(cells[9]) <= 5
+    assert invoke("annotate", model_dir, "--pairs", PAIRS_DEV, "--format", "tsv").stdout == result.stdout
+
+
+def test_annotate_pairs_jsonl_to_a_file(model_dir, tmp_path):
+    from hierarchy.corpus import read_pairs
+    from hierarchy.predict import predict_pairs
+
+    out = tmp_path / "out" / "pairs.jsonl"
+    result = invoke("annotate", model_dir, "--pairs", PAIRS_DEV, "--format", "jsonl", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    gold = read_pairs(PAIRS_DEV)
+    model, _, vocabs = load_model(model_dir)
+    predicted = predict_pairs(model, vocabs, gold)
+    assert len(rows) == len(gold)
+    for row, pair, p in zip(rows, gold, predicted):
+        assert row.keys() == {"id", "premise", "hypothesis", "gold_label", "gold_score", "label", "probabilities",
+                              "relatedness"}
+        assert (row["id"], row["gold_label"], row["gold_score"]) == (pair.id, pair.label, pair.score)
+        assert row["premise"] == " ".join(pair.premise.words) and row["hypothesis"] == " ".join(pair.hypothesis.words)
+        assert (row["label"], row["probabilities"], row["relatedness"]) == (p["label"], p["probabilities"],
+                                                                            p["relatedness"])
+
+
+@pytest.mark.parametrize("args, named", [
+    (["--format", "html"], ["--format html", "--pairs"]),
+    ([str(SAMPLE / "dev.conllu")], ["--pairs", "not both"]),
+])
+def test_annotate_pairs_bad_options(model_dir, tmp_path, args, named):
+    out = tmp_path / "out.tsv"
+    result = invoke("annotate", model_dir, "--pairs", PAIRS_DEV, "-o", out, *args)
+    assert result.exit_code == 2
+    assert_one_error(result, *named)
+    assert not out.exists()
+
+
+def test_annotate_bad_pairs_file(model_dir, tmp_path):
+    bad = bad_pairs_file(tmp_path)
+    out = tmp_path / "out.tsv"
+    result = invoke("annotate", model_dir, "--pairs", bad, "-o", out)
+    assert result.exit_code == 2
+    assert_one_error(result, f"{bad}:4:", "relatedness score from 1 to 5")
+    assert not out.exists()
+
+
+def test_annotate_pairs_without_pair_layers(trained_model, tmp_path):
+    out = tmp_path / "out.tsv"
+    result = invoke("annotate", trained_model, "--pairs", PAIRS_DEV, "-o", out)
+    assert result.exit_code == 2
+    assert_one_error(result, "no sentence-pair layer")
+    assert not out.exists()

@@ -14,7 +14,6 @@ from conftest import SAMPLE, tiny_pair_config
 from hierarchy.batching import batches, make_pair_batch
 from hierarchy.config import LayerConfig
 from hierarchy.corpus import Pair, Sentence, format_pairs, read_conll2000, read_conllu, read_pairs, write_pairs
-from hierarchy.corpus.pairs import tokenize
 from hierarchy.errors import ConfigError, CorpusError
 from hierarchy.metrics import EntailmentMetric, RelatednessMetric
 from hierarchy.model import Hierarchy

@@ -10,7 +10,9 @@ from hierarchy.errors import CorpusError
 
 @dataclass
 class Sentence:
-    """A tokenised sentence and whatever gold layers its corpus has; a layer is ``None`` when absent.
+    """A tokenised sentence and whatever gold layers its corpus has; a layer is ``None`` when absent
+    (``senses`` and ``roles`` are ``None`` for a sentence without SRL annotation, e.g. ``# propbank = no-up``;
+    a sentence annotated with no predicate has ``senses`` all ``"_"`` and ``roles == []``).
 
     Example::
 
@@ -26,6 +28,10 @@ class Sentence:
     heads: list[int] | None = None  # 1-based head index per word, 0 = root
     rels: list[str] | None = None  # DEPREL per word
     chunks: list[str] | None = None  # BIO (IOB2) chunk tags, e.g. B-NP I-NP O
+    senses: list[str] | None = None  # SRL: roleset per word (``give.01``; a lemma in span files), "_" elsewhere
+    # SRL: one label list per predicate, predicates in sentence order. Head-based (CoNLL-U): a role or "_" per
+    # word, "V" on the predicate. Span-based (CoNLL-2005): BIO tags per word (B-A0 I-A0 O B-V).
+    roles: list[list[str]] | None = None
     source: str = ""  # "path:line" of the sentence's first line, for messages
     meta: Any = None  # what a writer needs to write the sentence back (e.g. the conllu TokenList)
 

@@ -213,13 +213,15 @@ def format_sentence(sentence: Sentence) -> str:
     """One sentence and its closing blank line.
 
     FORM, UPOS, XPOS, HEAD and DEPREL come from the Sentence (a ``None`` layer is written ``_``); comments,
-    multiword tokens, empty nodes and the other columns come from ``meta`` (a ``conllu.TokenList``). Without
+    multiword tokens, empty nodes and the other columns come from ``meta`` (a ``conllu.TokenList``). When
+    ``senses`` is not ``None``, the word lines get the SRL columns instead of meta's columns 11+: the roleset, then
+    one column per predicate (``roles``), and the other lines keep 10 columns. Without
     meta, IDs run 1..n and the other columns are ``_``. Raises ValueError when a layer's length is wrong.
     """
     n, where = len(sentence.words), sentence.source or "sentence"
     layers = {"form": sentence.words, "upos": sentence.upos, "xpos": sentence.xpos,
               "head": sentence.heads, "deprel": sentence.rels}
-    for name, values in layers.items():
+    for name, values in [*layers.items(), ("senses", sentence.senses), *(("roles", r) for r in sentence.roles or [])]:
         if values is not None and len(values) != n:
             raise ValueError(f"{where}: {name} has {len(values)} values for {n} words")
     meta = sentence.meta
@@ -237,7 +239,13 @@ def format_sentence(sentence: Sentence) -> str:
             row = dict(token)
             for name, values in layers.items():
                 row[name] = "_" if values is None else values[i]
+            if sentence.senses is not None:  # SRL columns 11+ (CoNLL-U Plus, as Universal PropBank)
+                row = dict(list(row.items())[:N_COLUMNS])
+                row["srl"] = sentence.senses[i]
+                row.update((f"srl{j}", labels[i]) for j, labels in enumerate(sentence.roles))
             i += 1
+        elif sentence.senses is not None:  # multiword tokens and empty nodes keep 10 columns
+            row = dict(list(token.items())[:N_COLUMNS])
         cells = [serialize_field(value) for value in row.values()]
         if any("\t" in c or "\n" in c for c in cells):
             raise ValueError(f"{where}: a value of token {token['id']} contains a tab or a line break")

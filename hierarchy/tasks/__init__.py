@@ -4,6 +4,7 @@ sentence-pair tasks, the keys of what ``decode`` returns per pair)."""
 from .chunking import ChunkingTask
 from .dependency import DependencyTask
 from .pairs import EntailmentTask, RelatednessTask
+from .srl import SRLTask
 from .tagging import TaggingTask
 
 
@@ -16,7 +17,11 @@ def make_task(name: str, n_in: int, config, vocabs):
     if name == "chunks":
         return ChunkingTask(n_in, labels["chunks"].itos, config.mlp_dim, config.label_dim, config.dropout)
     if name == "deps":
-        return DependencyTask(n_in, len(labels["rels"]), config.arc_dim, config.rel_dim, config.dropout)
+        rels = labels["rels"]
+        return DependencyTask(n_in, len(rels), config.arc_dim, config.rel_dim, config.dropout, rels.stoi.get("root"))
+    if name == "srl":
+        roles, senses = labels["roles"].itos, labels["senses"]
+        return SRLTask(n_in, roles, len(senses), config.mlp_dim, config.rel_dim, config.dropout)
     if name == "relatedness":
         return RelatednessTask(n_in, config.mlp_dim, config.label_dim, config.dropout)
     if name == "entailment":
@@ -24,4 +29,4 @@ def make_task(name: str, n_in: int, config, vocabs):
     raise ValueError(f"unknown task {name!r}")
 
 
-__all__ = ["ChunkingTask", "DependencyTask", "EntailmentTask", "RelatednessTask", "TaggingTask", "make_task"]
+__all__ = ["ChunkingTask", "DependencyTask", "EntailmentTask", "RelatednessTask", "SRLTask", "TaggingTask", "make_task"]

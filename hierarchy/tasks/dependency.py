@@ -14,8 +14,9 @@ class DependencyTask(nn.Module):
     fields = ["heads", "rels"]
     n_label_out = 0
 
-    def __init__(self, n_in: int, n_rels: int, arc_dim: int, rel_dim: int, dropout: float):
+    def __init__(self, n_in: int, n_rels: int, arc_dim: int, rel_dim: int, dropout: float, root: int | None = None):
         super().__init__()
+        self.root_rel = root  # index of the label "root": given to the word under ROOT, and to no other word
         self.root = nn.Parameter(torch.zeros(n_in))
         self.arc_dep, self.arc_head = MLP(n_in, arc_dim, dropout), MLP(n_in, arc_dim, dropout)
         self.rel_dep, self.rel_head = MLP(n_in, rel_dim, dropout), MLP(n_in, rel_dim, dropout)
@@ -59,7 +60,13 @@ class DependencyTask(nn.Module):
         """Heads from :func:`decode_tree` (always one tree with one root), then the best label at each head."""
         mask = F.pad(batch.mask, (1, 0), value=False)
         heads = decode_tree(scores["s_arc"], mask)  # (batch_size, seq_len + 1)
-        rels = self.rel_scores(scores, heads).argmax(-1).cpu()
+        s_rel = self.rel_scores(scores, heads)  # (batch_size, seq_len + 1, n_rels)
+        if self.root_rel is None:
+            rels = s_rel.argmax(-1)
+        else:
+            s_rel[..., self.root_rel] = float("-inf")
+            rels = s_rel.argmax(-1).masked_fill(heads == 0, self.root_rel)
+        rels = rels.cpu()
         heads = heads.cpu()
         lens = batch.lens.tolist()
         return {"heads": [heads[i, 1 : n + 1].tolist() for i, n in enumerate(lens)],

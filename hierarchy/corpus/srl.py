@@ -1,0 +1,200 @@
+"""Semantic role labelling corpora: head-based CoNLL-U Plus (Universal PropBank) and span-based CoNLL-2005/2012.
+
+Head-based (``read_srl_conllu``): columns 1-10 are CoNLL-U; column 11 holds the roleset (``nominate.01``) on each
+predicate and ``_`` elsewhere; columns 12.. hold one column per predicate, in sentence order, with ``V`` on the
+predicate and a role (``ARG0``, ``ARGM-TMP``, ``C-ARG1``...) on each argument's head word, ``_`` elsewhere.
+A sentence with no predicate may have an empty 12th field. ``# propbank = no-up`` marks a sentence without SRL
+annotation: its ``senses`` and ``roles`` are ``None`` (not supervised), not "no predicates". Only word lines carry
+columns 11+. Written back by :func:`~hierarchy.corpus.ud.write_conllu`.
+
+Span-based (``read_conll05``): one word per line, whitespace-separated columns ``WORD PRED ARGS_1 .. ARGS_N``:
+``PRED`` is the predicate's lemma or ``-``; predicate j's column brackets its arguments, ``(A0*`` opens,
+``*`` continues, ``*)`` closes, ``(V*)`` is a one-word span. Read into BIO tags per predicate (``B-A0 I-A0 O B-V``);
+``senses`` holds the lemma on predicates. Example::
+
+    The      -      (A0*   *
+    cat      -      *)     *
+    sat      sit    (V*)   *
+    .        -      *      *
+"""
+from __future__ import annotations
+
+import re
+import warnings
+
+from hierarchy.corpus.sentence import Sentence, blocks, read_lines
+from hierarchy.corpus.ud import N_COLUMNS, read_conllu, write_conllu
+from hierarchy.errors import CorpusError
+from hierarchy.fileio import atomic_write
+
+FORMATS = ("conllu", "conll05")
+NO_ANNOTATION = ("propbank", "no-up")  # the comment that marks a sentence without SRL annotation
+_CELL = re.compile(r"^(?:\(([^()*\s]+))?\*(\))?$")  # (A0*  *  *)  (V*)
+
+
+def read_srl(path, srl_format: str = "conllu", skip_bad: bool = False) -> list[Sentence]:
+    """Read an SRL corpus in ``srl_format`` (``conllu`` or ``conll05``)."""
+    if srl_format == "conll05":
+        return read_conll05(path, skip_bad)
+    return read_srl_conllu(path, skip_bad)
+
+
+def write_srl(path, sentences, srl_format: str = "conllu") -> None:
+    """Write sentences with their ``senses`` and ``roles`` in ``srl_format``, atomically."""
+    if srl_format == "conll05":
+        write_conll05(path, sentences)
+    else:
+        write_conllu(path, sentences)
+
+
+def read_srl_conllu(path, skip_bad: bool = False) -> list[Sentence]:
+    """Read CoNLL-U with SRL columns 11+; ``skip_bad`` warns about and skips malformed sentences."""
+    out = []
+    for sentence in read_conllu(path, skip_bad):
+        try:
+            out.append(_with_srl(path, sentence))
+        except CorpusError as e:
+            if not skip_bad:
+                raise
+            warnings.warn(f"skipping sentence: {e}", stacklevel=2)
+    if not out:
+        raise CorpusError(path, None, "no sentences found (all were malformed)")
+    return out
+
+
+def _with_srl(path, sentence: Sentence) -> Sentence:
+    """Fill ``senses`` and ``roles`` from the columns 11+ that the CoNLL-U reader kept in ``meta``."""
+    meta = sentence.meta
+    if meta.metadata.get(NO_ANNOTATION[0]) == NO_ANNOTATION[1]:
+        return sentence
+    first = int(sentence.source.rsplit(":", 1)[1]) + len(meta.comments)  # line of the first token line
+    senses, columns, lines = [], [], []
+    for k, token in enumerate(meta):
+        extra = list(token.values())[N_COLUMNS:]
+        if not isinstance(token["id"], int):
+            if any(v not in ("_", "") for v in extra):
+                raise CorpusError(path, first + k, "expected no SRL label on a multiword-token or empty-node line "
+                                                   "(labels go on its words)")
+            continue
+        if not extra:
+            return sentence  # plain CoNLL-U: no SRL annotation
+        senses.append(extra[0] or "_")
+        columns.append(extra[1:])
+        lines.append(first + k)
+    predicates = [i for i, s in enumerate(senses) if s != "_"]
+    n_cols = len(columns[0])
+    if not predicates and all(v == "" for col in columns for v in col):
+        sentence.senses, sentence.roles = senses, []  # no predicate, maybe an empty 12th field
+        return sentence
+    if n_cols != len(predicates):
+        raise CorpusError(path, lines[0], f"expected {len(predicates)} predicate column(s) after column 11 (one per "
+                                          f"roleset in column 11), found {n_cols}")
+    roles = [[col[j] or "_" for col in columns] for j in range(n_cols)]
+    for j, (p, labels) in enumerate(zip(predicates, roles)):
+        if labels[p] != "V":
+            raise CorpusError(path, lines[p], f"expected V in column {N_COLUMNS + 2 + j} on the predicate "
+                                              f"'{sentence.words[p]}' ({senses[p]}), found '{labels[p]}'")
+        for i, label in enumerate(labels):
+            if label == "V" and i != p:
+                raise CorpusError(path, lines[i], f"expected V in column {N_COLUMNS + 2 + j} only on predicate "
+                                                  f"{j + 1} (word {p + 1}), found it on word {i + 1}")
+    sentence.senses, sentence.roles = senses, roles
+    return sentence
+
+
+def read_conll05(path, skip_bad: bool = False) -> list[Sentence]:
+    """Read span-based SRL columns (CoNLL-2005/2012 style, see the module docstring)."""
+    sentences = []
+    for block in blocks(read_lines(path)):
+        try:
+            sentences.append(_read_span_sentence(path, block))
+        except CorpusError as e:
+            if not skip_bad:
+                raise
+            warnings.warn(f"skipping sentence: {e}", stacklevel=2)
+    if not sentences:
+        raise CorpusError(path, None, "no sentences found" + (" (all were malformed)" if skip_bad else ""))
+    return sentences
+
+
+def _read_span_sentence(path, block) -> Sentence:
+    rows = [(number, line.split()) for number, line in block]
+    words = [cols[0] for _, cols in rows]
+    senses = ["_" if len(cols) < 2 or cols[1] == "-" else cols[1] for _, cols in rows]
+    predicates = [i for i, s in enumerate(senses) if s != "_"]
+    n_cols = 2 + len(predicates)
+    for number, cols in rows:
+        if len(cols) != n_cols:
+            raise CorpusError(path, number, f"expected {n_cols} columns (word, predicate and one per predicate "
+                                            f"of the sentence's {len(predicates)}), found {len(cols)}")
+    roles = []
+    for j, p in enumerate(predicates):
+        tags, label = [], None  # label: the open span's role
+        for number, cols in rows:
+            match = _CELL.match(cols[2 + j])
+            if not match:
+                raise CorpusError(path, number, f"expected a cell like (A0*, *, *) or (V*) in column {3 + j}, "
+                                                f"found '{cols[2 + j]}'")
+            opens, closes = match.groups()
+            if opens and label is not None:
+                raise CorpusError(path, number, f"unbalanced brackets in column {3 + j}: '({opens}' opens inside "
+                                                f"the open ({label} span")
+            if opens:
+                label = opens
+                tags.append(f"B-{label}")
+            else:
+                tags.append("O" if label is None else f"I-{label}")
+            if closes:
+                if label is None:
+                    raise CorpusError(path, number, f"unbalanced brackets in column {3 + j}: ')' closes no span")
+                label = None
+        if label is not None:
+            raise CorpusError(path, rows[-1][0], f"unbalanced brackets in column {3 + j}: the ({label} span is "
+                                                 f"never closed")
+        if tags[p] not in ("B-V", "I-V"):
+            raise CorpusError(path, rows[p][0], f"expected the predicate '{words[p]}' inside a (V*) span in column "
+                                                f"{3 + j}, found '{rows[p][1][2 + j]}'")
+        roles.append(tags)
+    return Sentence(words, senses=senses, roles=roles, source=f"{path}:{block[0][0]}")
+
+
+def format_conll05(sentences) -> str:
+    """The span-based column text of ``sentences`` (the reader's format; columns separated by tabs)."""
+    return "".join(_format_span_sentence(s) for s in sentences)
+
+
+def write_conll05(path, sentences) -> None:
+    """Write span-based SRL columns, atomically."""
+    text = format_conll05(sentences)  # fails before anything is written
+    with atomic_write(path) as f:
+        f.write(text)
+
+
+def _format_span_sentence(sentence: Sentence) -> str:
+    n = len(sentence.words)
+    senses = sentence.senses or ["_"] * n
+    roles = sentence.roles or []
+    columns = [bio_to_brackets(tags) for tags in roles]
+    lines = []
+    for i, word in enumerate(sentence.words):
+        cells = [word, "-" if senses[i] == "_" else senses[i], *(column[i] for column in columns)]
+        lines.append("\t".join(cells))
+    return "\n".join(lines) + "\n\n"
+
+
+def bio_to_brackets(tags: list[str]) -> list[str]:
+    """BIO tags of one predicate -> bracket cells; an ``I-X`` that starts a span (after ``O`` or another type)
+    opens it, as conlleval reads it.
+
+    >>> bio_to_brackets(["B-A0", "I-A0", "B-V", "O", "I-A1"])
+    ['(A0*', '*)', '(V*)', '*', '(A1*)']
+    """
+    cells = []
+    for i, tag in enumerate(tags):
+        prefix, _, label = tag.partition("-")
+        nxt = tags[i + 1] if i + 1 < len(tags) else "O"
+        starts = prefix == "B" or (prefix == "I" and (i == 0 or tags[i - 1][2:] != label or tags[i - 1] == "O"))
+        ends = prefix != "O" and not (nxt.startswith("I-") and nxt[2:] == label)
+        cell = "*" if prefix == "O" else ("(" + label if starts else "") + "*" + (")" if ends else "")
+        cells.append(cell)
+    return cells

@@ -1,0 +1,142 @@
+"""Semantic role labelling (LISA, Strubell et al. 2018): predicates, their senses, and their arguments scored by a
+bilinear product of each predicate's representation with every word's.
+
+* Predicate identification: a binary decision per word.
+* Sense: per predicate word, a classifier over the sense numbers seen in training (``01``, ``02``...: the part
+  of a roleset after the last dot). The roleset written is ``lemma.NN``; a lemma never seen as a predicate in
+  training gets ``lemma.01`` (the first, usually most frequent, sense), whatever the classifier says. Span corpora
+  carry lemmas without a sense number: their predicted sense is the lemma. See :func:`roleset`.
+* Arguments: MLPs give a predicate representation and an argument representation per word; a biaffine scorer
+  gives ``s_role [batch_size, n_pred, seq_len, n_roles]``. Head-based data (a role or ``_`` per word, ``V`` on
+  the predicate): a softmax per (predicate, word); ``V`` is forced on the predicate and forbidden elsewhere.
+  Span data (BIO tags per predicate): a CRF per predicate, decoded by Viterbi under the BIO transition
+  constraints, with ``B-V`` forced on the predicate.
+
+The training loss scores the arguments of the gold predicates; decoding scores those of the predicted ones.
+The head passes no label embedding upward (``n_label_out = 0``).
+"""
+import torch
+import torch.nn.functional as F
+from allennlp_light.modules import ConditionalRandomField
+from torch import nn
+
+from ..decoding import bio_constraints
+from ..modules import MLP
+
+NOT_PREDICATE = -1  # the sense id of a word that is not a predicate
+NO_SENSE = -2  # the sense id of a predicate when the model has no sense classifier (span corpora)
+
+
+def is_bio(labels) -> bool:
+    """Whether role labels are span BIO tags (``O``, ``B-A0``...) rather than head-based roles (``_``, ``ARG0``)."""
+    labels = list(labels)
+    return "O" in labels and all(label == "O" or label[:2] in ("B-", "I-") for label in labels)
+
+
+def roleset(lemma: str, sense: str | None, seen_lemmas) -> str:
+    """The roleset written for a predicate: ``lemma.sense`` when the lemma was a predicate in training, else
+    ``lemma.01``; just the lemma when there is no sense (span corpora).
+
+    >>> roleset("give", "02", {"give"}), roleset("yeet", "02", {"give"}), roleset("give", None, set())
+    ('give.02', 'yeet.01', 'give')
+    """
+    if sense is None:
+        return lemma
+    return f"{lemma}.{sense}" if lemma in seen_lemmas else f"{lemma}.01"
+
+
+class SRLTask(nn.Module):
+    fields = ["senses", "roles"]
+    n_label_out = 0
+
+    def __init__(self, n_in: int, roles: list[str], n_senses: int, mlp_dim: int, role_dim: int, dropout: float):
+        super().__init__()
+        self.span = is_bio(roles)
+        self.mlp = MLP(n_in, mlp_dim, dropout)
+        self.predicate = nn.Linear(mlp_dim, 2)
+        self.sense = nn.Linear(mlp_dim, n_senses) if n_senses else None
+        self.role_pred, self.role_arg = MLP(n_in, role_dim, dropout), MLP(n_in, role_dim, dropout)
+        self.role_weight = nn.Parameter(torch.zeros(len(roles), role_dim + 1, role_dim + 1))
+        self.v = roles.index("B-V" if self.span else "V") if ("B-V" if self.span else "V") in roles else None
+        self.crf = (ConditionalRandomField(len(roles), bio_constraints(roles), include_start_end_transitions=True)
+                    if self.span else None)
+
+    def forward(self, h: torch.Tensor, batch) -> dict[str, torch.Tensor]:
+        """``h [batch_size, seq_len, n_in]`` -> ``s_pred [batch_size, seq_len, 2]``, ``s_sense [batch_size, seq_len,
+        n_senses]`` (absent without senses) and the role representations ``role_pred``, ``role_arg``
+        ``[batch_size, seq_len, role_dim]`` that :meth:`role_scores` combines once predicates are chosen."""
+        x = self.mlp(h)
+        scores = {"s_pred": self.predicate(x), "role_pred": self.role_pred(h), "role_arg": self.role_arg(h)}
+        if self.sense is not None:
+            scores["s_sense"] = self.sense(x)
+        return scores
+
+    def role_scores(self, scores, pred_index: torch.Tensor) -> torch.Tensor:
+        """``pred_index [batch_size, n_pred]`` (word positions) -> ``s_role [batch_size, n_pred, seq_len, n_roles]``."""
+        role_pred = scores["role_pred"].gather(1, pred_index[..., None].expand(-1, -1, scores["role_pred"].shape[-1]))
+        role_pred = F.pad(role_pred, (0, 1), value=1.0)  # (batch, n_pred, role_dim + 1): a bias term
+        role_arg = F.pad(scores["role_arg"], (0, 1), value=1.0)  # (batch, seq, role_dim + 1)
+        return torch.einsum("bpx,rxy,bsy->bpsr", role_pred, self.role_weight.to(role_pred.dtype), role_arg)
+
+    def constrain(self, s_role: torch.Tensor, pred_index: torch.Tensor) -> torch.Tensor:
+        """Force the V label on each predicate's own word (and, head-based, forbid it elsewhere)."""
+        if self.v is None:
+            return s_role
+        own = torch.zeros(s_role.shape[:3], dtype=torch.bool, device=s_role.device)  # (batch, n_pred, seq)
+        own.scatter_(2, pred_index[..., None], True)
+        s_role = s_role.float().clone()
+        if not self.span:
+            s_role[..., self.v] = s_role[..., self.v].masked_fill(~own, -1e4)
+        is_v = torch.zeros(s_role.shape[-1], dtype=torch.bool, device=s_role.device)
+        is_v[self.v] = True
+        return s_role.masked_fill(own[..., None] & ~is_v, -1e4)
+
+    def loss(self, scores, batch) -> torch.Tensor:
+        """Cross-entropy of predicate identification and of senses at gold predicates, plus the role loss of the
+        gold predicates: cross-entropy per (predicate, word), or the CRF's negative log-likelihood per word."""
+        gold = batch.gold.get("predicates")
+        if gold is None or not (gold >= 0).any():
+            return scores["s_pred"].sum() * 0
+        loss = F.cross_entropy(scores["s_pred"].flatten(0, 1).float(), gold.flatten(), ignore_index=-100)
+        senses = batch.gold.get("senses")
+        if self.sense is not None and senses is not None and (senses >= 0).any():
+            loss = loss + F.cross_entropy(scores["s_sense"].flatten(0, 1).float(), senses.flatten(), ignore_index=-100)
+        roles = batch.gold.get("roles")  # (batch, n_pred, seq)
+        if roles is None or not (roles >= 0).any():
+            return loss
+        s_role = self.role_scores(scores, batch.gold["pred_index"]).float()
+        if not self.span:
+            return loss + F.cross_entropy(s_role.flatten(0, 2), roles.flatten(), ignore_index=-100)
+        mask = batch.mask[:, None, :].expand_as(roles)
+        rows = ((roles >= 0) | ~mask).all(-1) & (roles >= 0).any(-1)  # (batch, n_pred) fully labelled predicates
+        if not rows.any():
+            return loss
+        log_likelihood = self.crf(s_role[rows], roles[rows].clamp(min=0), mask[rows])
+        return loss - log_likelihood / mask[rows].sum()
+
+    def decode(self, scores, batch) -> dict[str, list]:
+        """Per sentence: a sense id per word (:data:`NOT_PREDICATE`, :data:`NO_SENSE` or an index into the sense
+        numbers) and a list of role-label ids per predicted predicate, predicates in sentence order."""
+        lens = batch.lens.tolist()
+        is_pred = (scores["s_pred"].argmax(-1) == 1) & batch.mask  # (batch, seq)
+        predicates = [torch.nonzero(row[:n]).flatten().tolist() for row, n in zip(is_pred.cpu(), lens)]
+        if self.sense is not None:
+            senses = scores["s_sense"].argmax(-1).masked_fill(~is_pred, NOT_PREDICATE).cpu()
+        else:
+            senses = torch.full_like(is_pred, NO_SENSE, dtype=torch.long).masked_fill(~is_pred, NOT_PREDICATE).cpu()
+        n_pred = max(map(len, predicates))
+        roles = [[] for _ in lens]
+        if n_pred:
+            pred_index = torch.tensor([p + [0] * (n_pred - len(p)) for p in predicates], device=is_pred.device)
+            s_role = self.constrain(self.role_scores(scores, pred_index).float(), pred_index)
+            if self.span:
+                seq_len = s_role.shape[2]
+                mask = batch.mask[:, None, :].expand(-1, n_pred, -1).reshape(-1, seq_len)
+                best = self.crf.viterbi_tags(s_role.reshape(-1, seq_len, s_role.shape[-1]), mask)
+                labels = [tags for tags, _ in best]
+                for i, p in enumerate(predicates):
+                    roles[i] = [labels[i * n_pred + j] for j in range(len(p))]
+            else:
+                best = s_role.argmax(-1).cpu()  # (batch, n_pred, seq)
+                roles = [[best[i, j, :n].tolist() for j in range(len(p))] for i, (p, n) in enumerate(zip(predicates, lens))]
+        return {"senses": [senses[i, :n].tolist() for i, n in enumerate(lens)], "roles": roles}

@@ -1,0 +1,124 @@
+"""``hierarchy annotate`` (text or CoNLL-U in; CoNLL-U Plus, JSON lines or HTML out) and ``hierarchy package``."""
+import json
+import subprocess
+import sys
+
+import pytest
+import spacy
+from typer.testing import CliRunner
+
+from cli import app
+from conftest import SAMPLE
+from hierarchy.corpus import read_conllu
+
+runner = CliRunner()
+TEXT = "The cat sat on the mat. It was happy.\n\nDogs bark 🐕 loudly!\nΗ γάτα κάθεται.\n"
+
+
+def invoke(*args, input=None):
+    return runner.invoke(app, [str(a) for a in args], input=input)
+
+
+def test_conllu_round_trip(trained_model, tmp_path):
+    """CoNLL-U in, CoNLL-U Plus out: same tokens, comments and multiword tokens; the library's predictions."""
+    from hierarchy.persistence import load_model
+    from hierarchy.predict import annotate
+
+    out = tmp_path / "dev.conllu"
+    result = invoke("annotate", trained_model, SAMPLE / "dev.conllu", "--input", "conllu", "--format", "conllu",
+                    "--output", out)
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("# global.columns = ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC HIERARCHY:CHUNK\n")
+    gold, back = read_conllu(SAMPLE / "dev.conllu"), read_conllu(out)
+    assert [s.words for s in back] == [s.words for s in gold]
+    assert [s.meta.metadata["sent_id"] for s in back] == [s.meta.metadata["sent_id"] for s in gold]
+    assert [[t["form"] for t in s.meta] for s in back] == [[t["form"] for t in s.meta] for s in gold]  # MWT lines kept
+    model, _, vocabs = load_model(trained_model)
+    expected = annotate(model, vocabs, gold)
+    assert [s.upos for s in back] == [s.upos for s in expected]
+    assert [s.heads for s in back] == [s.heads for s in expected]
+    chunks = [[t["hierarchy:chunk"] for t in s.meta if isinstance(t["id"], int)] for s in back]
+    assert chunks == [s.chunks for s in expected]
+    assert all(s.rels[s.heads.index(0)] == "root" for s in back)
+
+
+def test_text_from_stdin(trained_model, tmp_path):
+    result = invoke("annotate", trained_model, input=TEXT)
+    assert result.exit_code == 0, result.output
+    (tmp_path / "out.conllu").write_text(result.stdout, encoding="utf-8")
+    back = read_conllu(tmp_path / "out.conllu")
+    assert [s.words for s in back] == [["The", "cat", "sat", "on", "the", "mat", "."], ["It", "was", "happy", "."],
+                                       ["Dogs", "bark", "🐕", "loudly", "!"], ["Η", "γάτα", "κάθεται", "."]]
+    assert [s.meta.metadata["text"] for s in back][-1] == "Η γάτα κάθεται."
+    assert all(h is not None for s in back for h in s.heads)
+
+
+def test_jsonl(trained_model, tmp_path):
+    (tmp_path / "in.txt").write_text(TEXT, encoding="utf-8")
+    result = invoke("annotate", trained_model, tmp_path / "in.txt", "--format", "jsonl", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 4 and rows[0]["words"][:2] == ["The", "cat"]
+    for row in rows:
+        n = len(row["words"])
+        assert len(row["upos"]) == len(row["xpos"]) == len(row["deprels"]) == len(row["chunks"]) == n
+        assert row["heads"].count(0) == 1 and all(0 <= h <= n for h in row["heads"])
+        assert all(0 <= a < b <= n for a, b, _ in row["chunk_spans"])
+
+
+def test_html(trained_model, tmp_path):
+    out = tmp_path / "out.html"
+    result = invoke("annotate", trained_model, "--format", "html", "--output", out, input=TEXT)
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert page.count("<svg") == 4 and "</html>" in page
+
+
+def test_empty_input(trained_model):
+    result = invoke("annotate", trained_model, input="\n  \n")
+    assert result.exit_code == 0 and result.stdout == ""
+
+
+@pytest.mark.parametrize("args, message", [
+    (["annotate", "{tmp}/missing"], "missing: model directory not found"),
+    (["annotate", "{model}", "{tmp}/missing.txt"], "missing.txt: file not found"),
+    (["annotate", "{model}", "--format", "xml"], "--format must be one of conllu, jsonl, html, not 'xml'"),
+    (["annotate", "{model}", "--input", "conllu", str(SAMPLE / "chunks-dev.txt")], "chunks-dev.txt:1: expected 10"),
+    (["package", "{tmp}/missing", "{tmp}/out"], "missing: model directory not found"),
+])
+def test_bad_input(trained_model, tmp_path, args, message):
+    result = invoke(*[a.format(tmp=tmp_path, model=trained_model) for a in args], input="Hello.")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_package_loads_in_a_fresh_process(trained_model, tmp_path):
+    out = tmp_path / "en_hierarchy"
+    result = invoke("package", trained_model, out)
+    assert result.exit_code == 0, result.output
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    assert meta["hierarchy"]["layers"] == ["pos", "chunks", "deps"]
+    assert meta["hierarchy"]["corpora"]["pos"]["path"].endswith("train.conllu")
+    assert meta["sources"][0]["license"] == "MIT"
+    dev = json.loads((trained_model / "metrics.json").read_text())["dev"]
+    assert meta["performance"]["dep_las"] == pytest.approx(dev["deps"]["deps"]["las"] / 100)
+    assert invoke("package", trained_model, out).exit_code == 2  # exists
+    assert invoke("package", trained_model, out, "--force").exit_code == 0
+
+    texts = ["The cat sat on the mat. It was happy.", "", " ", "Dogs bark 🐕 loudly!", "猫がマットの上に座った。"]
+    script = ("import json, sys, spacy\n"  # never imports hierarchy: spaCy finds the factory via the entry point
+              "nlp = spacy.load(sys.argv[1])\n"
+              "docs = nlp.pipe(json.loads(sys.argv[2]))\n"
+              "print(json.dumps([[[t.text, t.pos_, t.tag_, t.head.i, t.dep_] for t in d] "
+              "+ [[s.start, s.end, s.label_] for s in d.spans['chunks']] for d in docs]))\n")
+    done = subprocess.run([sys.executable, "-c", script, str(out), json.dumps(texts)], capture_output=True,
+                          text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("hierarchy", config={"model": str(trained_model)})
+    here = [[[t.text, t.pos_, t.tag_, t.head.i, t.dep_] for t in d] + [[s.start, s.end, s.label_] for s in d.spans["chunks"]]
+            for d in map(nlp, texts)]
+    assert json.loads(done.stdout) == here
