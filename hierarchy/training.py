@@ -13,7 +13,7 @@ from tqdm import tqdm
 from .batching import batches
 from .checkpoint import NAME as CHECKPOINT, load_checkpoint, save_checkpoint
 from .config import PAIR_TASKS, Config, data_key
-from .corpus import read_conll2000, read_conllu, read_pairs
+from .corpus import read_conll2000, read_conllu, read_pairs, read_srl
 from .errors import ConfigError, CorpusError
 from .fileio import atomic_write
 from .model import Hierarchy
@@ -23,9 +23,10 @@ from .predict import autocast, evaluate
 from .vocab import Vocabs
 
 READERS = {"pos": read_conllu, "chunks": read_conll2000, "deps": read_conllu, "relatedness": read_pairs,
-           "entailment": read_pairs}
+           "entailment": read_pairs}  # and "srl": read_srl in data.srl_format
 # the field a task's corpus must carry
-NEEDS = {"pos": "upos", "chunks": "chunks", "deps": "heads", "relatedness": "score", "entailment": "label"}
+NEEDS = {"pos": "upos", "chunks": "chunks", "deps": "heads", "srl": "senses", "relatedness": "score",
+         "entailment": "label"}
 
 
 def load_corpora(config: Config) -> tuple[dict, dict]:
@@ -33,24 +34,29 @@ def load_corpora(config: Config) -> tuple[dict, dict]:
     ``{task: pairs}`` for the sentence-pair tasks."""
     cache, train, dev = {}, {}, {}
     data = config.data
+    readers = dict(READERS, srl=lambda path, skip_bad: read_srl(path, data.srl_format, skip_bad))
     for task in config.tasks():
         key = data_key(task)
         for split, path in ((train, getattr(data, key)), (dev, getattr(data, f"{key}_dev"))):
             if not path:
                 continue
-            if (READERS[task], path) not in cache:
-                cache[READERS[task], path] = READERS[task](path, skip_bad=data.skip_bad)
-            split[task] = cache[READERS[task], path]
+            if (readers[task], path) not in cache:
+                cache[readers[task], path] = readers[task](path, skip_bad=data.skip_bad)
+            split[task] = cache[readers[task], path]
             if not any(getattr(s, NEEDS[task]) is not None for s in split[task]):
                 what = "pair" if task in PAIR_TASKS else "sentence"
                 raise CorpusError(path, None, f"no {what} carries {NEEDS[task]} annotation, needed by task '{task}'")
         if task not in dev and data.holdout:
+            path = getattr(data, key)
             if len(train[task]) <= data.holdout:
-                raise CorpusError(getattr(data, key), None, f"data.holdout = {data.holdout} leaves no training sentence")
-            train[task], dev[task] = train[task][: -data.holdout], train[task][-data.holdout :]
+                raise CorpusError(path, None, f"data.holdout = {data.holdout} leaves no training sentence")
+            if ("holdout", path) not in cache:  # tasks sharing a file share its split (and count once in vocabs)
+                cache["holdout", path] = train[task][: -data.holdout], train[task][-data.holdout :]
+            train[task], dev[task] = cache["holdout", path]
     if data.max_sentences:
-        train = {task: sentences[: data.max_sentences] for task, sentences in train.items()}
-        dev = {task: sentences[: data.max_sentences] for task, sentences in dev.items()}
+        cut = {}
+        train = {task: cut.setdefault(id(items), items[: data.max_sentences]) for task, items in train.items()}
+        dev = {task: cut.setdefault(id(items), items[: data.max_sentences]) for task, items in dev.items()}
     return train, dev
 
 
@@ -86,9 +92,8 @@ class Trainer:
         state = {"epoch": 0, "best": -1.0, "best_epoch": 0, "history": [], "seconds": 0.0, "words": 0}
         if resume:
             state = load_checkpoint(self.output, self.model, self.optimizer)
-        else:
+        else:  # nothing but the directory until the first epoch ends: a run killed before it can simply restart
             self.output.mkdir(parents=True, exist_ok=True)
-            save_model(self.model, self.config, self.vocabs, self.output)
         for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
             if epoch - state["best_epoch"] > cfg.patience and state["best_epoch"]:
                 break
@@ -189,15 +194,16 @@ def regularization(lower: dict, anchor: dict) -> torch.Tensor:
 
 
 def main_score(task: str, metrics: dict) -> float:
-    """The number model selection reads per task, in percent: UPOS accuracy, chunk F1, LAS, relatedness Pearson
-    correlation (times 100), entailment accuracy."""
+    """The number model selection reads per task, in percent: UPOS accuracy, chunk F1, LAS, labeled SRL argument
+    F1, relatedness Pearson correlation (times 100), entailment accuracy."""
     return 100 * (metrics["upos"].score if task == "pos" else next(iter(metrics.values())).score)
 
 
 def check_output(output: Path, resume: bool, force: bool) -> None:
-    """Refuse to overwrite a trained model unless asked; resuming needs a checkpoint."""
+    """Refuse to write into a non-empty directory unless asked; resuming needs a checkpoint. (A run killed before
+    its first epoch ended leaves an empty directory, which a plain re-run takes.)"""
     if resume:
         if not (output / CHECKPOINT).is_file():
             raise ConfigError(f"{output}: no {CHECKPOINT} to resume from")
-    elif output.exists() and any(output.iterdir()) and not force:
+    elif output.exists() and any(not p.name.endswith(".tmp") for p in output.iterdir()) and not force:
         raise ConfigError(f"{output}: already exists; pass --resume to continue training or --force to overwrite")

@@ -18,7 +18,7 @@ from hierarchy.checkpoint import NAME as CHECKPOINT, load_checkpoint
 from hierarchy.errors import CorpusError
 from hierarchy.model import Hierarchy
 from hierarchy.persistence import load_model
-from hierarchy.training import Trainer, regularization
+from hierarchy.training import Trainer, check_output, regularization
 from hierarchy.vocab import Vocabs
 
 SMALL = 6  # sentences per corpus in the end-to-end runs: a few seconds for the whole file
@@ -232,6 +232,22 @@ def test_run_killed_mid_epoch_leaves_the_previous_checkpoint(tmp_path, monkeypat
     load_model(out)
     state = Trainer(small_config(epochs=2), out, progress=False).fit(resume=True)
     assert [line["epoch"] for line in state["history"]] == [1, 2]
+
+
+def test_run_killed_in_its_first_epoch_can_simply_restart(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+
+    def dying_step(self, loss):
+        raise Killed
+
+    monkeypatch.setattr(Trainer, "step", dying_step)
+    with pytest.raises(Killed):
+        Trainer(small_config(epochs=1), out, progress=False).fit()
+    monkeypatch.undo()
+    assert list(out.iterdir()) == []  # no untrained weights that would pass for a model
+    check_output(out, resume=False, force=False)  # a plain re-run is allowed
+    Trainer(small_config(epochs=1), out, progress=False).fit()
+    load_model(out)
 
 
 def test_crash_while_writing_a_checkpoint_keeps_the_old_one(tmp_path, monkeypatch):
