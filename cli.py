@@ -18,8 +18,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-LAYER_NAMES = {"pos": "POS", "chunks": "chunks", "deps": "dependencies", "relatedness": "relatedness",
-               "entailment": "entailment"}
+LAYER_NAMES = {"pos": "POS", "chunks": "chunks", "deps": "dependencies", "srl": "semantic roles",
+               "relatedness": "relatedness", "entailment": "entailment"}
 
 
 def fail(error: Exception):
@@ -78,6 +78,10 @@ def evaluate(
     model_dir: Path = typer.Argument(..., help="A trained model directory."),
     conllu: Optional[Path] = typer.Option(None, help="CoNLL-U file: scores UPOS, XPOS, UAS and LAS."),
     chunks: Optional[Path] = typer.Option(None, help="CoNLL-2000 file (WORD POS CHUNK): scores chunk P/R/F1."),
+    srl: Optional[Path] = typer.Option(None, help="SRL file (CoNLL-U with roleset and role columns 11+, or span "
+                                                  "columns, see --srl-format): scores predicates, senses, arguments."),
+    srl_format: Optional[str] = typer.Option(None, help="conllu (head-based) or conll05 (span-based).",
+                                             show_default="the model's data.srl_format"),
     pairs: Optional[Path] = typer.Option(None, help="Sentence pairs (SICK, or TSV / JSON lines with premise, hypothesis, "
                                                     "label, score): scores relatedness and entailment."),
     as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
@@ -86,37 +90,50 @@ def evaluate(
     batch_tokens: int = typer.Option(4000, help="Words per batch."),
 ):
     """Score a model layer by layer on gold files (punctuation included, gold tokenization)."""
-    from hierarchy.corpus import read_conll2000, read_conllu, read_pairs, write_conll2000, write_conllu, write_pairs
-    from hierarchy.persistence import load_model
+    from hierarchy.config import SRL_FORMATS
+    from hierarchy.corpus import (read_conll2000, read_conllu, read_pairs, read_srl, write_conll2000, write_conllu,
+                                  write_pairs, write_srl)
+    from hierarchy.persistence import load_config_file, load_model
     from hierarchy.predict import annotate, predict_pairs, score
-    from hierarchy.training import resolve_device
+    from hierarchy.persistence import resolve_device
 
-    if not (conllu or chunks or pairs):
-        fail(HierarchyError("give at least one gold file: --conllu FILE, --chunks FILE and/or --pairs FILE"))
+    if not (conllu or chunks or srl or pairs):
+        fail(HierarchyError("give at least one gold file: --conllu FILE, --chunks FILE, --srl FILE and/or --pairs FILE"))
     try:
-        files = [(conllu, read_conllu, ["pos", "deps"]), (chunks, read_conll2000, ["chunks"])]
-        gold = {path: reader(path) for path, reader, _ in files if path}  # read all before any work
-        gold_pairs = read_pairs(pairs) if pairs else None
+        if srl:
+            srl_format = srl_format or load_config_file(model_dir / "config.toml").data.srl_format
+            if srl_format not in SRL_FORMATS:
+                raise HierarchyError(f"command line: --srl-format must be 'conllu' or 'conll05', not '{srl_format}'")
+        files = [  # path, reader, tasks, writer, suffix of the predictions file
+            (conllu, read_conllu, ["pos", "deps"], write_conllu, ".conllu"),
+            (chunks, read_conll2000, ["chunks"], None, ".chunks.txt"),
+            (srl, lambda path: read_srl(path, srl_format), ["srl"], lambda path, sentences: write_srl(path, sentences, srl_format),
+             ".srl.conllu" if srl_format == "conllu" else ".srl.txt"),
+        ]
+        files = [(path, reader(path), tasks, writer, suffix) for path, reader, tasks, writer, suffix in files if path]
+        gold_pairs = read_pairs(pairs) if pairs else None  # all read before any work
         torch_device = resolve_device(device)
         model, _, vocabs = load_model(model_dir, torch_device)
+        if srl and "srl" not in model.depth:
+            raise HierarchyError(f"{model_dir}: the model has no srl layer; it has {', '.join(model.depth)}")
         # pairs first: a model without pair layers fails here, before any prediction file is written
         predicted_pairs = predict_pairs(model, vocabs, gold_pairs, batch_tokens, torch_device) if pairs else None
         results, rows = {}, []
-        for path, _, tasks in files:
-            if not path:
-                continue
+        for path, gold, tasks, writer, suffix in files:
             tasks = [t for t in tasks if t in model.depth]
-            predicted = annotate(model, vocabs, gold[path], tasks, batch_tokens, torch_device)
+            predicted = annotate(model, vocabs, gold, tasks, batch_tokens, torch_device)
             for task in tasks:
-                for name, metric in score(task, predicted, gold[path]).items():
-                    results.setdefault(task, {})[name] = metric.values | ({"per_type": metric.per_type} if task == "chunks" else {})
+                for name, metric in score(task, predicted, gold).items():
+                    extra = {"per_type": metric.per_type} if task == "chunks" else {}
+                    extra = {"per_role": metric.per_role} if task == "srl" else extra
+                    results.setdefault(task, {})[name] = metric.values | extra
                     rows.append((model.depth[task] + 1, task, name, metric))
             if write_predictions:
-                target = write_predictions / (path.stem + (".conllu" if path == conllu else ".chunks.txt"))
-                if path == conllu:
-                    write_conllu(target, predicted)
+                target = write_predictions / (path.stem + suffix)
+                if writer:
+                    writer(target, predicted)
                 else:
-                    write_conll2000(target, gold[path], [p.chunks for p in predicted])
+                    write_conll2000(target, gold, [p.chunks for p in predicted])
         if pairs:
             predicted = predicted_pairs
             for task in (t for t in ("relatedness", "entailment") if t in model.depth):
@@ -199,6 +216,14 @@ def score_table(rows) -> Table:
             table.add_row(str(depth), LAYER_NAMES[task], "Pearson r x 100", "", "", fmt(v["pearson"]))
             table.add_row(str(depth), LAYER_NAMES[task], "Spearman rho x 100", "", "", fmt(v["spearman"]))
             table.add_row(str(depth), LAYER_NAMES[task], "MSE", "", "", f"{v['mse']:.4f}")
+        elif task == "srl":
+            table.add_row(str(depth), LAYER_NAMES[task], "predicates", fmt(v["predicate_precision"]),
+                          fmt(v["predicate_recall"]), fmt(v["predicate_f1"]))
+            table.add_row(str(depth), LAYER_NAMES[task], "sense accuracy", "", "", fmt(v["sense_acc"]))
+            table.add_row(str(depth), LAYER_NAMES[task], "labeled arguments", fmt(v["precision"]), fmt(v["recall"]),
+                          fmt(v["f1"]))
+            for label, t in metric.per_role.items():
+                table.add_row("", "", f"  {label}", fmt(t["precision"]), fmt(t["recall"]), fmt(t["f1"]))
         elif task == "entailment":
             table.add_row(str(depth), LAYER_NAMES[task], "accuracy", "", "", fmt(v["acc"]))
             for label, c in metric.per_class.items():

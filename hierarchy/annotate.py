@@ -428,7 +428,7 @@ def annotate_pairs(model_dir, pairs, files, format: str, output, device: str) ->
     from .corpus import format_pairs, read_pairs
     from .persistence import load_model
     from .predict import predict_pairs
-    from .training import resolve_device
+    from .persistence import resolve_device
 
     if files:
         raise HierarchyError("command line: give input files or --pairs FILE, not both")

@@ -49,6 +49,15 @@ def load_config_file(path) -> Config:
     return read_config(path, "a model directory with config.toml")
 
 
+def resolve_device(name: str) -> torch.device:
+    """``auto`` (CUDA when torch sees a GPU), ``cpu`` or ``cuda``; asking for an absent GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was asked for, but torch sees no CUDA device")
+    return torch.device(name)
+
+
 def load_model(directory, device="cpu") -> tuple[Hierarchy, Config, Vocabs]:
     """Rebuild the model from its config and vocabularies, then fill in the weights."""
     directory = Path(directory)

@@ -5,7 +5,7 @@ from .corpus import Sentence
 from .corpus.pairs import tokenize
 from .persistence import load_model
 from .predict import annotate, predict_pairs
-from .training import resolve_device
+from .persistence import resolve_device
 
 
 class Pipeline:

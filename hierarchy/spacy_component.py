@@ -108,16 +108,10 @@ class HierarchyComponent(Pipe):
     # -- the model -------------------------------------------------------------------------------------------
 
     def _load(self, directory) -> None:
-        import torch  # imported here: spaCy imports this module (entry point) whenever it makes a Language
+        # imported here: spaCy imports this module (entry point) whenever it makes a Language
+        from .persistence import load_model, resolve_device
 
-        from .persistence import load_model
-
-        device = self.cfg["device"]
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        elif device == "cuda" and not torch.cuda.is_available():
-            raise ConfigError("hierarchy component: device 'cuda' was asked for, but torch sees no CUDA device")
-        self.model, self.config, self.vocabs = load_model(directory, torch.device(device))
+        self.model, self.config, self.vocabs = load_model(directory, resolve_device(self.cfg["device"]))
         self._pid = os.getpid()
         metrics = Path(directory) / "metrics.json"
         self.metrics = json.loads(metrics.read_text(encoding="utf-8")) if metrics.is_file() else {}

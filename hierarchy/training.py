@@ -17,7 +17,7 @@ from .corpus import read_conll2000, read_conllu, read_pairs, read_srl
 from .errors import ConfigError, CorpusError
 from .fileio import atomic_write
 from .model import Hierarchy
-from .persistence import load_config_file, save_json, save_model
+from .persistence import load_config_file, resolve_device, save_json, save_model
 from .plot import plot_history
 from .predict import autocast, evaluate
 from .vocab import Vocabs
@@ -58,14 +58,6 @@ def load_corpora(config: Config) -> tuple[dict, dict]:
         train = {task: cut.setdefault(id(items), items[: data.max_sentences]) for task, items in train.items()}
         dev = {task: cut.setdefault(id(items), items[: data.max_sentences]) for task, items in dev.items()}
     return train, dev
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device 'cuda' was asked for, but torch sees no CUDA device")
-    return torch.device(name)
 
 
 class Trainer:
