@@ -84,6 +84,9 @@ def evaluate(
                                              show_default="the model's data.srl_format"),
     pairs: Optional[Path] = typer.Option(None, help="Sentence pairs (SICK, or TSV / JSON lines with premise, hypothesis, "
                                                     "label, score): scores relatedness and entailment."),
+    inject_parse: Optional[str] = typer.Option(None, help="LISA: the syntax head attends to this parse instead of its "
+                                                          "own: 'gold' (the HEAD column of the --conllu / --srl "
+                                                          "file) or a CoNLL-U file with the same sentences."),
     as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
     write_predictions: Optional[Path] = typer.Option(None, help="Directory for the predicted files."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
@@ -112,16 +115,21 @@ def evaluate(
         ]
         files = [(path, reader(path), tasks, writer, suffix) for path, reader, tasks, writer, suffix in files if path]
         gold_pairs = read_pairs(pairs) if pairs else None  # all read before any work
+        parse = read_conllu(inject_parse) if inject_parse and inject_parse != "gold" else None
+        injected = {path: injected_heads(inject_parse, parse, path, gold)
+                    for path, gold, _, _, _ in files if inject_parse and path in (conllu, srl)}
         torch_device = resolve_device(device)
         model, _, vocabs = load_model(model_dir, torch_device)
         if srl and "srl" not in model.depth:
             raise HierarchyError(f"{model_dir}: the model has no srl layer; it has {', '.join(model.depth)}")
+        if inject_parse and not any(getattr(layer, "syntax_head", False) for layer in model.layers):
+            raise HierarchyError(f"{model_dir}: --inject-parse needs a model with a syntax head (models/lisa.toml)")
         # pairs first: a model without pair layers fails here, before any prediction file is written
         predicted_pairs = predict_pairs(model, vocabs, gold_pairs, batch_tokens, torch_device) if pairs else None
         results, rows = {}, []
         for path, gold, tasks, writer, suffix in files:
             tasks = [t for t in tasks if t in model.depth]
-            predicted = annotate(model, vocabs, gold, tasks, batch_tokens, torch_device)
+            predicted = annotate(model, vocabs, gold, tasks, batch_tokens, torch_device, injected.get(path))
             for task in tasks:
                 for name, metric in score(task, predicted, gold).items():
                     extra = {"per_type": metric.per_type} if task == "chunks" else {}
@@ -198,6 +206,20 @@ def package(
     except HierarchyError as e:
         fail(e)
     typer.echo(f"spaCy pipeline in {out_dir}: spacy.load({str(out_dir)!r})")
+
+
+def injected_heads(name: str, parse, path: Path, gold) -> list:
+    """The heads to inject for the sentences of ``path``: their own (``name == "gold"``) or those of ``parse``, the
+    CoNLL-U file ``name``, which must have the same sentences and words."""
+    source = gold if parse is None else parse
+    if parse is not None and len(parse) != len(gold):
+        raise HierarchyError(f"{name}: {len(parse)} sentences, but {path} has {len(gold)} (expected the same)")
+    for s, g in zip(source, gold):
+        if len(s) != len(g):
+            raise HierarchyError(f"{s.source}: {len(s)} words, but {g.source} has {len(g)} (expected the same)")
+        if s.heads is None:
+            raise HierarchyError(f"{s.source}: expected a HEAD column to inject as the parse, found only '_'")
+    return [s.heads for s in source]
 
 
 def score_table(rows) -> Table:

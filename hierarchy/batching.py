@@ -19,7 +19,8 @@ class Batch:
 
     ``words`` ``[batch_size, seq_len]``, ``chars`` ``[batch_size, seq_len, n_chars]``, ``mask`` ``[batch_size, seq_len]``
     (True on words), ``lens`` ``[batch_size]`` on the CPU, ``gold`` maps an annotation (``upos``, ``xpos``,
-    ``chunks``, ``rels``, ``heads``) to ``[batch_size, seq_len]``, -100 where it is absent. ``index`` gives each
+    ``chunks``, ``rels``, ``heads``) to ``[batch_size, seq_len]``, -100 where it is absent, plus the SRL gold of
+    :func:`srl_gold` when the sentences carry it. ``index`` gives each
     row's position in the list the batch was cut from.
 
     A batch of ``n_pairs`` sentence pairs (:func:`make_pair_batch`) has ``2 * n_pairs`` rows, the premises then
@@ -33,6 +34,7 @@ class Batch:
     lens: torch.Tensor
     gold: dict[str, torch.Tensor] = field(default_factory=dict)
     index: list[int] = field(default_factory=list)
+    inject: torch.Tensor | None = None  # an injected parse for a syntax head: each word's head position, self at root
 
     def to(self, device) -> "Batch":
         gold = {k: v.to(device, non_blocking=True) for k, v in self.gold.items()}
@@ -43,14 +45,16 @@ class Batch:
             self.lens,
             gold,
             self.index,
+            None if self.inject is None else self.inject.to(device, non_blocking=True),
         )
 
     def n_words(self) -> int:
         return int(self.lens.sum())
 
 
-def make_batch(sentences, vocabs: Vocabs, index: list[int] | None = None) -> Batch:
-    """Pad ``sentences`` into tensors; gold labels unknown to the vocabulary become -100 (not supervised)."""
+def make_batch(sentences, vocabs: Vocabs, index: list[int] | None = None, inject: bool = False) -> Batch:
+    """Pad ``sentences`` into tensors; gold labels unknown to the vocabulary become -100 (not supervised). With
+    ``inject``, the sentences' heads become ``batch.inject``: the parse a syntax head attends to (LISA)."""
     n, seq_len = len(sentences), max(len(s) for s in sentences)
     n_chars = min(MAX_WORD_CHARS, max(len(w) for s in sentences for w in s.words))
     words = torch.zeros(n, seq_len, dtype=torch.long)
@@ -71,9 +75,42 @@ def make_batch(sentences, vocabs: Vocabs, index: list[int] | None = None) -> Bat
         if s.heads is not None:
             tensor = gold.setdefault("heads", torch.full((n, seq_len), -100, dtype=torch.long))
             tensor[i, : len(s)] = torch.tensor(s.heads)
+    if "roles" in vocabs.labels and any(s.senses is not None for s in sentences):
+        gold.update(srl_gold(sentences, vocabs, seq_len))
     lens = torch.tensor([len(s) for s in sentences])
     mask = torch.arange(seq_len)[None, :] < lens[:, None]
-    return Batch(words, chars, mask, lens, gold, list(range(n)) if index is None else index)
+    batch = Batch(words, chars, mask, lens, gold, list(range(n)) if index is None else index)
+    if inject:
+        batch.inject = torch.zeros(n, seq_len, dtype=torch.long)
+        for i, s in enumerate(sentences):
+            if s.heads is None:
+                raise ValueError(f"{s.source or 'sentence'}: no HEAD column to inject as the parse")
+            batch.inject[i, : len(s)] = torch.tensor([h - 1 if h else k for k, h in enumerate(s.heads)])
+    return batch
+
+
+def srl_gold(sentences, vocabs: Vocabs, seq_len: int) -> dict[str, torch.Tensor]:
+    """The SRL gold of a batch: ``predicates`` ``[batch_size, seq_len]`` (1 on predicates, 0 elsewhere), ``senses``
+    ``[batch_size, seq_len]`` (the sense number's index on predicates), ``pred_index`` ``[batch_size, n_pred]`` (the
+    gold predicates' positions, padded with 0) and ``roles`` ``[batch_size, n_pred, seq_len]`` (label indices of
+    each gold predicate's column); -100 where absent (a sentence without SRL annotation, an unknown label)."""
+    n = len(sentences)
+    n_pred = max(len(s.roles or []) for s in sentences)
+    senses, roles = vocabs.labels["senses"].stoi, vocabs.labels["roles"].stoi
+    gold = {"predicates": torch.full((n, seq_len), -100, dtype=torch.long),
+            "senses": torch.full((n, seq_len), -100, dtype=torch.long),
+            "pred_index": torch.zeros(n, n_pred, dtype=torch.long),
+            "roles": torch.full((n, n_pred, seq_len), -100, dtype=torch.long)}
+    for i, s in enumerate(sentences):
+        if s.senses is None:
+            continue
+        predicates = [k for k, sense in enumerate(s.senses) if sense != "_"]
+        gold["predicates"][i, : len(s)] = torch.tensor([int(sense != "_") for sense in s.senses])
+        for j, (k, labels) in enumerate(zip(predicates, s.roles)):
+            gold["senses"][i, k] = senses.get(s.senses[k].rpartition(".")[2], -100) if "." in s.senses[k] else -100
+            gold["pred_index"][i, j] = k
+            gold["roles"][i, j, : len(s)] = torch.tensor([roles.get(label, -100) for label in labels])
+    return gold
 
 
 def make_pair_batch(pairs, vocabs: Vocabs, index: list[int] | None = None) -> Batch:
@@ -107,15 +144,16 @@ def buckets(lengths: list[int], batch_tokens: int, shuffle: bool = False, rng: r
     return batches
 
 
-def batches(sentences, vocabs: Vocabs, batch_tokens: int, shuffle: bool = False, rng: random.Random | None = None):
-    """Yield :class:`Batch` objects over ``sentences`` (lazily, so a large corpus is padded one batch at a time).
+def batches(sentences, vocabs: Vocabs, batch_tokens: int, shuffle: bool = False, rng: random.Random | None = None,
+            inject: bool = False):
+    """Yield :class:`Batch` objects over ``sentences`` (lazily, so a large corpus is padded one batch at a time);
+    ``inject``: the sentences' heads go in ``batch.inject`` (:func:`make_batch`).
 
     Over a list of :class:`~hierarchy.corpus.Pair` the batches are pair batches, bucketed by the longer sentence
     of each pair (a pair pads to ``2 * max(len(premise), len(hypothesis))`` words).
     """
-    if sentences and isinstance(sentences[0], Pair):
-        lengths, make = [2 * max(len(p.premise), len(p.hypothesis)) for p in sentences], make_pair_batch
-    else:
-        lengths, make = [len(s) for s in sentences], make_batch
+    pairs = bool(sentences) and isinstance(sentences[0], Pair)
+    lengths = [2 * max(len(p.premise), len(p.hypothesis)) if pairs else len(p) for p in sentences]
     for group in buckets(lengths, batch_tokens, shuffle, rng):
-        yield make([sentences[i] for i in group], vocabs, group)
+        items = [sentences[i] for i in group]
+        yield make_pair_batch(items, vocabs, group) if pairs else make_batch(items, vocabs, group, inject)

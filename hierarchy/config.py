@@ -57,9 +57,11 @@ class DataConfig:
 class LayerConfig:
     """One depth of the stack: an encoder and the tasks that read its states."""
 
-    encoder: str = "bilstm"
-    size: int = 128  # hidden units per direction
+    encoder: str = "bilstm"  # "bilstm" or "attention" (a self-attention block with sinusoidal positions)
+    size: int = 128  # BiLSTM: hidden units per direction; attention: the model size (a multiple of heads)
     tasks: list[str] = field(default_factory=list)
+    heads: int = 4  # attention heads (attention layers only)
+    syntax_head: bool = False  # LISA: head 0 of this attention layer is the dependency arc distribution ("deps" here)
 
 
 @dataclass
@@ -118,9 +120,15 @@ class Config:
             for task in set(layer.tasks) - set(PAIR_TASKS):  # a pair batch has no token annotations to pass upward
                 raise ConfigError(f"{where}: task '{task}' sits at or above a sentence-pair task "
                                   f"({', '.join(PAIR_TASKS)} must be the highest layers)")
-        for layer in self.model.layers:
-            if layer.encoder != "bilstm":
-                raise ConfigError(f"{where}: unknown encoder '{layer.encoder}' (expected 'bilstm')")
+        for k, layer in enumerate(self.model.layers):
+            if layer.encoder not in ("bilstm", "attention"):
+                raise ConfigError(f"{where}: unknown encoder '{layer.encoder}' (expected 'bilstm' or 'attention')")
+            if layer.encoder == "attention" and (layer.heads < 1 or layer.size % layer.heads):
+                raise ConfigError(f"{where}: model.layers[{k}]: size {layer.size} must be a multiple of heads "
+                                  f"{layer.heads} (at least 1)")
+            if layer.syntax_head and (layer.encoder != "attention" or "deps" not in layer.tasks):
+                raise ConfigError(f"{where}: model.layers[{k}]: syntax_head needs encoder = \"attention\" and the "
+                                  f"task \"deps\" in the same layer (its arcs are that head's attention)")
         if self.data.srl_format not in SRL_FORMATS:
             raise ConfigError(f"{where}: data.srl_format must be 'conllu' or 'conll05', not '{self.data.srl_format}'")
         if self.model.chars not in ("cnn", "lstm", "none"):

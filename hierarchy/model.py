@@ -5,13 +5,15 @@ from allennlp_light.modules.input_variational_dropout import InputVariationalDro
 from torch import nn
 
 from .config import ModelConfig
-from .modules import BiLSTM, Embeddings
+from .modules import AttentionLayer, BiLSTM, Embeddings
 from .tasks import make_task
 
 
 class Hierarchy(nn.Module):
     """Layer k reads ``[h_{k-1}; x; label embeddings of the tasks below]`` where ``x`` are the word embeddings
-    (a shortcut into every layer, as in JMT).
+    (a shortcut into every layer, as in JMT). A layer is a BiLSTM or a self-attention block (LISA); the dependency
+    task at an attention layer with a syntax head takes that head's attention logits as its arc scores, and
+    ``batch.inject`` (an injected parse) makes that head attend to the given heads.
 
     A label embedding is per token (``[batch_size, seq_len, n]``) or per sentence (``[batch_size, n]``, e.g. the
     relatedness of a pair given to both its sentences); a per-sentence one reaches every token of the sentence.
@@ -29,10 +31,14 @@ class Hierarchy(nn.Module):
         self.depth = {}  # task name -> index of the layer it reads
         n_below, n_labels = 0, 0
         for k, layer in enumerate(config.layers):
-            encoder = BiLSTM(self.embed.n_out + n_below + n_labels, layer.size)
+            n_in = self.embed.n_out + n_below + n_labels
+            if layer.encoder == "attention":
+                encoder = AttentionLayer(n_in, layer.size, layer.heads, layer.syntax_head, config.dropout)
+            else:
+                encoder = BiLSTM(n_in, layer.size)
             self.layers.append(encoder)
             for name in layer.tasks:
-                self.tasks[name] = make_task(name, encoder.n_out, config, vocabs)
+                self.tasks[name] = make_task(name, encoder.n_out, config, vocabs, syntax_head=layer.syntax_head)
                 self.depth[name] = k
                 n_labels += self.tasks[name].n_label_out
             n_below = encoder.n_out
@@ -48,12 +54,17 @@ class Hierarchy(nn.Module):
         h, labels, scores = None, [], {}
         for k in range(top + 1):
             inputs = torch.cat([x] + ([h] if h is not None else []) + labels, -1)
-            h = self.dropout(self.layers[k](inputs, batch.lens))  # (batch, seq, 2 * size)
+            layer, s_arc = self.layers[k], None
+            if isinstance(layer, AttentionLayer):
+                h, s_arc = layer(inputs, batch.mask, batch.inject)  # (batch, seq, size)
+                h = self.dropout(h)
+            else:
+                h = self.dropout(layer(inputs, batch.lens))  # (batch, seq, 2 * size)
             for name, depth in self.depth.items():
                 task = self.tasks[name]
                 if depth != k or (name not in tasks and (k == top or not task.n_label_out)):
                     continue
-                scores[name] = task(h, batch)
+                scores[name] = task(h, batch) if s_arc is None else task(h, batch, s_arc)
                 if task.n_label_out and k < top:
                     label = task.label_embedding(scores[name])
                     labels.append(label if label.dim() == 3 else label[:, None, :].expand(-1, h.shape[1], -1))

@@ -9,7 +9,10 @@ from .batching import batches
 from .config import PAIR_TASKS
 from .corpus.pairs import as_pair
 from .errors import ConfigError
-from .metrics import AccuracyMetric, AttachmentMetric, ChunkMetric, EntailmentMetric, RelatednessMetric
+from .corpus.srl import word_lemmas
+from .metrics import (AccuracyMetric, AttachmentMetric, ChunkMetric, EntailmentMetric, RelatednessMetric,
+                      SpanSRLMetric, SRLMetric)
+from .tasks.srl import NO_SENSE, NOT_PREDICATE, is_bio, roleset
 
 
 def autocast(device: torch.device):
@@ -18,20 +21,25 @@ def autocast(device: torch.device):
 
 
 @torch.no_grad()
-def annotate(model, vocabs, sentences, tasks=None, batch_tokens: int = 4000, device=None) -> list:
+def annotate(model, vocabs, sentences, tasks=None, batch_tokens: int = 4000, device=None, inject=None) -> list:
     """Return copies of ``sentences`` whose fields hold the model's predictions for ``tasks`` (default: all
-    sentence tasks; the sentence-pair tasks are left out, see :func:`predict_pairs`).
+    sentence tasks; the sentence-pair tasks are left out, see :func:`predict_pairs`). ``inject``: one head list
+    per sentence (1-based, 0 = root), the parse a LISA syntax head attends to instead of its own distribution.
 
     Sentences are batched by length; the output keeps the input order. Batched predictions equal one-by-one ones.
     """
     tasks = [t for t in (model.depth if tasks is None else tasks) if t in model.depth and t not in PAIR_TASKS]
+    if inject is not None and len(inject) != len(sentences):
+        raise ValueError(f"inject: {len(inject)} parses for {len(sentences)} sentences")
     device = device or next(model.parameters()).device
     was_training = model.training
     model.eval()
     out = list(sentences)
     try:
         nonempty = [i for i, s in enumerate(sentences) if len(s) > 0]
-        for batch in batches([sentences[i] for i in nonempty], vocabs, batch_tokens):
+        inputs = [sentences[i] if inject is None else dataclasses.replace(sentences[i], heads=inject[i])
+                  for i in nonempty]
+        for batch in batches(inputs, vocabs, batch_tokens, inject=inject is not None):
             with autocast(device):
                 scores = model(batch.to(device), tasks)
             fields = {}
@@ -39,15 +47,24 @@ def annotate(model, vocabs, sentences, tasks=None, batch_tokens: int = 4000, dev
                 fields.update(model.tasks[name].decode(scores[name], batch))
             for row, i in enumerate(batch.index):
                 k = nonempty[i]
-                out[k] = dataclasses.replace(out[k], **{f: _labels(vocabs, f, v[row]) for f, v in fields.items()})
+                labels = {f: _labels(vocabs, f, v[row], out[k]) for f, v in fields.items()}
+                out[k] = dataclasses.replace(out[k], **labels)
     finally:
         model.train(was_training)
     return out
 
 
-def _labels(vocabs, field: str, ids: list[int]) -> list:
+def _labels(vocabs, field: str, ids: list, sentence) -> list:
     if field == "heads":
         return ids
+    if field == "senses":
+        numbers, seen = vocabs.labels["senses"].itos, vocabs.labels["sense_lemmas"].stoi
+        lemmas = word_lemmas(sentence)
+        return ["_" if i == NOT_PREDICATE else roleset(lemmas[k], None if i == NO_SENSE else numbers[i], seen)
+                for k, i in enumerate(ids)]
+    if field == "roles":
+        itos = vocabs.labels["roles"].itos
+        return [[itos[i] for i in column] for column in ids]
     itos = vocabs.labels[field].itos
     return [itos[i] for i in ids]
 
@@ -110,6 +127,13 @@ def score(task: str, predicted, gold) -> dict:
             if g.heads is not None:
                 metric.update(p.heads, p.rels, g.heads, g.rels)
         return {"deps": metric}
+    if task == "srl":
+        span = is_bio({label for g in gold for column in g.roles or [] for label in column} or {"_"})
+        metric = SpanSRLMetric() if span else SRLMetric()
+        for p, g in zip(predicted, gold):
+            if g.senses is not None:
+                metric.update(p.senses, p.roles, g.senses, g.roles)
+        return {"srl": metric}
     if task == "relatedness":
         metric = RelatednessMetric()
         rows = [(p["relatedness"], g.score) for p, g in zip(predicted, gold) if g.score is not None]

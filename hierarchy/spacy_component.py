@@ -16,6 +16,11 @@ What it writes, per layer of the model (``layers`` picks a subset):
   convention, where UD writes ``root``); the other labels are the model's (UD) labels. Each sentence is one tree, so
   ``doc.sents`` after the component gives the sentences it was given.
 - ``chunks``: ``doc.spans["chunks"]``, spans labelled NP, VP, PP...
+- ``srl``: ``doc._.srl``, one frame per predicate: ``{"predicate": Token, "roleset": "give.01", "arguments":
+  [(role, Token)]}`` with the argument's head token (head-based models) or ``[(role, Span)]`` (span-based models);
+  ``doc._.srl_data``, the same with token offsets (``{"predicate": i, "roleset": ..., "arguments": [{"role",
+  "start", "end", "head"}]}``, end exclusive, head ``None`` for spans; what the Doc stores, so it serializes); and ``doc.spans["srl"]``, the
+  arguments as spans labelled with their role (one token, the head, for head-based models).
 
 The model reads sentences: those of ``doc.sents`` when something before the component (a sentencizer, senter or
 parser) set boundaries, else the whole Doc as one sentence. Heads never cross a sentence boundary. Whitespace tokens
@@ -45,9 +50,9 @@ from .corpus import Sentence
 from .errors import ConfigError
 
 #: Where the layers' output lives on a Doc beyond spaCy's native token attributes: the ``doc.spans`` key per
-#: layer (and, as layers such as SRL land, the ``Doc`` extension names, e.g. ``doc._.srl``). Kept in one place.
-EXTENSIONS = {"chunks": "chunks"}
-LAYERS = ("pos", "chunks", "deps")
+#: layer (``chunks``, ``srl``) and the ``Doc`` extension names (``doc._.srl``, ``doc._.srl_data``). Kept in one place.
+EXTENSIONS = {"chunks": "chunks", "srl": "srl", "srl_data": "srl_data"}
+LAYERS = ("pos", "chunks", "deps", "srl")
 ROOT = "ROOT"  # dep_ of a sentence's root (UD's "root")
 SPACE_POS, SPACE_TAG, SPACE_DEP = "SPACE", "_SP", "dep"
 MODEL_FILES = ("config.toml", "vocab.json", "weights.safetensors", "metrics.json")
@@ -58,7 +63,7 @@ DEFAULT_CONFIG = {"model": "", "batch_size": 64, "batch_tokens": 4000, "layers":
 @Language.factory(
     "hierarchy",
     default_config=DEFAULT_CONFIG,
-    assigns=["token.pos", "token.tag", "token.head", "token.dep", "doc.spans"],
+    assigns=["token.pos", "token.tag", "token.head", "token.dep", "doc.spans", f"doc._.{EXTENSIONS['srl_data']}"],
     default_score_weights={"pos_acc": 0.1, "tag_acc": 0.1, "dep_uas": 0.1, "dep_las": 0.4,
                            f"spans_{EXTENSIONS['chunks']}_f": 0.3, "dep_las_per_type": None,
                            f"spans_{EXTENSIONS['chunks']}_p": None, f"spans_{EXTENSIONS['chunks']}_r": None,
@@ -206,6 +211,12 @@ class HierarchyComponent(Pipe):
                 doc.from_array(attrs, array)
             if "chunks" in layers:
                 doc.spans[EXTENSIONS["chunks"]] = chunks
+            if "srl" in layers:
+                frames = [frame for (_, _), words, sentence in zip(parse.bounds, parse.words, parse.sentences)
+                          if sentence is not None for frame in srl_frames(sentence, words)]
+                doc._.set(EXTENSIONS["srl_data"], frames)
+                doc.spans[EXTENSIONS["srl"]] = [Span(doc, a["start"], a["end"], a["role"])
+                                                for frame in frames for a in frame["arguments"]]
 
     # -- scoring ---------------------------------------------------------------------------------------------
 
@@ -305,3 +316,37 @@ def bio_tags(n: int, spans) -> list:
     for start, end, label in spans:
         tags[start:end] = [f"B-{label}"] + [f"I-{label}"] * (end - start - 1)
     return tags
+
+
+def srl_frames(sentence: Sentence, words: list) -> list:
+    """The SRL frames of one predicted sentence, with Doc token offsets (``words[j]``: the Doc index of word j)."""
+    from .tasks.srl import is_bio
+
+    frames = []
+    predicates = [j for j, sense in enumerate(sentence.senses) if sense != "_"]
+    for p, labels in zip(predicates, sentence.roles):
+        span = is_bio(set(labels) | {"O"})
+        if span:
+            spans = [(a, b, role) for a, b, role in bio_spans(labels) if role != "V"]
+        else:
+            spans = [(j, j + 1, role) for j, role in enumerate(labels) if role not in ("_", "V")]
+        arguments = [{"role": role, "start": words[a], "end": words[b - 1] + 1, "head": None if span else words[a]}
+                     for a, b, role in spans]
+        frames.append({"predicate": words[p], "roleset": sentence.senses[p], "arguments": arguments})
+    return frames
+
+
+def _srl_getter(doc: Doc):
+    """``doc._.srl``: the frames of ``doc._.srl_data`` with Tokens (argument heads) and Spans (span arguments)."""
+    frames = doc._.get(EXTENSIONS["srl_data"])
+    if frames is None:
+        return None
+    return [{"predicate": doc[f["predicate"]], "roleset": f["roleset"],
+             "arguments": [(a["role"], doc[a["start"]:a["end"]] if a["head"] is None else doc[a["head"]])
+                           for a in f["arguments"]]} for f in frames]
+
+
+if not Doc.has_extension(EXTENSIONS["srl_data"]):
+    Doc.set_extension(EXTENSIONS["srl_data"], default=None)
+if not Doc.has_extension(EXTENSIONS["srl"]):
+    Doc.set_extension(EXTENSIONS["srl"], getter=_srl_getter)

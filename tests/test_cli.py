@@ -99,15 +99,15 @@ def test_train_writes_a_model_directory(model_dir):
     assert not [n for n in names if n.endswith(".tmp")]
     assert f"format_version = {FORMAT_VERSION}" in (model_dir / "config.toml").read_text()
     config = load_config_file(model_dir / "config.toml")
-    assert config.train.epochs == 1 and config.tasks() == ["pos", "chunks", "deps", "relatedness", "entailment"]
+    assert config.train.epochs == 1 and config.tasks() == ["pos", "chunks", "deps", "srl", "relatedness", "entailment"]
     log = [json.loads(line) for line in (model_dir / "log.jsonl").read_text().splitlines()]
     assert [line["epoch"] for line in log] == [1]
-    assert set(log[0]["dev"]) == {"pos", "chunks", "deps", "relatedness", "entailment"}
+    assert set(log[0]["dev"]) == {"pos", "chunks", "deps", "srl", "relatedness", "entailment"}
     metrics = json.loads((model_dir / "metrics.json").read_text())
     assert metrics["best_epoch"] == 1 and metrics["epochs"] == 1
     assert metrics["dev"]["pos"]["upos"]["acc"] >= 0 and "las" in metrics["dev"]["deps"]["deps"]
     assert (model_dir / "dev-scores.png").read_bytes().startswith(PNG)
-    assert set(json.loads((model_dir / "vocab.json").read_text())["labels"]) == {"upos", "xpos", "chunks", "rels", "entailment"}
+    assert set(json.loads((model_dir / "vocab.json").read_text())["labels"]) == {"upos", "xpos", "chunks", "rels", "roles", "senses", "sense_lemmas", "entailment"}
     load_model(model_dir)
 
 
@@ -409,11 +409,11 @@ def test_evaluate_pairs_prints_scores_and_confusion(model_dir):
     expected = expected_pair_scores(model_dir)
     rows = {cells[2]: cells for cells in table_rows(result.stdout, 6)}
     related, entail = expected["relatedness"]["relatedness"], expected["entailment"]["entailment"]
-    assert rows["Pearson r x 100"][:2] == ["4", "relatedness"]
+    assert rows["Pearson r x 100"][:2] == ["5", "relatedness"]
     assert rows["Pearson r x 100"][5] == f"{related['pearson']:.2f}"
     assert rows["Spearman rho x 100"][5] == f"{related['spearman']:.2f}"
     assert rows["MSE"][5] == f"{related['mse']:.4f}"
-    assert rows["accuracy"][:2] == ["5", "entailment"] and rows["accuracy"][5] == f"{entail['acc']:.2f}"
+    assert rows["accuracy"][:2] == ["6", "entailment"] and rows["accuracy"][5] == f"{entail['acc']:.2f}"
     for label, c in entail["per_class"].items():  # one row per class
         assert rows[label][3:] == [f"{c[k]:.2f}" for k in ("precision", "recall", "f1")], label
     assert not {"UAS", "UPOS accuracy", "all chunks"} & set(rows)  # only the layers of the given file
@@ -436,7 +436,7 @@ def test_evaluate_pairs_json_has_the_scorers_numbers(model_dir):
 
 
 def test_evaluate_pairs_with_sentence_files(model_dir):
-    """All five layers in one run: one table in layer order, one JSON object with every task."""
+    """All layers but SRL in one run: one table in layer order, one JSON object with every task."""
     args = ["evaluate", model_dir, "--conllu", SAMPLE / "dev.conllu", "--chunks", SAMPLE / "chunks-dev.txt",
             "--pairs", PAIRS_DEV]
     result = invoke(*args, "--json")
@@ -445,7 +445,7 @@ def test_evaluate_pairs_with_sentence_files(model_dir):
     result = invoke(*args)
     assert result.exit_code == 0, result.output
     layers = [cells[0] for cells in table_rows(result.stdout, 6) if cells[0].isdigit()]
-    assert layers == sorted(layers) and set(layers) == {"1", "2", "3", "4", "5"}
+    assert layers == sorted(layers) and set(layers) == {"1", "2", "3", "5", "6"}
 
 
 def test_evaluate_pairs_writes_predictions(model_dir, tmp_path):

@@ -140,8 +140,8 @@ def test_wrong_format_version(tmp_path, version):
 
 
 def test_unknown_task(tmp_path):
-    path = write(tmp_path / "r.toml", '[data]\npos = "x"\n[[model.layers]]\ntasks = ["pos", "srl"]\n')
-    with pytest.raises(ConfigError, match="unknown task 'srl'") as e:
+    path = write(tmp_path / "r.toml", '[data]\npos = "x"\n[[model.layers]]\ntasks = ["pos", "ner"]\n')
+    with pytest.raises(ConfigError, match="unknown task 'ner'") as e:
         load_config(path)
     assert str(path) in str(e.value)
 
@@ -182,8 +182,8 @@ def test_missing_or_invalid_file(tmp_path):
 def test_jmt_recipe_loads_and_validates():
     config = load_config(ROOT / "models" / "jmt.toml")
     assert config.format_version == FORMAT_VERSION
-    assert config.tasks() == ["pos", "chunks", "deps", "relatedness", "entailment"]
-    assert [layer.tasks for layer in config.model.layers] == [["pos"], ["chunks"], ["deps"], ["relatedness"],
+    assert config.tasks() == ["pos", "chunks", "deps", "srl", "relatedness", "entailment"]
+    assert [layer.tasks for layer in config.model.layers] == [["pos"], ["chunks"], ["deps"], ["srl"], ["relatedness"],
                                                                ["entailment"]]
     assert config.train.mode == "schedule" and config.train.delta > 0
     for task in config.tasks():  # the recipe's paths are relative to the repository root

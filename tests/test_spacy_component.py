@@ -117,7 +117,9 @@ def test_layers_subset(trained_model):
     assert doc.has_annotation("POS") and not doc.has_annotation("DEP") and "chunks" not in doc.spans
     doc = pipeline(trained_model, layers=["chunks"])("The cat sat on the mat.")
     assert not doc.has_annotation("POS") and not doc.has_annotation("DEP") and "chunks" in doc.spans
-    with pytest.raises(ConfigError, match="unknown layer 'srl'"):
+    with pytest.raises(ConfigError, match="unknown layer 'ner'"):
+        pipeline(trained_model, layers=["ner"])
+    with pytest.raises(ConfigError, match="the model has no layer srl"):
         pipeline(trained_model, layers=["srl"])
 
 

@@ -73,9 +73,10 @@ def test_bio_to_brackets_reads_ill_formed_tags_as_conlleval():
     ([word(1, "a", 2, "_", "ARG0", "_"), word(2, "b", 0, "go.01", "V", "_")], ":2: expected 1 predicate column(s) "
                                                                               "after column 11 (one per roleset in "
                                                                               "column 11), found 2"),
-    ([word(1, "a", 2, "_", "ARG0"), word(2, "b", 0, "go.01", "ARG1")], ":3: expected V in column 12 on the "
-                                                                       "predicate 'b' (go.01), found 'ARG1'"),
-    ([word(1, "a", 2, "_", "V"), word(2, "b", 0, "go.01", "V")], ":2: expected V in column 12 only on predicate 1"),
+    ([word(1, "a", 2, "_", "ARG0"), word(2, "b", 0, "go.01", "ARG1")], ":3: expected a V in column 12 (predicate "
+                                                                       "1, 'b', go.01), found none"),
+    ([word(1, "a", 2, "say.01", "_", "V"), word(2, "b", 0, "go.01", "V", "_")],
+     ":3: expected the V of column 12 (predicate 1, 'a', say.01) on word 1, found it on word 2, another predicate"),
     (["1-2\tab\t_\t_\t_\t_\t_\t_\t_\t_\t_\tARG0", word(1, "a", 2, "_", "_"), word(2, "b", 0, "go.01", "V")],
      ":2: expected no SRL label on a multiword-token"),
 ])

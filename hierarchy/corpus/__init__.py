@@ -7,5 +7,5 @@ from hierarchy.corpus.ud import format_conllu, read_conllu, write_conllu
 from hierarchy.corpus.sentence import Sentence
 
 __all__ = ["Pair", "Sentence", "format_pairs", "read_pairs", "write_pairs", "read_conllu", "write_conllu",
-           "format_conllu", "read_conll2000", "write_conll2000", "read_srl", "write_srl", "read_srl_conllu", "read_conll05",
-           "write_conll05"]
+           "format_conllu", "read_conll2000", "write_conll2000", "read_srl", "write_srl", "read_srl_conllu",
+           "read_conll05", "write_conll05"]

@@ -2,7 +2,9 @@
 
 Head-based (``read_srl_conllu``): columns 1-10 are CoNLL-U; column 11 holds the roleset (``nominate.01``) on each
 predicate and ``_`` elsewhere; columns 12.. hold one column per predicate, in sentence order, with ``V`` on the
-predicate and a role (``ARG0``, ``ARGM-TMP``, ``C-ARG1``...) on each argument's head word, ``_`` elsewhere.
+predicate (UP also puts it on the other words of a multiword predicate, sometimes only there: ``turn_on.13`` with
+``V`` on "on"; so a column needs a ``V``, and one that is on another predicate's word but not its own is an error)
+and a role (``ARG0``, ``ARGM-TMP``, ``C-ARG1``...) on each argument's head word, ``_`` elsewhere.
 A sentence with no predicate may have an empty 12th field. ``# propbank = no-up`` marks a sentence without SRL
 annotation: its ``senses`` and ``roles`` are ``None`` (not supervised), not "no predicates". Only word lines carry
 columns 11+. Written back by :func:`~hierarchy.corpus.ud.write_conllu`.
@@ -12,10 +14,10 @@ Span-based (``read_conll05``): one word per line, whitespace-separated columns `
 ``*`` continues, ``*)`` closes, ``(V*)`` is a one-word span. Read into BIO tags per predicate (``B-A0 I-A0 O B-V``);
 ``senses`` holds the lemma on predicates. Example::
 
-    The      -      (A0*   *
-    cat      -      *)     *
-    sat      sit    (V*)   *
-    .        -      *      *
+    The      -      (A0*
+    cat      -      *)
+    sat      sit    (V*)
+    .        -      *
 """
 from __future__ import annotations
 
@@ -27,24 +29,22 @@ from hierarchy.corpus.ud import N_COLUMNS, read_conllu, write_conllu
 from hierarchy.errors import CorpusError
 from hierarchy.fileio import atomic_write
 
-FORMATS = ("conllu", "conll05")
 NO_ANNOTATION = ("propbank", "no-up")  # the comment that marks a sentence without SRL annotation
 _CELL = re.compile(r"^(?:\(([^()*\s]+))?\*(\))?$")  # (A0*  *  *)  (V*)
 
 
 def read_srl(path, srl_format: str = "conllu", skip_bad: bool = False) -> list[Sentence]:
     """Read an SRL corpus in ``srl_format`` (``conllu`` or ``conll05``)."""
-    if srl_format == "conll05":
-        return read_conll05(path, skip_bad)
-    return read_srl_conllu(path, skip_bad)
+    if srl_format not in ("conllu", "conll05"):
+        raise ValueError(f"SRL format must be 'conllu' or 'conll05', not {srl_format!r}")
+    return read_conll05(path, skip_bad) if srl_format == "conll05" else read_srl_conllu(path, skip_bad)
 
 
 def write_srl(path, sentences, srl_format: str = "conllu") -> None:
     """Write sentences with their ``senses`` and ``roles`` in ``srl_format``, atomically."""
-    if srl_format == "conll05":
-        write_conll05(path, sentences)
-    else:
-        write_conllu(path, sentences)
+    if srl_format not in ("conllu", "conll05"):
+        raise ValueError(f"SRL format must be 'conllu' or 'conll05', not {srl_format!r}")
+    (write_conll05 if srl_format == "conll05" else write_conllu)(path, sentences)
 
 
 def read_srl_conllu(path, skip_bad: bool = False) -> list[Sentence]:
@@ -91,13 +91,17 @@ def _with_srl(path, sentence: Sentence) -> Sentence:
                                           f"roleset in column 11), found {n_cols}")
     roles = [[col[j] or "_" for col in columns] for j in range(n_cols)]
     for j, (p, labels) in enumerate(zip(predicates, roles)):
-        if labels[p] != "V":
-            raise CorpusError(path, lines[p], f"expected V in column {N_COLUMNS + 2 + j} on the predicate "
-                                              f"'{sentence.words[p]}' ({senses[p]}), found '{labels[p]}'")
-        for i, label in enumerate(labels):
-            if label == "V" and i != p:
-                raise CorpusError(path, lines[i], f"expected V in column {N_COLUMNS + 2 + j} only on predicate "
-                                                  f"{j + 1} (word {p + 1}), found it on word {i + 1}")
+        # V marks the predicate, and may also sit on other words of a multiword predicate ("break through", "turn
+        # on", even only there: UP's "turn_on.13" has V on "on"); on another predicate's word but not on its own,
+        # it shows a column out of order
+        vs = [i for i, label in enumerate(labels) if label == "V"]
+        where = f"column {N_COLUMNS + 2 + j} (predicate {j + 1}, '{sentence.words[p]}', {senses[p]})"
+        if not vs:
+            raise CorpusError(path, lines[p], f"expected a V in {where}, found none")
+        stray = [i for i in vs if i in predicates and i != p]
+        if stray and p not in vs:
+            raise CorpusError(path, lines[stray[0]], f"expected the V of {where} on word {p + 1}, found it on word "
+                                                     f"{stray[0] + 1}, another predicate (columns out of order?)")
     sentence.senses, sentence.roles = senses, roles
     return sentence
 
@@ -198,3 +202,14 @@ def bio_to_brackets(tags: list[str]) -> list[str]:
         cell = "*" if prefix == "O" else ("(" + label if starts else "") + "*" + (")" if ends else "")
         cells.append(cell)
     return cells
+
+
+def word_lemmas(sentence: Sentence) -> list[str]:
+    """The lemma of each word, for the rolesets of predicted predicates: the LEMMA column of a CoNLL-U sentence
+    where it is not ``_``, else the lowercased word."""
+    meta = sentence.meta
+    if meta is not None and hasattr(meta, "filter"):  # a conllu.TokenList
+        lemmas = [token.get("lemma", "_") for token in meta if isinstance(token["id"], int)]
+        if len(lemmas) == len(sentence.words):
+            return [lemma if lemma not in ("_", "") else word.lower() for lemma, word in zip(lemmas, sentence.words)]
+    return [word.lower() for word in sentence.words]

@@ -1,5 +1,6 @@
+from .attention import AttentionLayer
 from .bilstm import BiLSTM
 from .embeddings import Embeddings
 from .mlp import MLP
 
-__all__ = ["BiLSTM", "Embeddings", "MLP"]
+__all__ = ["AttentionLayer", "BiLSTM", "Embeddings", "MLP"]

@@ -8,8 +8,9 @@ from .srl import SRLTask
 from .tagging import TaggingTask
 
 
-def make_task(name: str, n_in: int, config, vocabs):
-    """Build the head of task ``name`` reading states of size ``n_in``."""
+def make_task(name: str, n_in: int, config, vocabs, syntax_head: bool = False):
+    """Build the head of task ``name`` reading states of size ``n_in``; ``syntax_head``: the layer's attention
+    gives the dependency arcs."""
     labels = vocabs.labels
     if name == "pos":
         n_labels = {f: len(labels[f]) for f in ("upos", "xpos")}
@@ -18,7 +19,8 @@ def make_task(name: str, n_in: int, config, vocabs):
         return ChunkingTask(n_in, labels["chunks"].itos, config.mlp_dim, config.label_dim, config.dropout)
     if name == "deps":
         rels = labels["rels"]
-        return DependencyTask(n_in, len(rels), config.arc_dim, config.rel_dim, config.dropout, rels.stoi.get("root"))
+        return DependencyTask(n_in, len(rels), config.arc_dim, config.rel_dim, config.dropout, rels.stoi.get("root"),
+                              own_arcs=not syntax_head)
     if name == "srl":
         roles, senses = labels["roles"].itos, labels["senses"]
         return SRLTask(n_in, roles, len(senses), config.mlp_dim, config.rel_dim, config.dropout)

@@ -14,22 +14,33 @@ class DependencyTask(nn.Module):
     fields = ["heads", "rels"]
     n_label_out = 0
 
-    def __init__(self, n_in: int, n_rels: int, arc_dim: int, rel_dim: int, dropout: float, root: int | None = None):
+    def __init__(self, n_in: int, n_rels: int, arc_dim: int, rel_dim: int, dropout: float, root: int | None = None,
+                 own_arcs: bool = True):
         super().__init__()
         self.root_rel = root  # index of the label "root": given to the word under ROOT, and to no other word
         self.root = nn.Parameter(torch.zeros(n_in))
-        self.arc_dep, self.arc_head = MLP(n_in, arc_dim, dropout), MLP(n_in, arc_dim, dropout)
+        self.own_arcs = own_arcs  # False: the arcs are a syntax head's attention (LISA), given to forward
+        if own_arcs:
+            self.arc_dep, self.arc_head = MLP(n_in, arc_dim, dropout), MLP(n_in, arc_dim, dropout)
         self.rel_dep, self.rel_head = MLP(n_in, rel_dim, dropout), MLP(n_in, rel_dim, dropout)
-        self.arc_attn = BilinearMatrixAttention(arc_dim, arc_dim, use_input_biases=True)
+        if own_arcs:
+            self.arc_attn = BilinearMatrixAttention(arc_dim, arc_dim, use_input_biases=True)
         self.rel_attn = nn.Bilinear(rel_dim, rel_dim, n_rels)  # scored only at chosen heads: O(n) not O(n^2)
 
-    def forward(self, h: torch.Tensor, batch) -> dict[str, torch.Tensor]:
+    def forward(self, h: torch.Tensor, batch, attention: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """``h [batch_size, seq_len, n_in]`` -> ``s_arc [batch_size, seq_len + 1, seq_len + 1]`` (``s_arc[b, i, j]``:
         word i takes head j, 0 = ROOT) and the label representations ``rel_dep``, ``rel_head``
-        ``[batch_size, seq_len + 1, rel_dim]`` that :meth:`rel_scores` combines once heads are chosen."""
+        ``[batch_size, seq_len + 1, rel_dim]`` that :meth:`rel_scores` combines once heads are chosen.
+
+        Without arcs of its own, ``attention [batch_size, seq_len, seq_len]`` (a syntax head's logits, word i
+        attends to word j, to itself for ROOT) gives them: ``s_arc[b, i, j] = attention[b, i - 1, j - 1]`` and
+        ``s_arc[b, i, 0] = attention[b, i - 1, i - 1]``; a word never heads itself."""
         h = torch.cat([self.root.to(h.dtype).expand(h.shape[0], 1, -1), h], 1)
         heads_mask = F.pad(batch.mask, (1, 0), value=True)  # ROOT can be a head, padding cannot
-        s_arc = self.arc_attn(self.arc_dep(h), self.arc_head(h))
+        if self.own_arcs:
+            s_arc = self.arc_attn(self.arc_dep(h), self.arc_head(h))
+        else:
+            s_arc = attention_arcs(attention.float())
         s_arc = s_arc.float().masked_fill(~heads_mask[:, None, :], float("-inf"))
         return {"s_arc": s_arc, "rel_dep": self.rel_dep(h), "rel_head": self.rel_head(h)}
 
@@ -71,3 +82,19 @@ class DependencyTask(nn.Module):
         lens = batch.lens.tolist()
         return {"heads": [heads[i, 1 : n + 1].tolist() for i, n in enumerate(lens)],
                 "rels": [rels[i, 1 : n + 1].tolist() for i, n in enumerate(lens)]}
+
+
+def attention_arcs(attention: torch.Tensor) -> torch.Tensor:
+    """A syntax head's logits ``[batch_size, seq_len, seq_len]`` (attending to oneself = being the root) ->
+    arc scores ``[batch_size, seq_len + 1, seq_len + 1]`` with ROOT at position 0 (row 0 is unused).
+
+    >>> attention_arcs(torch.tensor([[[1., 2.], [3., 4.]]]))
+    tensor([[[0., 0., 0.],
+             [1., -inf, 2.],
+             [4., 3., -inf]]])
+    """
+    n = attention.shape[-1]
+    diagonal = attention.diagonal(dim1=-2, dim2=-1)  # (batch, seq): the root scores
+    words = attention.masked_fill(torch.eye(n, dtype=torch.bool, device=attention.device), float("-inf"))
+    rows = torch.cat([diagonal[..., None], words], -1)  # (batch, seq, seq + 1)
+    return F.pad(rows, (0, 0, 1, 0))

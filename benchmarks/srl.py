@@ -1,0 +1,142 @@
+"""Benchmark: semantic roles (Universal PropBank English EWT) on top of the JMT hierarchy, beside a single-task SRL
+baseline and the LISA recipe; prints a Markdown table.
+
+    python benchmarks/srl.py                           # all runs, one after another, then the table
+    python benchmarks/srl.py --runs hierarchy --jobs 2 --threads 1
+    python benchmarks/srl.py --set data.max_sentences=40 --epochs 1 --out /tmp/srl-smoke   # a smoke run
+    python benchmarks/srl.py --table                   # print the table of finished runs again
+
+Recipe models/jmt-ewt.toml (UD English EWT for POS and dependencies, CoNLL-2000 for chunks) with an SRL layer of the
+same size added above dependencies, trained on the rebuilt UP English EWT train file and scored on the official dev
+(head-based, CoNLL-2009-style counts). ``hierarchy``: all four layers, JMT's schedule. ``srl-only``: the same four
+layers, only SRL supervised (no lower supervision, no POS / chunk label embeddings). ``lisa``: models/lisa.toml at
+full size (four attention layers of 256 units and 8 heads, the syntax head in layer 3), POS, dependencies and roles
+all from the UP files (their UD columns), trained jointly; scored with its own parse and, in a second row, with the
+gold parse of the dev file injected into the syntax head. Dev scores are those of the best epoch. Results go to
+benchmarks/out-srl/.
+"""
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from jmt import ROOT, RECIPE, make_parser, run_all  # noqa: E402  (the shared process pool and command line)
+
+UP = ROOT.parent / "shared" / "corpora" / "up-english-ewt"
+RUNS = ["hierarchy", "srl-only", "lisa"]
+LISA = ROOT / "models" / "lisa.toml"
+
+
+def srl_recipe(overrides: list[str]):
+    """models/jmt-ewt.toml with an SRL layer on top, reading UP English EWT."""
+    from hierarchy.config import LayerConfig, apply_override, load_config
+
+    config = load_config(RECIPE)
+    config.data.srl = str(UP / "en_ewt-up-train.rebuilt.conllu")
+    config.data.srl_dev = str(UP / "en_ewt-up-dev.conllu")
+    config.data.srl_format = "conllu"
+    config.model.layers.append(LayerConfig(size=config.model.layers[-1].size, tasks=["srl"]))
+    for override in overrides:
+        apply_override(config, override)
+    config.validate(f"{RECIPE} + srl")
+    return config
+
+
+def lisa_recipe(overrides: list[str]):
+    """models/lisa.toml at full size on UP English EWT."""
+    import dataclasses
+
+    from hierarchy.config import apply_override, load_config
+
+    config = load_config(LISA)
+    for key in ("pos", "deps", "srl"):
+        setattr(config.data, key, str(UP / "en_ewt-up-train.rebuilt.conllu"))
+        setattr(config.data, f"{key}_dev", str(UP / "en_ewt-up-dev.conllu"))
+    config.model = dataclasses.replace(config.model, word_dim=100, char_dim=32, char_size=100, label_dim=32,
+                                       mlp_dim=128, rel_dim=64, dropout=0.1, word_dropout=0.1)
+    for layer in config.model.layers:
+        layer.size, layer.heads = 256, 8
+    config.train.batch_tokens, config.train.lr, config.train.patience = 2000, 1e-3, 5
+    for override in overrides:
+        apply_override(config, override)
+    config.validate(f"{LISA} (full size)")
+    return config
+
+
+def one_run(name: str, args) -> dict:
+    import torch
+
+    from hierarchy.persistence import load_model
+    from hierarchy.predict import annotate, score
+    from hierarchy.training import Trainer, load_corpora
+
+    torch.set_num_threads(args.threads)
+    overrides = [f"train.epochs={args.epochs}", f"train.device={args.device}"] + args.set
+    config = lisa_recipe(overrides) if name == "lisa" else srl_recipe(overrides)
+    if name == "srl-only":  # the same layers, only SRL supervised
+        for layer in config.model.layers:
+            layer.tasks = [t for t in layer.tasks if t == "srl"]
+    out = Path(args.out) / name
+    start = time.perf_counter()
+    trainer = Trainer(config, out, progress=False)
+    state = trainer.fit(resume=args.resume and (out / "checkpoint.safetensors").exists())
+    wall = time.perf_counter() - start
+    model, _, vocabs = load_model(out, trainer.device)  # the best epoch's model
+    _, dev = load_corpora(config)
+    sentences = dev["srl"]
+    annotate(model, vocabs, sentences[:50], ["srl"], device=trainer.device)  # warm up
+    t0 = time.perf_counter()
+    predicted = annotate(model, vocabs, sentences, ["srl"], device=trainer.device)
+    seconds = time.perf_counter() - t0
+    srl = score("srl", predicted, sentences)["srl"]
+    injected = None
+    if name == "lisa":  # the dev file's own (gold) parse in the syntax head
+        heads = [s.heads for s in sentences]
+        gold_syntax = annotate(model, vocabs, sentences, ["srl"], device=trainer.device, inject=heads)
+        injected = score("srl", gold_syntax, sentences)["srl"].values
+    metrics = json.loads((out / "metrics.json").read_text())
+    gpu_peak = torch.cuda.max_memory_allocated() / 2**20 if trainer.device.type == "cuda" else None
+    return {
+        "run": name, "device": str(trainer.device), "threads": args.threads, "epochs": state["epoch"],
+        "best_epoch": state["best_epoch"], "dev": metrics["dev"], "srl": srl.values, "per_role": srl.per_role,
+        "srl_gold_syntax": injected,
+        "train_words_per_second": metrics["train_words_per_second"],
+        "epoch_seconds": metrics["train_seconds"] / max(state["epoch"], 1), "wall_seconds": wall,
+        "annotate_words_per_second": sum(len(s) for s in sentences) / seconds,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "peak_gpu_mib": gpu_peak,
+    }
+
+
+def table(out: Path) -> str:
+    rows = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
+    lines = [
+        "| run | device | UPOS | chunk F1 | LAS | predicate F1 | sense acc | arg P | arg R | arg F1 | epochs (best) "
+        "| train words/s | annotate words/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in sorted(rows, key=lambda r: RUNS.index(r["run"]) if r["run"] in RUNS else len(RUNS)):
+        d = r["dev"]
+        get = lambda task, name, key: f"{d[task][name][key]:.2f}" if task in d else "-"  # noqa: E731
+        for run, s in [(r["run"], r["srl"]), (r["run"] + " (gold syntax injected)", r.get("srl_gold_syntax"))]:
+            if s is None:
+                continue
+            lines.append(
+                f"| {run} | {r['device']} ({r['threads']} thr) | {get('pos', 'upos', 'acc')} "
+                f"| {get('chunks', 'chunks', 'f1')} | {get('deps', 'deps', 'las')} | {s['predicate_f1']:.2f} "
+                f"| {s['sense_acc']:.2f} | {s['precision']:.2f} | {s['recall']:.2f} | {s['f1']:.2f} "
+                f"| {r['epochs']} ({r['best_epoch']}) | {r['train_words_per_second']:.0f} "
+                f"| {r['annotate_words_per_second']:.0f} |"
+            )
+    return "\n".join(lines)
+
+
+def main():
+    run_all(__file__, RECIPE, one_run, table, make_parser(__doc__, RUNS, "out-srl").parse_args())
+
+
+if __name__ == "__main__":
+    main()
