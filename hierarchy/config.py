@@ -94,6 +94,7 @@ class TrainConfig:
     weights: dict[str, float] = field(default_factory=dict)  # joint mode: loss weight per task (default 1)
     seed: int = 1
     device: str = "auto"  # "auto", "cpu" or "cuda"
+    threads: int = 0  # CPU threads for torch (0: torch's default); small models train fastest on 1
     output: str = ""  # model directory; empty: the recipe's path without ".toml"
 
 
@@ -135,6 +136,8 @@ class Config:
             raise ConfigError(f"{where}: model.chars must be 'cnn', 'lstm' or 'none', not '{self.model.chars}'")
         if self.train.mode not in ("schedule", "joint"):
             raise ConfigError(f"{where}: train.mode must be 'schedule' or 'joint', not '{self.train.mode}'")
+        if self.train.threads < 0:
+            raise ConfigError(f"{where}: train.threads must be 0 (torch's default) or more, not {self.train.threads}")
         if self.train.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"{where}: train.device must be 'auto', 'cpu' or 'cuda', not '{self.train.device}'")
         for task in self.train.weights:

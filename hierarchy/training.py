@@ -67,6 +67,8 @@ class Trainer:
         self.config, self.output, self.progress = config, Path(output), progress
         self.train_data, self.dev_data = load_corpora(config)  # fails before anything is written
         self.device = resolve_device(config.train.device)
+        if config.train.threads:
+            torch.set_num_threads(config.train.threads)
         self.tasks = config.tasks()
 
     def fit(self, resume: bool = False) -> dict:

@@ -195,3 +195,13 @@ def test_config_is_plain_data():
     """No **kwargs soup: every section is a dataclass whose fields are the only accepted keys."""
     for section in (Config, type(Config().data), type(Config().model), type(Config().train), LayerConfig):
         assert dataclasses.is_dataclass(section)
+
+
+def test_threads_must_not_be_negative(tmp_path):
+    from hierarchy.config import apply_override
+
+    config = load_config(ROOT / "models" / "jmt.toml")
+    assert config.train.threads == 1
+    apply_override(config, "train.threads=-1")
+    with pytest.raises(ConfigError, match="train.threads"):
+        config.validate("recipe.toml")
