@@ -61,12 +61,29 @@ def one_run(name: str, args) -> dict:
     }
 
 
+def partial_run(directory: Path) -> dict | None:
+    """The row of a run stopped before it finished (no result JSON): its best dev scores so far, no speed figures."""
+    if not (directory / "metrics.json").is_file():
+        return None
+    metrics = json.loads((directory / "metrics.json").read_text())
+    return {
+        "run": directory.name, "device": metrics["device"], "threads": "?", "epochs": f"{metrics['epochs']}, stopped",
+        "best_epoch": metrics["best_epoch"], "dev": metrics["dev"], "train_words_per_second": metrics["train_words_per_second"],
+        "epoch_seconds": metrics["train_seconds"] / max(metrics["epochs"], 1), "annotate_words_per_second": None,
+        "peak_rss_mib": None,
+    }
+
+
 def table(out: Path) -> str:
+    """A Markdown table of the runs in ``out``: finished ones from their JSON, stopped ones from their metrics.json."""
     rows = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
+    done = {r["run"] for r in rows}
+    rows += [r for name in RUNS if name not in done and (r := partial_run(out / name))]
     lines = [
         "| run | device | UPOS | XPOS | chunk F1 | UAS | LAS | epochs (best) | train words/s | s/epoch | annotate words/s | peak RSS MiB |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    number = lambda value: "-" if value is None else f"{value:.0f}"  # noqa: E731
     for r in sorted(rows, key=lambda r: list(RUNS).index(r["run"])):
         d = r["dev"]
         get = lambda task, name, key: f"{d[task][name][key]:.2f}" if task in d else "-"  # noqa: E731
@@ -74,7 +91,7 @@ def table(out: Path) -> str:
             f"| {r['run']} | {r['device']} ({r['threads']} thr) | {get('pos', 'upos', 'acc')} | {get('pos', 'xpos', 'acc')} "
             f"| {get('chunks', 'chunks', 'f1')} | {get('deps', 'deps', 'uas')} | {get('deps', 'deps', 'las')} "
             f"| {r['epochs']} ({r['best_epoch']}) | {r['train_words_per_second']:.0f} | {r['epoch_seconds']:.0f} "
-            f"| {r['annotate_words_per_second']:.0f} | {r['peak_rss_mib']:.0f} |"
+            f"| {number(r['annotate_words_per_second'])} | {number(r['peak_rss_mib'])} |"
         )
     return "\n".join(lines)
 
