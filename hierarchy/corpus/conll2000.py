@@ -10,9 +10,8 @@ Example input, one token per line and a blank line between sentences::
 from __future__ import annotations
 
 import re
-import warnings
 
-from hierarchy.corpus.sentence import Sentence, blocks, read_lines
+from hierarchy.corpus.sentence import Sentence, read_sentences
 from hierarchy.errors import CorpusError
 from hierarchy.fileio import atomic_write
 
@@ -26,17 +25,7 @@ def read_conll2000(path, skip_bad: bool = False) -> list[Sentence]:
     they are kept as written (an IOB1-style ``I-`` after ``O`` stays). ``skip_bad`` warns about and skips
     malformed sentences instead of raising CorpusError.
     """
-    sentences = []
-    for block in blocks(read_lines(path)):
-        try:
-            sentences.append(_read_sentence(path, block))
-        except CorpusError as e:
-            if not skip_bad:
-                raise
-            warnings.warn(f"skipping sentence: {e}", stacklevel=2)
-    if not sentences:
-        raise CorpusError(path, None, "no sentences found" + (" (all were malformed)" if skip_bad else ""))
-    return sentences
+    return read_sentences(path, _read_sentence, skip_bad)
 
 
 def _read_sentence(path, block) -> Sentence:

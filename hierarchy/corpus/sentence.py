@@ -1,6 +1,7 @@
 """The one sentence type every reader returns and every writer takes, and the line helpers the readers share."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,3 +69,19 @@ def blocks(lines: list[str]):
             block = []
     if block:
         yield block
+
+
+def read_sentences(path, parse, skip_bad: bool = False) -> list:
+    """Parse each blank-line-separated block of ``path`` with ``parse(path, block)``. A CorpusError stops the
+    reading, or with ``skip_bad`` is warned about and the block skipped. A file without sentences is an error."""
+    sentences = []
+    for block in blocks(read_lines(path)):
+        try:
+            sentences.append(parse(path, block))
+        except CorpusError as e:
+            if not skip_bad:
+                raise
+            warnings.warn(f"skipping sentence: {e}", stacklevel=3)
+    if not sentences:
+        raise CorpusError(path, None, "no sentences found" + (" (all were malformed)" if skip_bad else ""))
+    return sentences

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import warnings
 
-from hierarchy.corpus.sentence import Sentence, blocks, read_lines
+from hierarchy.corpus.sentence import Sentence, read_sentences
 from hierarchy.corpus.ud import N_COLUMNS, read_conllu, write_conllu
 from hierarchy.errors import CorpusError
 from hierarchy.fileio import atomic_write
@@ -108,17 +108,7 @@ def _with_srl(path, sentence: Sentence) -> Sentence:
 
 def read_conll05(path, skip_bad: bool = False) -> list[Sentence]:
     """Read span-based SRL columns (CoNLL-2005/2012 style, see the module docstring)."""
-    sentences = []
-    for block in blocks(read_lines(path)):
-        try:
-            sentences.append(_read_span_sentence(path, block))
-        except CorpusError as e:
-            if not skip_bad:
-                raise
-            warnings.warn(f"skipping sentence: {e}", stacklevel=2)
-    if not sentences:
-        raise CorpusError(path, None, "no sentences found" + (" (all were malformed)" if skip_bad else ""))
-    return sentences
+    return read_sentences(path, _read_span_sentence, skip_bad)
 
 
 def _read_span_sentence(path, block) -> Sentence:

@@ -13,7 +13,6 @@ ends with one blank line.
 """
 from __future__ import annotations
 
-import warnings
 from functools import lru_cache
 
 from conllu.exceptions import ParseException
@@ -21,7 +20,7 @@ from conllu.models import Metadata, Token, TokenList
 from conllu.parser import DEFAULT_FIELDS, parse_comment_line, parse_id_value
 from conllu.serializer import serialize_field
 
-from hierarchy.corpus.sentence import Sentence, blocks, read_lines
+from hierarchy.corpus.sentence import Sentence, read_sentences
 from hierarchy.errors import CorpusError
 from hierarchy.fileio import atomic_write
 
@@ -39,19 +38,8 @@ def read_conllu(path, skip_bad: bool = False) -> list[Sentence]:
     the file declares them in ``# global.columns`` or when all word lines of a sentence have the same count
     (multiword-token lines may keep 10); they are named as declared, else ``col11``, ``col12``, ...
     """
-    sentences, columns = [], []  # columns: the global.columns names, once a comment declares them
-    for block in blocks(read_lines(path)):
-        try:
-            sentence = _read_sentence(path, block, columns)
-        except CorpusError as e:
-            if not skip_bad:
-                raise
-            warnings.warn(f"skipping sentence: {e}", stacklevel=2)
-            continue
-        sentences.append(sentence)
-    if not sentences:
-        raise CorpusError(path, None, "no sentences found" + (" (all were malformed)" if skip_bad else ""))
-    return sentences
+    columns = []  # the global.columns names, once a comment declares them
+    return read_sentences(path, lambda path, block: _read_sentence(path, block, columns), skip_bad)
 
 
 def _read_sentence(path, block, columns: list[str]) -> Sentence:
