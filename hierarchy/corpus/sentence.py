@@ -72,12 +72,17 @@ def blocks(lines: list[str]):
 
 
 def read_sentences(path, parse, skip_bad: bool = False) -> list:
-    """Parse each blank-line-separated block of ``path`` with ``parse(path, block)``. A CorpusError stops the
-    reading, or with ``skip_bad`` is warned about and the block skipped. A file without sentences is an error."""
+    """Parse each blank-line-separated block of ``path`` with ``parse(path, block)``; see :func:`parse_each`."""
+    return parse_each(path, blocks(read_lines(path)), parse, skip_bad)
+
+
+def parse_each(path, items, parse, skip_bad: bool = False) -> list:
+    """``[parse(path, item) for item in items]``. A CorpusError stops the reading, or with ``skip_bad`` is warned
+    about and the item skipped. A file that yields no sentence is an error."""
     sentences = []
-    for block in blocks(read_lines(path)):
+    for item in items:
         try:
-            sentences.append(parse(path, block))
+            sentences.append(parse(path, item))
         except CorpusError as e:
             if not skip_bad:
                 raise

@@ -22,9 +22,8 @@ Span-based (``read_conll05``): one word per line, whitespace-separated columns `
 from __future__ import annotations
 
 import re
-import warnings
 
-from hierarchy.corpus.sentence import Sentence, read_sentences
+from hierarchy.corpus.sentence import Sentence, parse_each, read_sentences
 from hierarchy.corpus.ud import N_COLUMNS, read_conllu, write_conllu
 from hierarchy.errors import CorpusError
 from hierarchy.fileio import atomic_write
@@ -49,17 +48,7 @@ def write_srl(path, sentences, srl_format: str = "conllu") -> None:
 
 def read_srl_conllu(path, skip_bad: bool = False) -> list[Sentence]:
     """Read CoNLL-U with SRL columns 11+; ``skip_bad`` warns about and skips malformed sentences."""
-    out = []
-    for sentence in read_conllu(path, skip_bad):
-        try:
-            out.append(_with_srl(path, sentence))
-        except CorpusError as e:
-            if not skip_bad:
-                raise
-            warnings.warn(f"skipping sentence: {e}", stacklevel=2)
-    if not out:
-        raise CorpusError(path, None, "no sentences found (all were malformed)")
-    return out
+    return parse_each(path, read_conllu(path, skip_bad), _with_srl, skip_bad)
 
 
 def _with_srl(path, sentence: Sentence) -> Sentence:
