@@ -50,13 +50,21 @@ def one_run(name: str, args) -> dict:
     t0 = time.perf_counter()
     annotate(model, vocabs, sentences, device=trainer.device)
     seconds = time.perf_counter() - t0
+    return run_result(name, args, trainer, state, out, wall) | {
+        "annotate_words_per_second": sum(len(s) for s in sentences) / seconds,
+    }
+
+
+def run_result(name: str, args, trainer, state: dict, out: Path, wall: float) -> dict:
+    """The fields every benchmark run reports: dev scores (of the best epoch), training speed, peak memory."""
+    import torch
+
     metrics = json.loads((out / "metrics.json").read_text())
     gpu_peak = torch.cuda.max_memory_allocated() / 2**20 if trainer.device.type == "cuda" else None
     return {
         "run": name, "device": str(trainer.device), "threads": args.threads, "epochs": state["epoch"],
         "best_epoch": state["best_epoch"], "dev": metrics["dev"], "train_words_per_second": metrics["train_words_per_second"],
         "epoch_seconds": metrics["train_seconds"] / max(state["epoch"], 1), "wall_seconds": wall,
-        "annotate_words_per_second": sum(len(s) for s in sentences) / seconds,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "peak_gpu_mib": gpu_peak,
     }
 

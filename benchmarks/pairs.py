@@ -15,13 +15,12 @@ supervision, no POS / chunk label embeddings), its vocabulary from SICK alone. D
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from jmt import ROOT, make_parser, run_all  # noqa: E402  (the shared process pool and command line)
+from jmt import ROOT, make_parser, run_all, run_result  # noqa: E402  (the shared process pool and command line)
 
 RECIPE = ROOT / "models" / "jmt-sick.toml"
 RUNS = ["hierarchy", "pairs-only"]
@@ -54,18 +53,12 @@ def one_run(name: str, args) -> dict:
     seconds = time.perf_counter() - t0
     entailment = score("entailment", predicted, pairs)["entailment"]
     relatedness = score("relatedness", predicted, pairs)["relatedness"]
-    metrics = json.loads((out / "metrics.json").read_text())
-    gpu_peak = torch.cuda.max_memory_allocated() / 2**20 if trainer.device.type == "cuda" else None
-    return {
-        "run": name, "device": str(trainer.device), "threads": args.threads, "epochs": state["epoch"],
-        "best_epoch": state["best_epoch"], "dev": metrics["dev"], "pairs_dev": len(pairs),
+    return run_result(name, args, trainer, state, out, wall) | {
+        "pairs_dev": len(pairs),
         "entailment": {**entailment.values, "per_class": entailment.per_class, "confusion": entailment.matrix},
         "relatedness": relatedness.values,
-        "train_words_per_second": metrics["train_words_per_second"],
-        "epoch_seconds": metrics["train_seconds"] / max(state["epoch"], 1), "wall_seconds": wall,
         "predict_pairs_per_second": len(pairs) / seconds,
         "predict_words_per_second": sum(len(p.premise) + len(p.hypothesis) for p in pairs) / seconds,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "peak_gpu_mib": gpu_peak,
     }
 
 

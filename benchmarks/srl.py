@@ -18,13 +18,12 @@ benchmarks/out-srl/.
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from jmt import ROOT, RECIPE, make_parser, run_all  # noqa: E402  (the shared process pool and command line)
+from jmt import ROOT, RECIPE, make_parser, run_all, run_result  # noqa: E402  (the shared process pool and command line)
 
 UP = ROOT.parent / "shared" / "corpora" / "up-english-ewt"
 RUNS = ["hierarchy", "srl-only", "lisa"]
@@ -98,16 +97,9 @@ def one_run(name: str, args) -> dict:
         heads = [s.heads for s in sentences]
         gold_syntax = annotate(model, vocabs, sentences, ["srl"], device=trainer.device, inject=heads)
         injected = score("srl", gold_syntax, sentences)["srl"].values
-    metrics = json.loads((out / "metrics.json").read_text())
-    gpu_peak = torch.cuda.max_memory_allocated() / 2**20 if trainer.device.type == "cuda" else None
-    return {
-        "run": name, "device": str(trainer.device), "threads": args.threads, "epochs": state["epoch"],
-        "best_epoch": state["best_epoch"], "dev": metrics["dev"], "srl": srl.values, "per_role": srl.per_role,
-        "srl_gold_syntax": injected,
-        "train_words_per_second": metrics["train_words_per_second"],
-        "epoch_seconds": metrics["train_seconds"] / max(state["epoch"], 1), "wall_seconds": wall,
+    return run_result(name, args, trainer, state, out, wall) | {
+        "srl": srl.values, "per_role": srl.per_role, "srl_gold_syntax": injected,
         "annotate_words_per_second": sum(len(s) for s in sentences) / seconds,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "peak_gpu_mib": gpu_peak,
     }
 
 
