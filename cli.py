@@ -18,8 +18,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-LAYER_NAMES = {"pos": "POS", "chunks": "chunks", "deps": "dependencies", "srl": "semantic roles",
-               "relatedness": "relatedness", "entailment": "entailment"}
+LAYER_NAMES = {"pos": "POS", "chunks": "chunks", "deps": "dependencies", "predicates": "predicates",
+               "srl": "semantic roles", "relatedness": "relatedness", "entailment": "entailment"}
 
 
 def fail(error: Exception):

@@ -10,9 +10,9 @@ Recipe models/jmt-ewt.toml (UD English EWT for POS and dependencies, CoNLL-2000 
 same size added above dependencies, trained on the rebuilt UP English EWT train file and scored on the official dev
 (head-based, CoNLL-2009-style counts). ``hierarchy``: all four layers, JMT's schedule. ``srl-only``: the same four
 layers, only SRL supervised (no lower supervision, no POS / chunk label embeddings). ``lisa``: models/lisa.toml at
-full size (four attention layers of 256 units and 8 heads, the syntax head in layer 3), POS, dependencies and roles
-all from the UP files (their UD columns), trained jointly; scored with its own parse and, in a second row, with the
-gold parse of the dev file injected into the syntax head. Dev scores are those of the best epoch. Results go to
+full size (four attention layers of 256 units and 8 heads, the syntax head in layer 3), POS and predicates at the
+bottom, dependencies and roles all from the UP files (their UD columns), trained jointly; scored with its own parse
+and, in a second row, with the gold parse of the dev file injected into the syntax head. Dev scores are those of the best epoch. Results go to
 benchmarks/out-srl/.
 """
 from __future__ import annotations

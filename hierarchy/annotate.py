@@ -3,14 +3,21 @@
 Input: raw text (paragraphs split at blank lines, then tokenized and sentence-split by spaCy's English tokenizer
 and sentencizer) or CoNLL-U (the file's tokenization and sentences kept). Output:
 
-- ``conllu``: CoNLL-U Plus with the chunks in an 11th column, declared on the first line as
-  ``# global.columns = ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC HIERARCHY:CHUNK`` (BIO tags); the
-  root's DEPREL is UD's ``root``. CoNLL-U input keeps its comments, multiword tokens and other columns (LEMMA and
-  FEATS are the input's, not predictions); when its extra columns vary from sentence to sentence (one SRL column
-  per predicate), no set of columns can be declared, so the chunks go in column 11 and no global.columns is written.
+- ``conllu``: CoNLL-U Plus with the chunks (BIO tags) and semantic roles in columns of their own, declared on the
+  first line as ``# global.columns = ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC HIERARCHY:CHUNK
+  HIERARCHY:PRED HIERARCHY:ARGS``: PRED is the roleset of a predicate (``give.01``) or ``_``; ARGS lists the
+  word's labels in the predicates' frames as ``PRED_ID:LABEL`` joined by ``|`` (``3:ARG0|7:ARG1``; ``3:V`` on
+  predicate 3 itself; BIO tags such as ``3:B-A0`` for span models) or ``_``. :func:`~hierarchy.corpus.read_srl`
+  reads these two columns back. The root's DEPREL is UD's ``root``. CoNLL-U input keeps its comments, multiword
+  tokens and other columns (LEMMA and FEATS are the input's, not predictions), but a model that predicts roles
+  replaces the input's own undeclared role columns (Universal PropBank's columns 11+); when the extra columns kept
+  vary from sentence to sentence, no set of columns can be declared, so the columns of this project go right
+  after MISC and no global.columns is written.
 - ``jsonl``: one JSON object per sentence (``words``, ``upos``, ``xpos``, ``heads``, ``deprels``, ``chunks``
-  as BIO tags and ``chunk_spans`` as ``[start, end, label]`` word offsets, end exclusive).
-- ``html``: a page with a displaCy dependency tree and the chunk spans of each sentence.
+  as BIO tags and ``chunk_spans`` as ``[start, end, label]`` word offsets, end exclusive; ``srl``: one frame per
+  predicate, ``{"predicate": word offset, "roleset", "arguments": [{"role", "start", "end", "head"}]}``, ``head``
+  the argument's head word for head-based models and ``null`` for span models).
+- ``html``: a page with a displaCy dependency tree, the chunk spans and the role spans of each sentence.
 """
 from __future__ import annotations
 
@@ -31,7 +38,8 @@ from .corpus.sentence import read_lines
 from .corpus.ud import format_sentence
 from .errors import ConfigError, CorpusError, HierarchyError
 from .fileio import atomic_write
-from .spacy_component import EXTENSIONS, ROOT, bio_spans, bio_tags, sentence_bounds
+from .corpus.srl import ARGS_COLUMN, PRED_COLUMN, format_args
+from .spacy_component import EXTENSIONS, ROOT, bio_spans, bio_tags, sentence_bounds, srl_frames
 
 INPUTS = ("text", "conllu")
 FORMATS = ("conllu", "jsonl", "html")
@@ -117,15 +125,17 @@ def conllu_doc(vocab, sentence: Sentence):
 
 # -- from annotated Docs to Sentences ----------------------------------------------------------------------------
 
-def doc_sentences(doc, layers) -> list[Sentence]:
+def doc_sentences(doc, layers, span_roles: bool = False) -> list[Sentence]:
     """The predicted Sentences of an annotated Doc, one per sentence with words (whitespace tokens left out).
 
     DEPREL ``ROOT`` becomes UD's ``root``; ``meta`` holds the CoNLL-U columns, ``# text`` and ``SpaceAfter=No``.
+    ``span_roles``: the model's roles are BIO tags (span SRL), not one label per argument head.
     """
     n = len(doc)
     chunks = ["O"] * n
     if "chunks" in layers:
         chunks = bio_tags(n, [(s.start, s.end, s.label_) for s in doc.spans.get(EXTENSIONS["chunks"], [])])
+    frames = {f["predicate"]: f for f in doc._.get(EXTENSIONS["srl_data"]) or []} if "srl" in layers else {}
     out = []
     for start, end in sentence_bounds(doc):
         words = [i for i in range(start, end) if not doc[i].is_space]
@@ -140,47 +150,82 @@ def doc_sentences(doc, layers) -> list[Sentence]:
             s.rels = ["root" if doc[i].dep_ == ROOT else doc[i].dep_ for i in words]
         if "chunks" in layers:
             s.chunks = [chunks[i] for i in words]
+        if "srl" in layers:
+            s.senses, s.roles = _frames_to_roles([frames.get(i) for i in words], position, span_roles)
         spaces = [bool(doc[i].whitespace_) or (i + 1 < n and doc[i + 1].is_space) for i in words]
         text = "".join(w + (" " if space else "") for w, space in zip(s.words, spaces)).strip()
         tokens = []
         for k, w in enumerate(s.words):
             misc = "_" if spaces[k] or k + 1 == len(words) else "SpaceAfter=No"
             tokens.append(Token(zip(DEFAULT_FIELDS, [k + 1, w, *["_"] * 7, misc])))
-            if s.chunks is not None:
-                tokens[-1][CHUNK_COLUMN.lower()] = s.chunks[k]
+            tokens[-1].update(_our_columns(s, k))
         s.meta = TokenList(tokens)
         s.meta.comments = [f"# text = {text}"]
         out.append(s)
     return out
 
 
+def _frames_to_roles(frames: list, position: dict, span: bool) -> tuple[list, list]:
+    """``senses`` and ``roles`` of one sentence from its words' ``doc._.srl_data`` frames (``None`` where a word is
+    no predicate); ``position``: Doc index -> word number (1-based)."""
+    senses = ["_" if f is None else f["roleset"] for f in frames]
+    roles = []
+    for k, frame in enumerate(frames):
+        if frame is None:
+            continue
+        spans = [(position[a["start"]] - 1, position[a["end"] - 1], a["role"]) for a in frame["arguments"]]
+        if span:
+            roles.append(bio_tags(len(frames), spans + [(k, k + 1, "V")]))
+        else:
+            labels = ["_"] * len(frames)
+            for start, _, role in spans + [(k, k + 1, "V")]:
+                labels[start] = role
+            roles.append(labels)
+    return senses, roles
+
+
+def _our_columns(s: Sentence, k: int) -> dict:
+    """This project's columns of word ``k`` (0-based) of a predicted sentence: chunk, roleset and arguments."""
+    columns = {}
+    if s.chunks is not None:
+        columns[CHUNK_COLUMN.lower()] = s.chunks[k]
+    if s.senses is not None:
+        columns[PRED_COLUMN.lower()] = s.senses[k]
+        columns[ARGS_COLUMN.lower()] = format_args(s.senses, s.roles, k)
+    return columns
+
+
 def with_predictions(gold: Sentence, predicted: Sentence, after_misc: bool = False) -> Sentence:
-    """``gold`` (a CoNLL-U sentence, its meta kept) with the predicted layers and a chunk column: the last one, or
-    with ``after_misc`` the 11th (for files whose extra columns vary from sentence to sentence)."""
+    """``gold`` (a CoNLL-U sentence, its meta kept) with the predicted layers and this project's columns (chunk,
+    roleset, arguments): the last ones, or with ``after_misc`` right after MISC (for files whose extra columns vary
+    from sentence to sentence)."""
     if len(gold) != len(predicted):
         raise HierarchyError(f"{gold.source}: {len(gold)} words in, {len(predicted)} annotated "
                              "(a word is whitespace only?)")
-    layers = {f: getattr(predicted, f) for f in ("upos", "xpos", "heads", "rels", "chunks")
+    layers = {f: getattr(predicted, f) for f in ("upos", "xpos", "heads", "rels", "chunks", "senses", "roles")
               if getattr(predicted, f) is not None}
-    tags, k, tokens, chunk = predicted.chunks, 0, [], CHUNK_COLUMN.lower()
-    names = [name for name in column_names(gold) if name != chunk]  # a column of an earlier run is replaced
-    if tags is not None:
-        names.insert(names.index("misc") + 1 if after_misc else len(names), chunk)
+    ours = list(_our_columns(predicted, 0)) if len(predicted) else []
+    # the columns of an earlier run are replaced, and the input's own role columns when roles are predicted
+    names = [name for name in column_names(gold, predicted.senses is not None) if name not in ours]
+    at = names.index("misc") + 1 if after_misc else len(names)
+    names[at:at] = ours
+    k, tokens = 0, []
     for token in gold.meta:
         is_word = isinstance(token["id"], int)
         row = {name: token.get(name, "_") for name in names}  # multiword-token lines may have had 10 columns
-        if tags is not None:
-            row[chunk] = tags[k] if is_word else "_"
-            k += is_word
+        row.update(_our_columns(predicted, k) if is_word else dict.fromkeys(ours, "_"))
+        k += is_word
         tokens.append(Token(row))
     meta = TokenList(tokens, gold.meta.metadata)
     meta.comments = [c for c in gold.meta.comments if not c.replace(" ", "").startswith("#global.columns=")]
     return dataclasses.replace(gold, **layers, meta=meta)
 
 
-def column_names(sentence: Sentence) -> tuple:
-    """The column names of a CoNLL-U sentence's word lines."""
-    return tuple(next(t for t in sentence.meta if isinstance(t["id"], int)).keys())
+def column_names(sentence: Sentence, roles: bool = False) -> tuple:
+    """The column names of a CoNLL-U sentence's word lines; with ``roles`` (the model writes semantic roles)
+    without the undeclared columns 11+ (``col11``...: the input's own SRL columns, which the predictions replace)."""
+    names = tuple(next(t for t in sentence.meta if isinstance(t["id"], int)).keys())
+    return tuple(n for n in names if not (roles and n.startswith("col") and n[3:].isdigit()))
 
 
 # -- formats ------------------------------------------------------------------------------------------------------
@@ -201,6 +246,8 @@ def jsonl_line(sentence: Sentence, sent_id: str) -> str:
     row.update({key: getattr(sentence, f) for key, f in JSON_FIELDS.items() if getattr(sentence, f) is not None})
     if sentence.chunks is not None:
         row["chunk_spans"] = [list(span) for span in bio_spans(sentence.chunks)]
+    if sentence.senses is not None:
+        row["srl"] = srl_frames(sentence, list(range(len(sentence))))
     return json.dumps(row, ensure_ascii=False) + "\n"
 
 
@@ -213,7 +260,7 @@ def _text(sentence: Sentence) -> str:
 
 
 def sentence_doc(vocab, sentence: Sentence):
-    """A Doc of one predicted sentence, with its parse and chunk spans (for displaCy)."""
+    """A Doc of one predicted sentence, with its parse, chunk spans and role spans (for displaCy)."""
     from spacy.parts_of_speech import IDS
     from spacy.tokens import Doc, Span
 
@@ -223,11 +270,16 @@ def sentence_doc(vocab, sentence: Sentence):
     doc = Doc(vocab, words=sentence.words, pos=pos, tags=sentence.xpos, heads=heads, deps=deps)
     if sentence.chunks is not None:
         doc.spans[EXTENSIONS["chunks"]] = [Span(doc, a, b, label) for a, b, label in bio_spans(sentence.chunks)]
+    if sentence.senses is not None:
+        doc.spans[EXTENSIONS["srl"]] = [Span(doc, a["start"], a["end"], f"{a['role']} of {doc[f['predicate']].text}")
+                                        for f in srl_frames(sentence, list(range(len(sentence))))
+                                        for a in f["arguments"]]
     return doc
 
 
 def html_page(vocab, sentences) -> str:
-    """A page with, per sentence, displaCy's dependency tree (SVG) and the chunks (displaCy span style)."""
+    """A page with, per sentence, displaCy's dependency tree (SVG), the chunks and the semantic roles (displaCy
+    span style; a role's label names its predicate)."""
     from spacy import displacy
 
     parts = []
@@ -236,9 +288,10 @@ def html_page(vocab, sentences) -> str:
         parts.append(f'<figure id="s{k}">\n<figcaption>{k}. {html.escape(_text(sentence))}</figcaption>')
         if sentence.heads is not None:
             parts.append(displacy.render(doc, style="dep", minify=True, jupyter=False, options={"compact": True}))
-        if sentence.chunks is not None:
-            parts.append(displacy.render(doc, style="span", minify=True, jupyter=False,
-                                         options={"spans_key": EXTENSIONS["chunks"]}))
+        for layer in ("chunks", "srl"):
+            if doc.spans.get(EXTENSIONS[layer]):
+                parts.append(displacy.render(doc, style="span", minify=True, jupyter=False,
+                                             options={"spans_key": EXTENSIONS[layer]}))
         parts.append("</figure>")
     return ('<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"><title>hierarchy annotations</title>'
             "</head>\n<body style=\"font-family: sans-serif\">\n" + "\n".join(parts) + "\n</body>\n</html>\n")
@@ -258,7 +311,8 @@ def annotate_files(model_dir, files=(), input: str = "text", format: str = "conl
         raise ConfigError(f"{model_dir}: model directory not found")
     inputs = read_inputs(files, input)  # all input is read (and checked) before the model loads
     nlp = make_pipeline(model_dir, device, batch_size)
-    layers = nlp.get_pipe("hierarchy").layers
+    component = nlp.get_pipe("hierarchy")
+    layers, span_roles = component.layers, component.span_roles
     varying = False
     if input == "text":
         units = [(name, p) for name, text in inputs for p in paragraphs(text)]
@@ -266,9 +320,10 @@ def annotate_files(model_dir, files=(), input: str = "text", format: str = "conl
         n_words = sum(len(p.split()) for _, p in units)
     else:
         units = [(name, s) for name, sentences in inputs for s in sentences]
-        # Extra columns that vary from sentence to sentence (e.g. one SRL column per predicate) cannot be declared
-        # in global.columns: the chunks then go in column 11 and no global.columns line is written.
-        varying = len({column_names(s) for _, s in units}) > 1
+        # Extra columns that vary from sentence to sentence (e.g. one SRL column per predicate, when the model
+        # predicts no roles to replace them) cannot be declared in global.columns: this project's columns then go
+        # right after MISC and no global.columns line is written.
+        varying = len({column_names(s, "srl" in layers) for _, s in units}) > 1
         docs = (conllu_doc(nlp.vocab, s) for _, s in units)
         n_words = sum(len(s) for _, s in units)
     disable = ["sentencizer"] if input == "conllu" else []  # a CoNLL-U sentence stays one sentence
@@ -276,7 +331,7 @@ def annotate_files(model_dir, files=(), input: str = "text", format: str = "conl
     bar = tqdm(zip(units, annotated), total=len(units), unit="sentence" if input == "conllu" else "paragraph",
                file=sys.stderr, disable=not progress or n_words < PROGRESS_MIN_WORDS)
     with atomic_write(output) if output else _Stdout() as f:
-        sentences = _predicted(bar, input, layers, varying)
+        sentences = _predicted(bar, input, layers, varying, span_roles)
         if format == "html":
             collected = [s for _, s in sentences]
             f.write(html_page(nlp.vocab, collected))
@@ -287,15 +342,16 @@ def annotate_files(model_dir, files=(), input: str = "text", format: str = "conl
             if format == "jsonl":
                 f.write(jsonl_line(s, sent_id))
             else:
+                s = dataclasses.replace(s, senses=None, roles=None)  # the roles are in this project's columns
                 f.write((conllu_header(s) if count == 1 and not varying else "") + format_sentence(s))
     return count
 
 
-def _predicted(annotated, input: str, layers, varying: bool):
+def _predicted(annotated, input: str, layers, varying: bool, span_roles: bool):
     """``(sent_id, Sentence)`` per predicted sentence from ``((file name, paragraph or Sentence), Doc)`` pairs."""
     count, previous = 0, None
     for (name, unit), doc in annotated:
-        predicted = doc_sentences(doc, layers)
+        predicted = doc_sentences(doc, layers, span_roles)
         if input == "conllu":
             count += 1
             yield str(unit.meta.metadata.get("sent_id", count)), with_predictions(

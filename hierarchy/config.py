@@ -22,15 +22,15 @@ import tomli_w
 from .errors import ConfigError
 
 FORMAT_VERSION = 1
-TASKS = ("pos", "chunks", "deps", "srl", "relatedness", "entailment")
+TASKS = ("pos", "chunks", "deps", "predicates", "srl", "relatedness", "entailment")
 SRL_FORMATS = ("conllu", "conll05")  # head-based CoNLL-U Plus (Universal PropBank), span-based CoNLL-2005 columns
 PAIR_TASKS = ("relatedness", "entailment")  # read sentence pairs (both from data.pairs); the top of the stack
 
 
 def data_key(task: str) -> str:
     """The ``[data]`` key of a task's training corpus (add ``_dev`` for its dev corpus); both pair tasks read
-    ``pairs``."""
-    return "pairs" if task in PAIR_TASKS else task
+    ``pairs``, and ``predicates`` (predicates and senses apart from their roles, as in LISA) reads ``srl``."""
+    return "pairs" if task in PAIR_TASKS else "srl" if task == "predicates" else task
 
 
 @dataclass
@@ -121,6 +121,10 @@ class Config:
             for task in set(layer.tasks) - set(PAIR_TASKS):  # a pair batch has no token annotations to pass upward
                 raise ConfigError(f"{where}: task '{task}' sits at or above a sentence-pair task "
                                   f"({', '.join(PAIR_TASKS)} must be the highest layers)")
+        depth = {task: k for k, layer in enumerate(self.model.layers) for task in layer.tasks}
+        if "predicates" in depth and depth["predicates"] >= depth.get("srl", len(self.model.layers)):
+            raise ConfigError(f"{where}: task 'predicates' must sit in a layer below 'srl' (the roles of the "
+                              "predicates it finds are labelled above)")
         for k, layer in enumerate(self.model.layers):
             if layer.encoder not in ("bilstm", "attention"):
                 raise ConfigError(f"{where}: unknown encoder '{layer.encoder}' (expected 'bilstm' or 'attention')")

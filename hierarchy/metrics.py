@@ -395,7 +395,7 @@ class SRLMetric(Metric):
     """Semantic roles, head-based, counted like the CoNLL-2009 scorer (``eval09.pl``) with senses kept apart.
 
     ``update(pred_senses, pred_roles, gold_senses, gold_roles)`` takes one sentence: a roleset or ``"_"`` per word
-    and one label list per predicate, predicates in sentence order (:class:`~hierarchy.corpus.Sentence`'s
+    and one label list per predicate (``None``: predicates only), predicates in sentence order (:class:`~hierarchy.corpus.Sentence`'s
     ``senses`` and ``roles``). A predicate is a word with a roleset: identification precision / recall / F1 over
     predicate words; sense accuracy is the share of gold predicates found with the right roleset. An argument is
     the triple (predicate word, argument word, label) for every label but ``_`` and ``V``; labeled precision,
@@ -426,13 +426,15 @@ class SRLMetric(Metric):
                 if label not in ("_", "V")}
 
     def update(self, pred_senses, pred_roles, gold_senses, gold_roles) -> None:
-        _check_lengths(pred_senses, gold_senses, *pred_roles, *gold_roles)
+        _check_lengths(pred_senses, gold_senses, *(pred_roles or ()), *(gold_roles or ()))
         pred_predicates = {i for i, sense in enumerate(pred_senses) if sense != "_"}
         gold_predicates = {i for i, sense in enumerate(gold_senses) if sense != "_"}
         self.pred_tp += len(pred_predicates & gold_predicates)
         self.pred_n_pred += len(pred_predicates)
         self.pred_n_gold += len(gold_predicates)
         self.sense_correct += sum(pred_senses[i] == gold_senses[i] for i in pred_predicates & gold_predicates)
+        if pred_roles is None:
+            return
         pred, gold = self.arguments(pred_senses, pred_roles), self.arguments(gold_senses, gold_roles)
         correct = pred & gold
         self.tp += len(correct)
@@ -489,3 +491,22 @@ class SpanSRLMetric(SRLMetric):
             raise ValueError(f"{len(predicates)} predicates but {len(roles)} role columns")
         return {(p, first, last, label) for p, tags in zip(predicates, roles)
                 for label, first, last in get_chunks(tags) if label != "V"}
+
+
+class PredicateMetric(SRLMetric):
+    """Predicate identification and senses alone (the ``predicates`` task): ``update(pred_senses, None,
+    gold_senses, None)``; ``score`` is predicate F1.
+
+    >>> metric = PredicateMetric()
+    >>> metric.update(["_", "go.01", "see.01"], None, ["_", "go.02", "_"], None)
+    >>> metric.values
+    {'predicate_precision': 50.0, 'predicate_recall': 100.0, 'predicate_f1': 66.66666666666666, 'sense_acc': 0.0}
+    """
+
+    @property
+    def score(self) -> float:
+        return f1(self.pred_tp, self.pred_n_pred, self.pred_n_gold)[2]
+
+    @property
+    def values(self) -> dict[str, float]:
+        return {k: v for k, v in super().values.items() if k.startswith("predicate_") or k == "sense_acc"}

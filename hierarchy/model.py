@@ -13,7 +13,8 @@ class Hierarchy(nn.Module):
     """Layer k reads ``[h_{k-1}; x; label embeddings of the tasks below]`` where ``x`` are the word embeddings
     (a shortcut into every layer, as in JMT). A layer is a BiLSTM or a self-attention block (LISA); the dependency
     task at an attention layer with a syntax head takes that head's attention logits as its arc scores, and
-    ``batch.inject`` (an injected parse) makes that head attend to the given heads.
+    ``batch.inject`` (an injected parse) makes that head attend to the given heads. A ``predicates`` task below
+    ``srl`` chooses the predicates whose roles the SRL head labels.
 
     A label embedding is per token (``[batch_size, seq_len, n]``) or per sentence (``[batch_size, n]``, e.g. the
     relatedness of a pair given to both its sentences); a per-sentence one reaches every token of the sentence.
@@ -38,7 +39,8 @@ class Hierarchy(nn.Module):
                 encoder = BiLSTM(n_in, layer.size)
             self.layers.append(encoder)
             for name in layer.tasks:
-                self.tasks[name] = make_task(name, encoder.n_out, config, vocabs, syntax_head=layer.syntax_head)
+                self.tasks[name] = make_task(name, encoder.n_out, config, vocabs, layer.syntax_head,
+                                             tasks=[t for k in config.layers for t in k.tasks])
                 self.depth[name] = k
                 n_labels += self.tasks[name].n_label_out
             n_below = encoder.n_out
@@ -65,6 +67,8 @@ class Hierarchy(nn.Module):
                 if depth != k or (name not in tasks and (k == top or not task.n_label_out)):
                     continue
                 scores[name] = task(h, batch) if s_arc is None else task(h, batch, s_arc)
+                if name == "srl" and "predicates" in scores:  # the roles of the predicates found below (LISA)
+                    scores[name] = scores["predicates"] | scores[name]
                 if task.n_label_out and k < top:
                     label = task.label_embedding(scores[name])
                     labels.append(label if label.dim() == 3 else label[:, None, :].expand(-1, h.shape[1], -1))

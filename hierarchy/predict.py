@@ -10,8 +10,8 @@ from .config import PAIR_TASKS
 from .corpus.pairs import as_pair
 from .errors import ConfigError
 from .corpus.srl import word_lemmas
-from .metrics import (AccuracyMetric, AttachmentMetric, ChunkMetric, EntailmentMetric, RelatednessMetric,
-                      SpanSRLMetric, SRLMetric)
+from .metrics import (AccuracyMetric, AttachmentMetric, ChunkMetric, EntailmentMetric, PredicateMetric,
+                      RelatednessMetric, SpanSRLMetric, SRLMetric)
 from .tasks.srl import NO_SENSE, NOT_PREDICATE, is_bio, roleset
 
 
@@ -59,8 +59,8 @@ def _labels(vocabs, field: str, ids: list, sentence) -> list:
         return ids
     if field == "senses":
         numbers, seen = vocabs.labels["senses"].itos, vocabs.labels["sense_lemmas"].stoi
-        lemmas = word_lemmas(sentence)
-        return ["_" if i == NOT_PREDICATE else roleset(lemmas[k], None if i == NO_SENSE else numbers[i], seen)
+        lemmas, renamed = word_lemmas(sentence), vocabs.renamed_lemmas
+        return ["_" if i == NOT_PREDICATE else roleset(lemmas[k], None if i == NO_SENSE else numbers[i], seen, renamed)
                 for k, i in enumerate(ids)]
     if field == "roles":
         itos = vocabs.labels["roles"].itos
@@ -127,6 +127,12 @@ def score(task: str, predicted, gold) -> dict:
             if g.heads is not None:
                 metric.update(p.heads, p.rels, g.heads, g.rels)
         return {"deps": metric}
+    if task == "predicates":
+        metric = PredicateMetric()
+        for p, g in zip(predicted, gold):
+            if g.senses is not None:
+                metric.update(p.senses, None, g.senses, None)
+        return {"predicates": metric}
     if task == "srl":
         span = is_bio({label for g in gold for column in g.roles or [] for label in column} or {"_"})
         metric = SpanSRLMetric() if span else SRLMetric()

@@ -139,6 +139,14 @@ class HierarchyComponent(Pipe):
         model = self._require_model()
         return [t for t in model.depth if t in LAYERS and (self.cfg["layers"] is None or t in self.cfg["layers"])]
 
+    @property
+    def span_roles(self) -> bool:
+        """Whether the model's roles are BIO tags over argument spans (else one label per argument head)."""
+        from .tasks.srl import is_bio
+
+        self._require_model()
+        return "roles" in self.vocabs.labels and is_bio(self.vocabs.labels["roles"].itos)
+
     # -- predict and write -----------------------------------------------------------------------------------
 
     def __call__(self, doc: Doc) -> Doc:

@@ -23,10 +23,10 @@ from .predict import autocast, evaluate
 from .vocab import Vocabs
 
 READERS = {"pos": read_conllu, "chunks": read_conll2000, "deps": read_conllu, "relatedness": read_pairs,
-           "entailment": read_pairs}  # and "srl": read_srl in data.srl_format
+           "entailment": read_pairs}  # and "srl", "predicates": read_srl in data.srl_format
 # the field a task's corpus must carry
-NEEDS = {"pos": "upos", "chunks": "chunks", "deps": "heads", "srl": "senses", "relatedness": "score",
-         "entailment": "label"}
+NEEDS = {"pos": "upos", "chunks": "chunks", "deps": "heads", "predicates": "senses", "srl": "senses",
+         "relatedness": "score", "entailment": "label"}
 
 
 def load_corpora(config: Config) -> tuple[dict, dict]:
@@ -34,7 +34,8 @@ def load_corpora(config: Config) -> tuple[dict, dict]:
     ``{task: pairs}`` for the sentence-pair tasks."""
     cache, train, dev = {}, {}, {}
     data = config.data
-    readers = dict(READERS, srl=lambda path, skip_bad: read_srl(path, data.srl_format, skip_bad))
+    srl = lambda path, skip_bad: read_srl(path, data.srl_format, skip_bad)  # noqa: E731
+    readers = dict(READERS, srl=srl, predicates=srl)
     for task in config.tasks():
         key = data_key(task)
         for split, path in ((train, getattr(data, key)), (dev, getattr(data, f"{key}_dev"))):
@@ -188,8 +189,8 @@ def regularization(lower: dict, anchor: dict) -> torch.Tensor:
 
 
 def main_score(task: str, metrics: dict) -> float:
-    """The number model selection reads per task, in percent: UPOS accuracy, chunk F1, LAS, labeled SRL argument
-    F1, relatedness Pearson correlation (times 100), entailment accuracy."""
+    """The number model selection reads per task, in percent: UPOS accuracy, chunk F1, LAS, predicate
+    identification F1, labeled SRL argument F1, relatedness Pearson correlation (times 100), entailment accuracy."""
     return 100 * (metrics["upos"].score if task == "pos" else next(iter(metrics.values())).score)
 
 

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, defaultdict
+from functools import cached_property
 
 from .corpus.pairs import LABELS, Pair
+from .corpus.srl import word_lemmas
 from .errors import ConfigError
 from .fileio import atomic_write
 
@@ -46,8 +48,16 @@ def sentences_of(items):
 def srl_labels(sentences) -> dict[str, Vocab]:
     """The SRL tables: ``roles`` (every role label, with ``_`` and ``V``, or ``O`` and ``B-V``, always in),
     ``senses`` (the sense numbers of the rolesets, ``01`` of ``give.01``; none in span corpora, whose senses are
-    lemmas) and ``sense_lemmas`` (the lemmas seen as predicates, :func:`~hierarchy.tasks.srl.roleset`)."""
+    lemmas), ``sense_lemmas`` (the lemmas seen as predicates, :func:`~hierarchy.tasks.srl.roleset`) and
+    ``roleset_lemmas``: ``"word lemma<TAB>roleset lemma"`` for each word lemma whose most frequent roleset names
+    another lemma (``service`` -> ``serve.01``, ``thanks`` -> ``thank.01``)."""
     annotated = [s for s in sentences if s.roles is not None]
+    renamed = defaultdict(Counter)
+    for s in annotated:
+        for lemma, sense in zip(word_lemmas(s), s.senses):
+            if "." in sense:
+                renamed[lemma][sense.rpartition(".")[0]] += 1
+    renamed = {lemma: counts.most_common(1)[0][0] for lemma, counts in renamed.items()}
     roles = {label for s in annotated for labels in s.roles for label in labels}
     span = "O" in roles or any(label[:2] in ("B-", "I-") for label in roles)
     roles |= {"O", "B-V"} if span else {"_", "V"}
@@ -55,7 +65,8 @@ def srl_labels(sentences) -> dict[str, Vocab]:
     senses = {r.rpartition(".")[2] for r in rolesets if "." in r}
     lemmas = {r.rpartition(".")[0] if "." in r else r for r in rolesets}
     return {"roles": Vocab(sorted(roles), specials=()), "senses": Vocab(sorted(senses), specials=()),
-            "sense_lemmas": Vocab(sorted(lemmas), specials=())}
+            "sense_lemmas": Vocab(sorted(lemmas), specials=()),
+            "roleset_lemmas": Vocab(sorted(f"{a}\t{b}" for a, b in renamed.items() if a != b), specials=())}
 
 
 class Vocabs:
@@ -80,8 +91,8 @@ class Vocabs:
             for name in fields.get(task, ()):
                 seen = Counter(t for s in sentences for t in (getattr(s, name) or []))
                 labels[name] = Vocab(sorted(seen), specials=())
-        if "srl" in corpora:
-            labels.update(srl_labels(corpora["srl"]))
+        if "srl" in corpora or "predicates" in corpora:
+            labels.update(srl_labels(corpora.get("srl") or corpora["predicates"]))
         if "entailment" in corpora:  # fixed, so that a corpus lacking a class still gives a three-way classifier
             labels["entailment"] = Vocab(LABELS, specials=())
         return cls(
@@ -89,6 +100,11 @@ class Vocabs:
             Vocab(sorted(chars)),
             labels,
         )
+
+    @cached_property
+    def renamed_lemmas(self) -> dict[str, str]:
+        """``roleset_lemmas`` as ``{word lemma: roleset lemma}`` (empty for models without it)."""
+        return dict(pair.split("\t") for pair in getattr(self.labels.get("roleset_lemmas"), "itos", ()))
 
     def to_json(self) -> dict:
         return {"words": self.words.itos, "chars": self.chars.itos, "labels": {k: v.itos for k, v in self.labels.items()}}

@@ -74,6 +74,7 @@ def test_lisa_overfits_saves_reloads_and_batches(tmp_path):
     trainer = Trainer(config, tmp_path / "lisa", progress=False)
     state = trainer.fit()
     assert state["best_dev"]["srl"]["srl"]["f1"] == 100.0
+    assert state["best_dev"]["predicates"]["predicates"]["predicate_f1"] == 100.0
     gold = trainer.dev_data["srl"]
     model, _, vocabs = load_model(tmp_path / "lisa")
     predicted = annotate(model, vocabs, gold)
@@ -91,6 +92,30 @@ def test_lisa_overfits_saves_reloads_and_batches(tmp_path):
     assert result.exit_code == 2 and "12 sentences, but" in result.stderr
 
 
+def test_srl_labels_the_predicates_found_below():
+    """With a ``predicates`` task below, the SRL head has no predicate classifier of its own: it labels the roles
+    of the words the lower task marks, and its senses are that task's."""
+    config = tiny_lisa()
+    sentences = read_srl(SAMPLE / "srl-train.conllu")[:2]
+    vocabs = Vocabs.build({"pos": sentences, "deps": sentences, "srl": sentences}, 1)
+    torch.manual_seed(0)
+    model = Hierarchy(config.model, vocabs).eval()
+    assert model.depth["predicates"] == 0 and model.tasks["srl"].predicate is None
+    assert not any(".predicate." in name or name.startswith("tasks.srl.mlp") for name, _ in model.named_parameters()
+                   if name.startswith("tasks.srl."))
+    with torch.no_grad():
+        predicates = model.tasks["predicates"].predicate.bias
+        predicates.copy_(torch.tensor([1e4, -1e4]))  # nothing below is a predicate: no frames above
+        batch = make_batch(sentences, vocabs)
+        none = model.tasks["srl"].decode(model(batch, ["srl"])["srl"], batch)
+        predicates.copy_(torch.tensor([-1e4, 1e4]))  # every word is
+        scores = model(batch, ["srl"])
+        every = model.tasks["srl"].decode(scores["srl"], batch)
+    assert none["roles"] == [[], []] and all(sense == -1 for row in none["senses"] for sense in row)
+    assert [len(frames) for frames in every["roles"]] == [len(s) for s in sentences]
+    assert every["senses"] == model.tasks["predicates"].decode(scores["predicates"], batch)["senses"]
+
+
 def test_mixed_stack_and_bad_config():
     config = tiny_lisa()
     config.model.layers[0].encoder = "bilstm"  # a BiLSTM below attention layers
@@ -102,6 +127,8 @@ def test_mixed_stack_and_bad_config():
         (lambda c: setattr(c.model.layers[0], "encoder", "gru"), "unknown encoder 'gru'"),
         (lambda c: setattr(c.model.layers[1], "heads", 3), "size 16 must be a multiple of heads 3"),
         (lambda c: setattr(c.model.layers[2], "encoder", "bilstm"), "layers\\[2\\]: syntax_head needs encoder"),
+        (lambda c: (c.model.layers[0].tasks.remove("predicates"), c.model.layers[3].tasks.append("predicates")),
+         "task 'predicates' must sit in a layer below 'srl'"),
         (lambda c: (c.model.layers[1].tasks.append("deps"), c.model.layers[2].tasks.clear()),
          "layers\\[2\\]: syntax_head needs encoder = \"attention\" and the task \"deps\" in the same layer"),
     ]:
@@ -115,4 +142,4 @@ def test_lisa_recipe_loads():
     config = load_config(ROOT / "models" / "lisa.toml")
     assert [layer.encoder for layer in config.model.layers] == ["attention"] * 4
     assert [layer.syntax_head for layer in config.model.layers] == [False, False, True, False]
-    assert config.tasks() == ["pos", "deps", "srl"] and isinstance(config.model.layers[0], LayerConfig)
+    assert config.tasks() == ["pos", "predicates", "deps", "srl"] and isinstance(config.model.layers[0], LayerConfig)

@@ -1,7 +1,7 @@
 """SRL metrics on hand-made cases: head-based (CoNLL-2009 scorer style) and span-based (srl-eval style)."""
 import pytest
 
-from hierarchy.metrics import SpanSRLMetric, SRLMetric
+from hierarchy.metrics import PredicateMetric, SpanSRLMetric, SRLMetric
 
 
 def test_head_based_counts_by_hand():
@@ -63,3 +63,13 @@ def test_span_arguments_of_a_missed_predicate_count_as_missed():
     metric = SpanSRLMetric()
     metric.update(["_", "_"], [], ["go", "_"], [["B-V", "B-A1"]])
     assert (metric.tp, metric.n_pred, metric.n_gold, metric.pred_n_gold) == (0, 0, 1, 1)
+
+
+def test_predicate_metric_counts_predicates_and_senses_only():
+    metric = PredicateMetric()
+    metric.update(["_", "go.01", "see.01", "_"], None, ["_", "go.02", "_", "be.01"], None)
+    metric.update(["run.01"], None, ["run.01"], None)
+    assert (metric.pred_tp, metric.pred_n_pred, metric.pred_n_gold, metric.sense_correct) == (2, 3, 3, 1)
+    assert metric.score == pytest.approx(2 / 3)
+    assert metric.values == pytest.approx({"predicate_precision": 200 / 3, "predicate_recall": 200 / 3,
+                                           "predicate_f1": 200 / 3, "sense_acc": 100 / 3})

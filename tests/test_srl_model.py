@@ -3,7 +3,7 @@ import pytest
 
 from hierarchy.batching import make_batch
 from hierarchy.config import LayerConfig, load_config
-from hierarchy.corpus import read_srl, write_srl
+from hierarchy.corpus import Sentence, read_srl, write_srl
 from hierarchy.errors import ConfigError, CorpusError
 from hierarchy.model import Hierarchy
 from hierarchy.persistence import load_model
@@ -51,6 +51,27 @@ def test_overfit_save_reload_batched_and_write_back(tmp_path, srl_format):
 def test_span_senses_are_lemmas_and_head_senses_fall_back_to_01():
     assert roleset("open", "02", {"open"}) == "open.02" and roleset("borrow", "02", {"open"}) == "borrow.01"
     assert roleset("open", None, set()) == "open"
+
+
+def test_rolesets_of_nouns_take_their_verbs_lemma():
+    """PropBank files many nouns under a verb's roleset (service -> serve.01): the vocabulary learns, per word
+    lemma, the roleset lemma it most often had, and predicted rolesets use it."""
+    def frame(words, senses):
+        return Sentence(words, senses=senses, roles=[["V" if k == i else "_" for k in range(len(words))]
+                                                     for i, sense in enumerate(senses) if sense != "_"])
+
+    train = [frame(["Service", "was", "slow"], ["serve.01", "_", "_"]),
+             frame(["good", "service"], ["_", "serve.01"]),
+             frame(["self", "service"], ["_", "service.02"]),
+             frame(["Thanks", "!"], ["thank.01", "_"]),
+             frame(["we", "serve"], ["_", "serve.02"])]
+    vocabs = Vocabs.build({"srl": train}, 1)
+    assert vocabs.labels["roleset_lemmas"].itos == ["service\tserve", "thanks\tthank"]
+    assert Vocabs.from_json(vocabs.to_json()).renamed_lemmas == {"service": "serve", "thanks": "thank"}
+    seen = vocabs.labels["sense_lemmas"].stoi
+    assert roleset("service", "02", seen, vocabs.renamed_lemmas) == "serve.02"
+    assert roleset("thanks", "01", {"serve"}, vocabs.renamed_lemmas) == "thank.01"  # unseen lemma: .01 of its own
+    assert roleset("serve", "02", seen, vocabs.renamed_lemmas) == "serve.02"
 
 
 def test_shapes_and_gold_predicates_at_training(tmp_path):

@@ -7,7 +7,9 @@ predicate (UP also puts it on the other words of a multiword predicate, sometime
 and a role (``ARG0``, ``ARGM-TMP``, ``C-ARG1``...) on each argument's head word, ``_`` elsewhere.
 A sentence with no predicate may have an empty 12th field. ``# propbank = no-up`` marks a sentence without SRL
 annotation: its ``senses`` and ``roles`` are ``None`` (not supervised), not "no predicates". Only word lines carry
-columns 11+. Written back by :func:`~hierarchy.corpus.ud.write_conllu`.
+columns 11+. Written back by :func:`~hierarchy.corpus.ud.write_conllu`. Files that ``hierarchy annotate`` writes
+declare two columns instead, ``HIERARCHY:PRED`` (the roleset or ``_``) and ``HIERARCHY:ARGS`` (the word's labels
+as ``PRED_ID:LABEL`` joined by ``|``, or ``_``; see :func:`format_args`), which are read the same way.
 
 Span-based (``read_conll05``): one word per line, whitespace-separated columns ``WORD PRED ARGS_1 .. ARGS_N``:
 ``PRED`` is the predicate's lemma or ``-``; predicate j's column brackets its arguments, ``(A0*`` opens,
@@ -29,6 +31,7 @@ from hierarchy.errors import CorpusError
 from hierarchy.fileio import atomic_write
 
 NO_ANNOTATION = ("propbank", "no-up")  # the comment that marks a sentence without SRL annotation
+PRED_COLUMN, ARGS_COLUMN = "HIERARCHY:PRED", "HIERARCHY:ARGS"  # the fixed-column form (global.columns)
 _CELL = re.compile(r"^(?:\(([^()*\s]+))?\*(\))?$")  # (A0*  *  *)  (V*)
 
 
@@ -57,6 +60,8 @@ def _with_srl(path, sentence: Sentence) -> Sentence:
     if meta.metadata.get(NO_ANNOTATION[0]) == NO_ANNOTATION[1]:
         return sentence
     first = int(sentence.source.rsplit(":", 1)[1]) + len(meta.comments)  # line of the first token line
+    if PRED_COLUMN.lower() in next(token for token in meta if isinstance(token["id"], int)):
+        return _with_declared_srl(path, sentence, first)
     senses, columns, lines = [], [], []
     for k, token in enumerate(meta):
         extra = list(token.values())[N_COLUMNS:]
@@ -91,6 +96,40 @@ def _with_srl(path, sentence: Sentence) -> Sentence:
         if stray and p not in vs:
             raise CorpusError(path, lines[stray[0]], f"expected the V of {where} on word {p + 1}, found it on word "
                                                      f"{stray[0] + 1}, another predicate (columns out of order?)")
+    sentence.senses, sentence.roles = senses, roles
+    return sentence
+
+
+def format_args(senses: list[str], roles: list[list[str]], k: int) -> str:
+    """The ``HIERARCHY:ARGS`` cell of word ``k`` (0-based): its label in each predicate's frame as
+    ``PRED_ID:LABEL``, joined by ``|``; ``_`` when it has none.
+
+    >>> format_args(["_", "go.01", "_"], [["ARG0", "V", "_"]], 0), format_args(["go"], [["B-V"]], 0)
+    ('2:ARG0', '1:B-V')
+    """
+    predicates = [i for i, sense in enumerate(senses) if sense != "_"]
+    cells = [f"{p + 1}:{labels[k]}" for p, labels in zip(predicates, roles) if labels[k] not in ("_", "O")]
+    return "|".join(cells) or "_"
+
+
+def _with_declared_srl(path, sentence: Sentence, first: int) -> Sentence:
+    """Fill ``senses`` and ``roles`` from the declared HIERARCHY:PRED and HIERARCHY:ARGS columns."""
+    pred, args = PRED_COLUMN.lower(), ARGS_COLUMN.lower()
+    words = [(first + k, token) for k, token in enumerate(sentence.meta) if isinstance(token["id"], int)]
+    senses = [token.get(pred) or "_" for _, token in words]
+    predicates = {i + 1: j for j, i in enumerate(i for i, sense in enumerate(senses) if sense != "_")}
+    cells = []
+    for k, (number, token) in enumerate(words):
+        for cell in [] if token.get(args, "_") in ("_", "") else token[args].split("|"):
+            head, sep, label = cell.partition(":")
+            if not (sep and label and head.isdigit() and int(head) in predicates):
+                raise CorpusError(path, number, f"expected {ARGS_COLUMN} cells like 3:ARG0 naming a predicate's word "
+                                                f"(one with a roleset in {PRED_COLUMN}), found '{cell}'")
+            cells.append((predicates[int(head)], k, label))
+    span = any(label[:2] in ("B-", "I-") for _, _, label in cells)
+    roles = [["O" if span else "_"] * len(words) for _ in predicates]
+    for j, k, label in cells:
+        roles[j][k] = label
     sentence.senses, sentence.roles = senses, roles
     return sentence
 

@@ -1,7 +1,8 @@
 """Semantic role labelling (LISA, Strubell et al. 2018): predicates, their senses, and their arguments scored by a
 bilinear product of each predicate's representation with every word's.
 
-* Predicate identification: a binary decision per word.
+* Predicate identification: a binary decision per word, made by the SRL head itself or, as in LISA, by a
+  ``predicates`` task lower in the stack (:class:`PredicateTask`), whose label embedding then feeds the layers up.
 * Sense: per predicate word, a classifier over the sense numbers seen in training (``01``, ``02``...: the part
   of a roleset after the last dot). The roleset written is ``lemma.NN``; a lemma never seen as a predicate in
   training gets ``lemma.01`` (the first, usually most frequent, sense), whatever the classifier says. Span corpora
@@ -13,7 +14,7 @@ bilinear product of each predicate's representation with every word's.
   constraints, with ``B-V`` forced on the predicate.
 
 The training loss scores the arguments of the gold predicates; decoding scores those of the predicted ones.
-The head passes no label embedding upward (``n_label_out = 0``).
+The SRL head passes no label embedding upward (``n_label_out = 0``).
 """
 import torch
 import torch.nn.functional as F
@@ -33,28 +34,104 @@ def is_bio(labels) -> bool:
     return "O" in labels and all(label == "O" or label[:2] in ("B-", "I-") for label in labels)
 
 
-def roleset(lemma: str, sense: str | None, seen_lemmas) -> str:
+def roleset(lemma: str, sense: str | None, seen_lemmas, renamed=None) -> str:
     """The roleset written for a predicate: ``lemma.sense`` when the lemma was a predicate in training, else
-    ``lemma.01``; just the lemma when there is no sense (span corpora).
+    ``lemma.01``; just the lemma when there is no sense (span corpora). ``renamed`` maps a word's lemma to the
+    roleset lemma it most often had in training where the two differ (``service`` -> ``serve``, as PropBank files
+    nouns under their verbs).
 
     >>> roleset("give", "02", {"give"}), roleset("yeet", "02", {"give"}), roleset("give", None, set())
     ('give.02', 'yeet.01', 'give')
+    >>> roleset("service", "01", {"serve"}, {"service": "serve"})
+    'serve.01'
     """
     if sense is None:
         return lemma
+    lemma = (renamed or {}).get(lemma, lemma)
     return f"{lemma}.{sense}" if lemma in seen_lemmas else f"{lemma}.01"
 
 
-class SRLTask(nn.Module):
+class Predicates(nn.Module):
+    """Predicate identification (two classes per word) and sense classification from one MLP over the states."""
+
+    def __init__(self, n_in: int, n_senses: int, mlp_dim: int, dropout: float, enabled: bool = True):
+        super().__init__()
+        self.mlp = MLP(n_in, mlp_dim, dropout) if enabled else None
+        self.predicate = nn.Linear(mlp_dim, 2) if enabled else None
+        self.sense = nn.Linear(mlp_dim, n_senses) if n_senses and enabled else None
+
+    def predicate_scores(self, h: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``h [batch_size, seq_len, n_in]`` -> ``s_pred [batch_size, seq_len, 2]`` and ``s_sense [batch_size,
+        seq_len, n_senses]`` (absent without senses)."""
+        x = self.mlp(h)
+        scores = {"s_pred": self.predicate(x)}
+        if self.sense is not None:
+            scores["s_sense"] = self.sense(x)
+        return scores
+
+    def predicate_loss(self, scores, batch) -> torch.Tensor:
+        """Cross-entropy of predicate identification, plus that of senses at gold predicates."""
+        loss = F.cross_entropy(scores["s_pred"].flatten(0, 1).float(), batch.gold["predicates"].flatten(),
+                               ignore_index=-100)
+        senses = batch.gold.get("senses")
+        if "s_sense" in scores and senses is not None and (senses >= 0).any():
+            loss = loss + F.cross_entropy(scores["s_sense"].flatten(0, 1).float(), senses.flatten(), ignore_index=-100)
+        return loss
+
+    @staticmethod
+    def decode_predicates(scores, batch) -> tuple[torch.Tensor, list[list[int]]]:
+        """``is_pred [batch_size, seq_len]`` and the senses per sentence: a sense id per word
+        (:data:`NOT_PREDICATE`, :data:`NO_SENSE` or an index into the sense numbers)."""
+        is_pred = (scores["s_pred"].argmax(-1) == 1) & batch.mask  # (batch, seq)
+        if "s_sense" in scores:
+            senses = scores["s_sense"].argmax(-1).masked_fill(~is_pred, NOT_PREDICATE).cpu()
+        else:
+            senses = torch.full_like(is_pred, NO_SENSE, dtype=torch.long).masked_fill(~is_pred, NOT_PREDICATE).cpu()
+        return is_pred, [senses[i, :n].tolist() for i, n in enumerate(batch.lens.tolist())]
+
+
+def _has_predicates(batch) -> bool:
+    gold = batch.gold.get("predicates")
+    return gold is not None and bool((gold >= 0).any())
+
+
+class PredicateTask(Predicates):
+    """Predicates and their senses on their own, at a lower layer than the roles (LISA predicts them with POS);
+    the SRL task above then labels the arguments of these predicates. Passes a softmax-weighted embedding of
+    predicate / not predicate upward."""
+
+    fields = ["senses"]
+
+    def __init__(self, n_in: int, n_senses: int, mlp_dim: int, label_dim: int, dropout: float):
+        super().__init__(n_in, n_senses, mlp_dim, dropout)
+        self.label_embeddings = nn.Linear(2, label_dim, bias=False)
+        self.n_label_out = label_dim
+
+    def forward(self, h: torch.Tensor, batch) -> dict[str, torch.Tensor]:
+        return self.predicate_scores(h)
+
+    def label_embedding(self, scores) -> torch.Tensor:
+        """``[batch_size, seq_len, label_dim]``."""
+        return self.label_embeddings(scores["s_pred"].softmax(-1))
+
+    def loss(self, scores, batch) -> torch.Tensor:
+        return self.predicate_loss(scores, batch) if _has_predicates(batch) else scores["s_pred"].sum() * 0
+
+    def decode(self, scores, batch) -> dict[str, list]:
+        return {"senses": self.decode_predicates(scores, batch)[1]}
+
+
+class SRLTask(Predicates):
+    """Roles of each predicate's arguments; with ``own_predicates=False`` the predicates (and the ``s_pred`` and
+    ``s_sense`` scores that :meth:`decode` reads) come from a :class:`PredicateTask` lower in the stack."""
+
     fields = ["senses", "roles"]
     n_label_out = 0
 
-    def __init__(self, n_in: int, roles: list[str], n_senses: int, mlp_dim: int, role_dim: int, dropout: float):
-        super().__init__()
+    def __init__(self, n_in: int, roles: list[str], n_senses: int, mlp_dim: int, role_dim: int, dropout: float,
+                 own_predicates: bool = True):
+        super().__init__(n_in, n_senses, mlp_dim, dropout, enabled=own_predicates)
         self.span = is_bio(roles)
-        self.mlp = MLP(n_in, mlp_dim, dropout)
-        self.predicate = nn.Linear(mlp_dim, 2)
-        self.sense = nn.Linear(mlp_dim, n_senses) if n_senses else None
         self.role_pred, self.role_arg = MLP(n_in, role_dim, dropout), MLP(n_in, role_dim, dropout)
         self.role_weight = nn.Parameter(torch.zeros(len(roles), role_dim + 1, role_dim + 1))
         self.v = roles.index("B-V" if self.span else "V") if ("B-V" if self.span else "V") in roles else None
@@ -62,14 +139,11 @@ class SRLTask(nn.Module):
                     if self.span else None)
 
     def forward(self, h: torch.Tensor, batch) -> dict[str, torch.Tensor]:
-        """``h [batch_size, seq_len, n_in]`` -> ``s_pred [batch_size, seq_len, 2]``, ``s_sense [batch_size, seq_len,
-        n_senses]`` (absent without senses) and the role representations ``role_pred``, ``role_arg``
-        ``[batch_size, seq_len, role_dim]`` that :meth:`role_scores` combines once predicates are chosen."""
-        x = self.mlp(h)
-        scores = {"s_pred": self.predicate(x), "role_pred": self.role_pred(h), "role_arg": self.role_arg(h)}
-        if self.sense is not None:
-            scores["s_sense"] = self.sense(x)
-        return scores
+        """``h [batch_size, seq_len, n_in]`` -> the role representations ``role_pred``, ``role_arg``
+        ``[batch_size, seq_len, role_dim]`` that :meth:`role_scores` combines once predicates are chosen, and,
+        with its own predicates, ``s_pred`` and ``s_sense`` (see :meth:`Predicates.predicate_scores`)."""
+        scores = {"role_pred": self.role_pred(h), "role_arg": self.role_arg(h)}
+        return scores | (self.predicate_scores(h) if self.predicate is not None else {})
 
     def role_scores(self, scores, pred_index: torch.Tensor) -> torch.Tensor:
         """``pred_index [batch_size, n_pred]`` (word positions) -> ``s_role [batch_size, n_pred, seq_len, n_roles]``."""
@@ -92,15 +166,11 @@ class SRLTask(nn.Module):
         return s_role.masked_fill(own[..., None] & ~is_v, -1e4)
 
     def loss(self, scores, batch) -> torch.Tensor:
-        """Cross-entropy of predicate identification and of senses at gold predicates, plus the role loss of the
-        gold predicates: cross-entropy per (predicate, word), or the CRF's negative log-likelihood per word."""
-        gold = batch.gold.get("predicates")
-        if gold is None or not (gold >= 0).any():
-            return scores["s_pred"].sum() * 0
-        loss = F.cross_entropy(scores["s_pred"].flatten(0, 1).float(), gold.flatten(), ignore_index=-100)
-        senses = batch.gold.get("senses")
-        if self.sense is not None and senses is not None and (senses >= 0).any():
-            loss = loss + F.cross_entropy(scores["s_sense"].flatten(0, 1).float(), senses.flatten(), ignore_index=-100)
+        """Predicate and sense cross-entropy (with its own predicates), plus the role loss of the gold predicates:
+        cross-entropy per (predicate, word), or the CRF's negative log-likelihood per word."""
+        if not _has_predicates(batch):
+            return scores["role_arg"].sum() * 0
+        loss = self.predicate_loss(scores, batch) if self.predicate is not None else scores["role_arg"].sum() * 0
         roles = batch.gold.get("roles")  # (batch, n_pred, seq)
         if roles is None or not (roles >= 0).any():
             return loss
@@ -118,12 +188,8 @@ class SRLTask(nn.Module):
         """Per sentence: a sense id per word (:data:`NOT_PREDICATE`, :data:`NO_SENSE` or an index into the sense
         numbers) and a list of role-label ids per predicted predicate, predicates in sentence order."""
         lens = batch.lens.tolist()
-        is_pred = (scores["s_pred"].argmax(-1) == 1) & batch.mask  # (batch, seq)
+        is_pred, senses = self.decode_predicates(scores, batch)
         predicates = [torch.nonzero(row[:n]).flatten().tolist() for row, n in zip(is_pred.cpu(), lens)]
-        if self.sense is not None:
-            senses = scores["s_sense"].argmax(-1).masked_fill(~is_pred, NOT_PREDICATE).cpu()
-        else:
-            senses = torch.full_like(is_pred, NO_SENSE, dtype=torch.long).masked_fill(~is_pred, NOT_PREDICATE).cpu()
         n_pred = max(map(len, predicates))
         roles = [[] for _ in lens]
         if n_pred:
@@ -139,4 +205,4 @@ class SRLTask(nn.Module):
             else:
                 best = s_role.argmax(-1).cpu()  # (batch, n_pred, seq)
                 roles = [[best[i, j, :n].tolist() for j in range(len(p))] for i, (p, n) in enumerate(zip(predicates, lens))]
-        return {"senses": [senses[i, :n].tolist() for i, n in enumerate(lens)], "roles": roles}
+        return {"senses": senses, "roles": roles}
