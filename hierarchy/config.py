@@ -88,6 +88,7 @@ class TrainConfig:
     epochs: int = 30
     patience: int = 5  # stop after this many epochs without a better dev score
     batch_tokens: int = 2000  # length-bucketed batches of about this many words
+    task_batch_tokens: dict[str, float] = field(default_factory=dict)  # per task, instead of batch_tokens
     lr: float = 2e-3
     delta: float = 1e-2  # successive regularization strength; 0 turns it off
     clip: float = 5.0
@@ -144,10 +145,13 @@ class Config:
             raise ConfigError(f"{where}: train.threads must be 0 (torch's default) or more, not {self.train.threads}")
         if self.train.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"{where}: train.device must be 'auto', 'cpu' or 'cuda', not '{self.train.device}'")
-        for task in self.train.weights:
-            if task not in seen:
-                raise ConfigError(f"{where}: train.weights names task '{task}', which is in no layer "
-                                  f"(expected one of {', '.join(seen)})")
+        for key in ("weights", "task_batch_tokens"):
+            for task in getattr(self.train, key):
+                if task not in seen:
+                    raise ConfigError(f"{where}: train.{key} names task '{task}', which is in no layer "
+                                      f"(expected one of {', '.join(seen)})")
+        if any(n < 1 for n in [self.train.batch_tokens, *self.train.task_batch_tokens.values()]):
+            raise ConfigError(f"{where}: train.batch_tokens and train.task_batch_tokens must be at least 1")
         for task in seen:
             if not getattr(self.data, data_key(task)):
                 raise ConfigError(f"{where}: task '{task}' has no training corpus: set data.{data_key(task)}")

@@ -119,7 +119,8 @@ class Trainer:
     def task_batches(self, task: str, rng: random.Random):
         items = self.train_data[task]  # sentence pairs are never empty (the reader refuses them)
         items = items if task in PAIR_TASKS else [s for s in items if len(s)]
-        yield from batches(items, self.vocabs, self.config.train.batch_tokens, True, rng)
+        size = int(self.config.train.task_batch_tokens.get(task, self.config.train.batch_tokens))
+        yield from batches(items, self.vocabs, size, True, rng)
 
     def step(self, loss: torch.Tensor) -> None:
         self.optimizer.zero_grad(set_to_none=True)

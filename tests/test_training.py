@@ -15,7 +15,7 @@ import hierarchy.training
 from conftest import tiny_config
 from hierarchy.corpus import Sentence
 from hierarchy.checkpoint import NAME as CHECKPOINT, load_checkpoint
-from hierarchy.errors import CorpusError
+from hierarchy.errors import ConfigError, CorpusError
 from hierarchy.model import Hierarchy
 from hierarchy.persistence import load_model
 from hierarchy.training import Trainer, check_output, regularization
@@ -302,3 +302,16 @@ def test_corpus_without_the_task_layer(tmp_path):
     with pytest.raises(CorpusError, match="heads") as e:
         Trainer(config, tmp_path / "out", progress=False)
     assert str(bad) in str(e.value) and not (tmp_path / "out").exists()
+
+
+def test_task_batch_tokens_sizes_each_tasks_batches(tmp_path):
+    """``train.task_batch_tokens`` gives a task its own batch size (e.g. small batches for sentence pairs)."""
+    trainer = prepared(small_config(batch_tokens=1000, task_batch_tokens={"chunks": 20}), tmp_path / "out")
+    rng = random.Random(0)
+    pos, chunks = list(trainer.task_batches("pos", rng)), list(trainer.task_batches("chunks", rng))
+    assert len(pos) == 1 and len(chunks) > 1
+    assert sum(b.n_words() for b in chunks) == sum(len(s) for s in trainer.train_data["chunks"])
+    assert all(b.n_words() <= 20 or len(b.lens) == 1 for b in chunks)
+    for bad, message in [({"psos": 10}, "train.task_batch_tokens names task 'psos'"), ({"pos": 0}, "at least 1")]:
+        with pytest.raises(ConfigError, match=message):
+            small_config(task_batch_tokens=bad).validate("recipe.toml")
