@@ -35,10 +35,10 @@ from conllu.parser import DEFAULT_FIELDS
 
 from .corpus import Sentence, read_conllu
 from .corpus.sentence import read_lines
+from .corpus.srl import ARGS_COLUMN, PRED_COLUMN, format_args
 from .corpus.ud import format_sentence
 from .errors import ConfigError, CorpusError, HierarchyError
 from .fileio import atomic_write
-from .corpus.srl import ARGS_COLUMN, PRED_COLUMN, format_args
 from .spacy_component import EXTENSIONS, ROOT, bio_spans, bio_tags, sentence_bounds, srl_frames
 
 INPUTS = ("text", "conllu")
