@@ -107,7 +107,8 @@ def test_train_writes_a_model_directory(model_dir):
     assert metrics["best_epoch"] == 1 and metrics["epochs"] == 1
     assert metrics["dev"]["pos"]["upos"]["acc"] >= 0 and "las" in metrics["dev"]["deps"]["deps"]
     assert (model_dir / "dev-scores.png").read_bytes().startswith(PNG)
-    assert set(json.loads((model_dir / "vocab.json").read_text())["labels"]) == {"upos", "xpos", "chunks", "rels", "roles", "senses", "sense_lemmas", "entailment"}
+    assert set(json.loads((model_dir / "vocab.json").read_text())["labels"]) == {
+        "upos", "xpos", "chunks", "rels", "roles", "senses", "sense_lemmas", "roleset_lemmas", "entailment"}
     load_model(model_dir)
 
 
