@@ -90,6 +90,7 @@ class TrainConfig:
     batch_tokens: int = 2000  # length-bucketed batches of about this many words
     task_batch_tokens: dict[str, float] = field(default_factory=dict)  # per task, instead of batch_tokens
     lr: float = 2e-3
+    lr_decay: float = 1.0  # epoch k trains at lr * lr_decay ** (k - 1); 1 keeps it constant
     delta: float = 1e-2  # successive regularization strength; 0 turns it off
     clip: float = 5.0
     weights: dict[str, float] = field(default_factory=dict)  # joint mode: loss weight per task (default 1)
@@ -150,6 +151,8 @@ class Config:
                 if task not in seen:
                     raise ConfigError(f"{where}: train.{key} names task '{task}', which is in no layer "
                                       f"(expected one of {', '.join(seen)})")
+        if not 0 < self.train.lr_decay <= 1:
+            raise ConfigError(f"{where}: train.lr_decay must be in (0, 1], not {self.train.lr_decay}")
         if any(n < 1 for n in [self.train.batch_tokens, *self.train.task_batch_tokens.values()]):
             raise ConfigError(f"{where}: train.batch_tokens and train.task_batch_tokens must be at least 1")
         for task in seen:

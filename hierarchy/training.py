@@ -93,6 +93,8 @@ class Trainer:
             if epoch - state["best_epoch"] > cfg.patience and state["best_epoch"]:
                 break
             start = time.perf_counter()
+            for group in self.optimizer.param_groups:  # from the recipe, also when resuming
+                group["lr"] = cfg.lr * cfg.lr_decay ** (epoch - 1)
             rng = random.Random(cfg.seed * 1000 + epoch)
             losses, words = self.schedule_epoch(rng) if cfg.mode == "schedule" else self.joint_epoch(rng)
             seconds = time.perf_counter() - start

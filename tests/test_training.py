@@ -315,3 +315,20 @@ def test_task_batch_tokens_sizes_each_tasks_batches(tmp_path):
     for bad, message in [({"psos": 10}, "train.task_batch_tokens names task 'psos'"), ({"pos": 0}, "at least 1")]:
         with pytest.raises(ConfigError, match=message):
             small_config(task_batch_tokens=bad).validate("recipe.toml")
+
+
+def test_lr_decay_sets_each_epochs_learning_rate(tmp_path, monkeypatch):
+    """Epoch k trains at ``lr * lr_decay ** (k - 1)``, also after a resume (the rate comes from the recipe)."""
+    seen = []
+    step = Trainer.step
+    monkeypatch.setattr(Trainer, "step", lambda self, loss: (seen.append(self.optimizer.param_groups[0]["lr"]),
+                                                              step(self, loss)))
+    config = small_config(epochs=2, lr=0.01, lr_decay=0.5)
+    Trainer(config, tmp_path / "out", progress=False).fit()
+    assert sorted(set(seen), reverse=True) == pytest.approx([0.01, 0.005])
+    seen.clear()
+    config.train.epochs = 3
+    Trainer(config, tmp_path / "out", progress=False).fit(resume=True)
+    assert sorted(set(seen)) == pytest.approx([0.0025])
+    with pytest.raises(ConfigError, match="train.lr_decay must be in"):
+        small_config(lr_decay=0.0).validate("recipe.toml")
