@@ -395,8 +395,8 @@ class SRLMetric(Metric):
     """Semantic roles, head-based, counted like the CoNLL-2009 scorer (``eval09.pl``) with senses kept apart.
 
     ``update(pred_senses, pred_roles, gold_senses, gold_roles)`` takes one sentence: a roleset or ``"_"`` per word
-    and one label list per predicate (``None``: predicates only), predicates in sentence order (:class:`~hierarchy.corpus.Sentence`'s
-    ``senses`` and ``roles``). A predicate is a word with a roleset: identification precision / recall / F1 over
+    and one label list per predicate (``None``: predicates only), predicates in sentence order
+    (:class:`~hierarchy.corpus.Sentence`'s ``senses`` and ``roles``). A predicate is a word with a roleset: identification precision / recall / F1 over
     predicate words; sense accuracy is the share of gold predicates found with the right roleset. An argument is
     the triple (predicate word, argument word, label) for every label but ``_`` and ``V``; labeled precision,
     recall and F1 over those triples (the arguments of a wrongly found or missed predicate count as wrong),
