@@ -82,19 +82,30 @@ def partial_run(directory: Path) -> dict | None:
     }
 
 
-def table(out: Path) -> str:
-    """A Markdown table of the runs in ``out``: finished ones from their JSON, stopped ones from their metrics.json."""
+def result_rows(out: Path, runs, partial: bool = False) -> list[dict]:
+    """The result JSONs in ``out`` in the order of ``runs`` (others last); with ``partial``, also a row from
+    :func:`partial_run` for each run of ``runs`` stopped before it wrote one. Every benchmark's table reads these."""
     rows = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
     done = {r["run"] for r in rows}
-    rows += [r for name in RUNS if name not in done and (r := partial_run(out / name))]
+    rows += [r for name in runs if partial and name not in done and (r := partial_run(out / name))]
+    order = list(runs)
+    return sorted(rows, key=lambda r: order.index(r["run"]) if r["run"] in order else len(order))
+
+
+def dev_cell(row: dict, task: str, name: str, key: str) -> str:
+    """One dev score of a result row, ``-`` when the run has no such task."""
+    return f"{row['dev'][task][name][key]:.2f}" if task in row["dev"] else "-"
+
+
+def table(out: Path) -> str:
+    """A Markdown table of the runs in ``out``: finished ones from their JSON, stopped ones from their metrics.json."""
     lines = [
         "| run | device | UPOS | XPOS | chunk F1 | UAS | LAS | epochs (best) | train words/s | s/epoch | annotate words/s | peak RSS MiB |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     number = lambda value: "-" if value is None else f"{value:.0f}"  # noqa: E731
-    for r in sorted(rows, key=lambda r: list(RUNS).index(r["run"])):
-        d = r["dev"]
-        get = lambda task, name, key: f"{d[task][name][key]:.2f}" if task in d else "-"  # noqa: E731
+    for r in result_rows(out, RUNS, partial=True):
+        get = lambda task, name, key: dev_cell(r, task, name, key)  # noqa: E731
         lines.append(
             f"| {r['run']} | {r['device']} ({r['threads']} thr) | {get('pos', 'upos', 'acc')} | {get('pos', 'xpos', 'acc')} "
             f"| {get('chunks', 'chunks', 'f1')} | {get('deps', 'deps', 'uas')} | {get('deps', 'deps', 'las')} "

@@ -16,13 +16,12 @@ embeddings), its vocabulary from SICK alone. Dev scores are those of the best ep
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from jmt import ROOT, make_parser, run_all, run_result  # noqa: E402  (the shared process pool and command line)
+from jmt import ROOT, dev_cell, make_parser, result_rows, run_all, run_result  # noqa: E402  (the shared process pool and command line)
 
 RECIPE = ROOT / "models" / "jmt-sick.toml"
 RUNS = ["hierarchy", "pairs-only"]
@@ -66,15 +65,14 @@ def one_run(name: str, args) -> dict:
 
 
 def table(out: Path) -> str:
-    rows = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
     lines = [
         "| run | device | entailment acc | relatedness Pearson | Spearman | MSE | UPOS | chunk F1 | LAS "
         "| epochs (best) | train words/s | s/epoch | predict pairs/s | peak RSS MiB |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in sorted(rows, key=lambda r: RUNS.index(r["run"]) if r["run"] in RUNS else len(RUNS)):
-        d, rel = r["dev"], r["relatedness"]
-        get = lambda task, name, key: f"{d[task][name][key]:.2f}" if task in d else "-"  # noqa: E731
+    for r in result_rows(out, RUNS):
+        rel = r["relatedness"]
+        get = lambda task, name, key: dev_cell(r, task, name, key)  # noqa: E731
         lines.append(
             f"| {r['run']} | {r['device']} ({r['threads']} thr) | {r['entailment']['acc']:.2f} "
             f"| {rel['pearson'] / 100:.4f} | {rel['spearman'] / 100:.4f} | {rel['mse']:.4f} "

@@ -17,13 +17,12 @@ benchmarks/out-srl/.
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from jmt import ROOT, RECIPE, make_parser, run_all, run_result  # noqa: E402  (the shared process pool and command line)
+from jmt import ROOT, RECIPE, dev_cell, make_parser, result_rows, run_all, run_result  # noqa: E402  (the shared process pool and command line)
 
 UP = ROOT.parent / "shared" / "corpora" / "up-english-ewt"
 RUNS = ["hierarchy", "srl-only", "lisa"]
@@ -104,15 +103,13 @@ def one_run(name: str, args) -> dict:
 
 
 def table(out: Path) -> str:
-    rows = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
     lines = [
         "| run | device | UPOS | chunk F1 | LAS | predicate F1 | sense acc | arg P | arg R | arg F1 | epochs (best) "
         "| train words/s | annotate words/s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in sorted(rows, key=lambda r: RUNS.index(r["run"]) if r["run"] in RUNS else len(RUNS)):
-        d = r["dev"]
-        get = lambda task, name, key: f"{d[task][name][key]:.2f}" if task in d else "-"  # noqa: E731
+    for r in result_rows(out, RUNS):
+        get = lambda task, name, key: dev_cell(r, task, name, key)  # noqa: E731
         for run, s in [(r["run"], r["srl"]), (r["run"] + " (gold syntax injected)", r.get("srl_gold_syntax"))]:
             if s is None:
                 continue
