@@ -91,18 +91,21 @@ def evaluate(
     write_predictions: Optional[Path] = typer.Option(None, help="Directory for the predicted files."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     batch_tokens: int = typer.Option(4000, help="Words per batch."),
+    precision: str = typer.Option("auto", help="auto (bf16 on CUDA, fp32 on CPU), bf16 (faster on CPUs with AMX or "
+                                               "AVX512-BF16) or fp32."),
 ):
     """Score a model layer by layer on gold files (punctuation included, gold tokenization)."""
     from hierarchy.config import SRL_FORMATS
     from hierarchy.corpus import (read_conll2000, read_conllu, read_pairs, read_srl, write_conll2000, write_conllu,
                                   write_pairs, write_srl)
     from hierarchy.persistence import load_config_file, load_model
-    from hierarchy.predict import annotate, predict_pairs, score
+    from hierarchy.predict import annotate, check_precision, predict_pairs, score
     from hierarchy.persistence import resolve_device
 
     if not (conllu or chunks or srl or pairs):
         fail(HierarchyError("give at least one gold file: --conllu FILE, --chunks FILE, --srl FILE and/or --pairs FILE"))
     try:
+        check_precision(precision)
         if srl:
             srl_format = srl_format or load_config_file(model_dir / "config.toml").data.srl_format
             if srl_format not in SRL_FORMATS:
@@ -125,11 +128,11 @@ def evaluate(
         if inject_parse and not any(getattr(layer, "syntax_head", False) for layer in model.layers):
             raise HierarchyError(f"{model_dir}: --inject-parse needs a model with a syntax head (models/lisa.toml)")
         # pairs first: a model without pair layers fails here, before any prediction file is written
-        predicted_pairs = predict_pairs(model, vocabs, gold_pairs, batch_tokens, torch_device) if pairs else None
+        predicted_pairs = predict_pairs(model, vocabs, gold_pairs, batch_tokens, torch_device, precision) if pairs else None
         results, rows = {}, []
         for path, gold, tasks, writer, suffix in files:
             tasks = [t for t in tasks if t in model.depth]
-            predicted = annotate(model, vocabs, gold, tasks, batch_tokens, torch_device, injected.get(path))
+            predicted = annotate(model, vocabs, gold, tasks, batch_tokens, torch_device, injected.get(path), precision)
             for task in tasks:
                 for name, metric in score(task, predicted, gold).items():
                     extra = {"per_type": metric.per_type} if task == "chunks" else {}
@@ -174,6 +177,8 @@ def annotate_command(
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     batch_size: int = typer.Option(256, help="Docs (paragraphs or CoNLL-U sentences) per batch."),
     quiet: bool = typer.Option(False, help="No progress bar."),
+    precision: str = typer.Option("auto", help="auto (bf16 on CUDA, fp32 on CPU), bf16 (faster on CPUs with AMX or "
+                                               "AVX512-BF16) or fp32."),
     pairs: Optional[Path] = typer.Option(None, help="Sentence pairs (SICK, or TSV / JSON lines with premise and "
                                                     "hypothesis) instead: relatedness, entailment label and class "
                                                     "probabilities per pair, as TSV (or JSON lines with --format jsonl)."),
@@ -181,12 +186,15 @@ def annotate_command(
     """Annotate raw text (paragraphs split at blank lines) or CoNLL-U with POS, chunks and dependencies, or
     sentence pairs with relatedness and entailment."""
     from hierarchy.annotate import annotate_files, annotate_pairs
+    from hierarchy.predict import check_precision
 
     try:
+        check_precision(precision)
         if pairs:
-            annotate_pairs(model_dir, pairs, files, format, output, device)
+            annotate_pairs(model_dir, pairs, files, format, output, device, precision)
         else:
-            annotate_files(model_dir, files or [], input, format, output, device, batch_size, progress=not quiet)
+            annotate_files(model_dir, files or [], input, format, output, device, batch_size, progress=not quiet,
+                           precision=precision)
     except HierarchyError as e:
         fail(e)
 

@@ -3,6 +3,7 @@
     python benchmarks/spacy_speed.py                       # (a), (b), (c) on the CPU, then the table
     python benchmarks/spacy_speed.py --device cuda         # the same on a GPU ((c) only where cupy is installed)
     python benchmarks/spacy_speed.py --runs component --batch-size 256 --threads 2
+    python benchmarks/spacy_speed.py --runs library,component --precision bf16   # CPUs with AMX or AVX512-BF16
     python benchmarks/spacy_speed.py --table               # print the table of finished runs again
     python benchmarks/spacy_speed.py --model /tmp/tiny --limit 200 --train-limit 500 --max-steps 20 \\
         --repeats 1 --out /tmp/speed --spacy-dir /tmp/speed/spacy-ewt     # smoke run
@@ -21,6 +22,7 @@ Runs, each in its own process (so its peak RSS is its own), over the dev text wi
 
 Speed is words per second of the best of ``--repeats`` timed passes after a warm-up on the first 50 sentences; the
 inputs (Sentences or Docs) are made before the clock starts. Peak RSS is ``ru_maxrss`` right after the timed passes.
+``--precision bf16`` runs (a) and (b) under bf16 autocast (results in ``RUN-DEVICE-bf16.json``, beside the fp32 ones).
 ``--threads`` sets ``torch.set_num_threads`` and ``OMP/MKL/OPENBLAS_NUM_THREADS`` in every run. Accuracies count
 punctuation: (a) with the project's metrics, (b) and (c) with spaCy's Scorer (``score_token_attr`` for pos and tag,
 ``score_deps`` with labels lowercased as spaCy's parser scores them, so ``ROOT`` = ``root``, but without the parser's
@@ -122,6 +124,12 @@ def library_scores(predicted, gold) -> dict:
             "uas": 100 * deps.uas if deps.n_words else None, "las": 100 * deps.las if deps.n_words else None}
 
 
+def stem(name: str, args) -> str:
+    """A run's file name: ``RUN-DEVICE``, plus ``-PRECISION`` for the hierarchy runs at a precision other than auto."""
+    tag = f"-{args.precision}" if args.precision != "auto" and name != "spacy" else ""
+    return f"{name}-{args.device}{tag}"
+
+
 def one_run(name: str, args) -> dict:
     """Load one pipeline, time it over the dev text, score it."""
     import torch
@@ -139,20 +147,21 @@ def one_run(name: str, args) -> dict:
         model, _, vocabs = load_model(args.model, device)
 
         def run(items):
-            return annotate(model, vocabs, items, None, args.batch_tokens, device)
+            return annotate(model, vocabs, items, None, args.batch_tokens, device, precision=args.precision)
 
         def inputs(part):
             return [Sentence(list(s.words)) for s in part]
 
-        result["setup"] = f"batch_tokens={args.batch_tokens}"
+        result["setup"] = f"batch_tokens={args.batch_tokens}, {args.precision}"
     else:
         import spacy
 
         if name == "component":
             nlp = spacy.blank("en")
             nlp.add_pipe("hierarchy", config={"model": str(args.model), "batch_size": args.batch_size,
-                                              "batch_tokens": args.batch_tokens, "device": args.device})
-            result["setup"] = f"batch_size={args.batch_size}, batch_tokens={args.batch_tokens}"
+                                              "batch_tokens": args.batch_tokens, "device": args.device,
+                                              "precision": args.precision})
+            result["setup"] = f"batch_size={args.batch_size}, batch_tokens={args.batch_tokens}, {args.precision}"
         else:
             if args.device == "cuda":
                 if importlib.util.find_spec("cupy") is None:
@@ -281,7 +290,7 @@ def train_spacy(args, env: dict) -> None:
 
 def table(out: Path) -> str:
     rows = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
-    rows.sort(key=lambda r: (r["device"] != "cpu", r["device"], list(RUNS).index(r["run"])))
+    rows.sort(key=lambda r: (r["device"] != "cpu", r["device"], r["setup"].endswith("bf16"), list(RUNS).index(r["run"])))
     lines = ["| pipeline | device | setup | UPOS | XPOS | UAS | LAS | words/s | peak RSS MiB | peak GPU MiB |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -315,6 +324,8 @@ def main():
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--batch-size", type=int, default=64, help="Docs per nlp.pipe batch, (b) and (c)")
     parser.add_argument("--batch-tokens", type=int, default=4000, help="words per network batch, (a) and (b)")
+    parser.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
+                        help="(a) and (b): auto (fp32 on CPU), or bf16 (fast on CPUs with AMX or AVX512-BF16)")
     parser.add_argument("--doc-sentences", type=int, default=10, help="sentences per Doc, (b) and (c)")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes; the fastest counts")
     parser.add_argument("--limit", type=int, help="only the first N dev sentences (smoke runs)")
@@ -325,7 +336,7 @@ def main():
     out = Path(args.out)
     if args.one:
         result = one_run(args.one, args)
-        (out / f"{args.one}-{args.device}.json").write_text(json.dumps(result, indent=2))
+        (out / f"{stem(args.one, args)}.json").write_text(json.dumps(result, indent=2))
         return
     if not args.table:
         runs = [name for name in args.runs.split(",") if name]
@@ -342,14 +353,14 @@ def main():
         if "spacy" in runs:
             train_spacy(args, env)
         for name in runs:  # one after another: timings of runs in parallel would disturb each other
-            (out / f"{name}-{args.device}.json").unlink(missing_ok=True)  # no stale row when the run fails
-            with open(out / f"{name}-{args.device}.log", "w") as log:
+            (out / f"{stem(name, args)}.json").unlink(missing_ok=True)  # no stale row when the run fails
+            with open(out / f"{stem(name, args)}.log", "w") as log:
                 paths = ["--model", Path(args.model).resolve(), "--out", out.resolve(), "--spacy-dir",
                          Path(args.spacy_dir).resolve()]  # the child runs in ROOT
                 cmd = [sys.executable, Path(__file__).resolve(), *sys.argv[1:], *paths, "--one", name]
                 code = subprocess.run(list(map(str, cmd)), cwd=ROOT, env=env, stdout=log,
                                       stderr=subprocess.STDOUT).returncode
-            print(f"{name}: exit {code}" + (f", see {out / f'{name}-{args.device}.log'}" if code else ""), flush=True)
+            print(f"{name}: exit {code}" + (f", see {out / f'{stem(name, args)}.log'}" if code else ""), flush=True)
     print(table(out))
 
 

@@ -7,8 +7,9 @@ pipeline, so torch is imported only when a model is loaded.
 __version__ = "0.1.0"
 
 
-def load(path, device: str = "auto"):
-    """Load a trained model directory: ``hierarchy.load("models/jmt").pairs([("A dog runs.", "A dog moves.")])``."""
+def load(path, device: str = "auto", precision: str = "auto"):
+    """Load a trained model directory: ``hierarchy.load("models/jmt").pairs([("A dog runs.", "A dog moves.")])``.
+    ``precision``: auto (bf16 on CUDA, fp32 on CPU), bf16 or fp32."""
     from .pipeline import Pipeline
 
-    return Pipeline.load(path, device)
+    return Pipeline.load(path, device, precision)

@@ -49,7 +49,8 @@ PROGRESS_MIN_WORDS = 5000  # show a progress bar from this many input words on
 
 # -- the pipeline -------------------------------------------------------------------------------------------------
 
-def make_pipeline(model_dir, device: str = "auto", batch_size: int = 256, store_path: bool = True):
+def make_pipeline(model_dir, device: str = "auto", batch_size: int = 256, store_path: bool = True,
+                  precision: str = "auto"):
     """``spacy.blank("en")`` + sentencizer + the ``hierarchy`` component loaded from ``model_dir``.
 
     With ``store_path=False`` the pipeline's config does not name ``model_dir`` (``model = ""``): the model is
@@ -62,7 +63,8 @@ def make_pipeline(model_dir, device: str = "auto", batch_size: int = 256, store_
         raise ConfigError(f"{model_dir}: model directory not found")
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
-    config = {"model": str(model_dir.resolve()) if store_path else "", "device": device, "batch_size": batch_size}
+    config = {"model": str(model_dir.resolve()) if store_path else "", "device": device, "batch_size": batch_size,
+              "precision": precision}
     component = nlp.add_pipe("hierarchy", config=config)
     if not store_path:
         component.from_disk(model_dir)
@@ -300,7 +302,7 @@ def html_page(vocab, sentences) -> str:
 # -- the command --------------------------------------------------------------------------------------------------
 
 def annotate_files(model_dir, files=(), input: str = "text", format: str = "conllu", output=None,
-                   device: str = "auto", batch_size: int = 256, progress: bool = True) -> int:
+                   device: str = "auto", batch_size: int = 256, progress: bool = True, precision: str = "auto") -> int:
     """Annotate ``files`` (stdin when empty) and write ``format`` to ``output`` (stdout when None; a file is
     written atomically). Returns the number of sentences written."""
     from tqdm import tqdm
@@ -310,7 +312,7 @@ def annotate_files(model_dir, files=(), input: str = "text", format: str = "conl
     if not Path(model_dir).is_dir():
         raise ConfigError(f"{model_dir}: model directory not found")
     inputs = read_inputs(files, input)  # all input is read (and checked) before the model loads
-    nlp = make_pipeline(model_dir, device, batch_size)
+    nlp = make_pipeline(model_dir, device, batch_size, precision=precision)
     component = nlp.get_pipe("hierarchy")
     layers, span_roles = component.layers, component.span_roles
     varying = False
@@ -479,7 +481,7 @@ def package_model(model_dir, out_dir, name: str = "hierarchy", force: bool = Fal
     return out_dir
 
 
-def annotate_pairs(model_dir, pairs, files, format: str, output, device: str) -> None:
+def annotate_pairs(model_dir, pairs, files, format: str, output, device: str, precision: str = "auto") -> None:
     """Relatedness, entailment label and class probabilities per pair of ``pairs``, as TSV or JSON lines."""
     from .corpus import format_pairs, read_pairs
     from .persistence import load_model
@@ -493,7 +495,8 @@ def annotate_pairs(model_dir, pairs, files, format: str, output, device: str) ->
     items = read_pairs(pairs)
     torch_device = resolve_device(device)
     model, _, vocabs = load_model(model_dir, torch_device)
-    text = format_pairs(items, predict_pairs(model, vocabs, items, device=torch_device), "jsonl" if format == "jsonl" else "tsv")
+    predicted = predict_pairs(model, vocabs, items, device=torch_device, precision=precision)
+    text = format_pairs(items, predicted, "jsonl" if format == "jsonl" else "tsv")
     if output:
         with atomic_write(output) as f:
             f.write(text)

@@ -17,8 +17,9 @@ GOLD_FIELDS = ("upos", "xpos", "chunks", "rels")  # label fields; ``heads`` is h
 class Batch:
     """One batch of sentences from one corpus.
 
-    ``words`` ``[batch_size, seq_len]``, ``chars`` ``[batch_size, seq_len, n_chars]``, ``mask`` ``[batch_size, seq_len]``
-    (True on words), ``lens`` ``[batch_size]`` on the CPU, ``gold`` maps an annotation (``upos``, ``xpos``,
+    ``words`` ``[batch_size, seq_len]``; ``chars`` ``[n_types, n_chars]``, the character ids of each distinct word
+    form of the batch (row 0, all padding, stands for no word), and ``types`` ``[batch_size, seq_len]``, each
+    word's row of ``chars`` (0 on padding); ``mask`` ``[batch_size, seq_len]`` (True on words), ``lens`` ``[batch_size]`` on the CPU, ``gold`` maps an annotation (``upos``, ``xpos``,
     ``chunks``, ``rels``, ``heads``) to ``[batch_size, seq_len]``, -100 where it is absent, plus the SRL gold of
     :func:`srl_gold` when the sentences carry it. ``index`` gives each
     row's position in the list the batch was cut from.
@@ -35,6 +36,7 @@ class Batch:
     gold: dict[str, torch.Tensor] = field(default_factory=dict)
     index: list[int] = field(default_factory=list)
     inject: torch.Tensor | None = None  # an injected parse for a syntax head: each word's head position, self at root
+    types: torch.Tensor | None = None
 
     def to(self, device) -> "Batch":
         gold = {k: v.to(device, non_blocking=True) for k, v in self.gold.items()}
@@ -46,25 +48,54 @@ class Batch:
             gold,
             self.index,
             None if self.inject is None else self.inject.to(device, non_blocking=True),
+            self.types.to(device, non_blocking=True),
         )
 
     def n_words(self) -> int:
         return int(self.lens.sum())
 
 
-def make_batch(sentences, vocabs: Vocabs, index: list[int] | None = None, inject: bool = False) -> Batch:
-    """Pad ``sentences`` into tensors; gold labels unknown to the vocabulary become -100 (not supervised). With
-    ``inject``, the sentences' heads become ``batch.inject``: the parse a syntax head attends to (LISA)."""
+def make_batch(sentences, vocabs: Vocabs, index: list[int] | None = None, inject: bool = False,
+               gold: bool = True) -> Batch:
+    """Pad ``sentences`` into tensors; gold labels unknown to the vocabulary become -100 (not supervised), and
+    ``gold=False`` leaves them out (annotation). With ``inject``, the sentences' heads become ``batch.inject``: the
+    parse a syntax head attends to (LISA). Each distinct word form of the batch has one row of ``chars``."""
     n, seq_len = len(sentences), max(len(s) for s in sentences)
     n_chars = min(MAX_WORD_CHARS, max(len(w) for s in sentences for w in s.words))
-    words = torch.zeros(n, seq_len, dtype=torch.long)
-    chars = torch.zeros(n, seq_len, n_chars, dtype=torch.long)
-    gold = {}
+    forms = {}  # word form -> (its row of ``chars``, its word id); row 0 (no characters) is the padding's
+    char_rows, word_rows, type_rows = [[0] * n_chars], [], []
+    for s in sentences:
+        words, types = [], []
+        for w in s.words:
+            known = forms.get(w)
+            if known is None:
+                ids = [vocabs.chars[c] for c in w[:n_chars]]
+                char_rows.append(ids + [0] * (n_chars - len(ids)))
+                known = forms[w] = (len(char_rows) - 1, vocabs.words[normalize(w)])
+            types.append(known[0])
+            words.append(known[1])
+        pad = [0] * (seq_len - len(s))
+        word_rows.append(words + pad)
+        type_rows.append(types + pad)
+    lens = torch.tensor([len(s) for s in sentences])
+    mask = torch.arange(seq_len)[None, :] < lens[:, None]
+    batch = Batch(torch.tensor(word_rows), torch.tensor(char_rows), mask, lens,
+                  gold_tensors(sentences, vocabs, seq_len) if gold else {},
+                  list(range(n)) if index is None else index, types=torch.tensor(type_rows))
+    if inject:
+        batch.inject = torch.zeros(n, seq_len, dtype=torch.long)
+        for i, s in enumerate(sentences):
+            if s.heads is None:
+                raise ValueError(f"{s.source or 'sentence'}: no HEAD column to inject as the parse")
+            batch.inject[i, : len(s)] = torch.tensor([h - 1 if h else k for k, h in enumerate(s.heads)])
+    return batch
+
+
+def gold_tensors(sentences, vocabs: Vocabs, seq_len: int) -> dict[str, torch.Tensor]:
+    """The gold annotations of a batch ``{field: [batch_size, seq_len]}`` (-100 where absent or unknown), with the
+    SRL gold of :func:`srl_gold` when the sentences carry it."""
+    n, gold = len(sentences), {}
     for i, s in enumerate(sentences):
-        words[i, : len(s)] = torch.tensor([vocabs.words[normalize(w)] for w in s.words])
-        for j, w in enumerate(s.words):
-            ids = [vocabs.chars[c] for c in w[:n_chars]]
-            chars[i, j, : len(ids)] = torch.tensor(ids)
         for name in GOLD_FIELDS:
             values = getattr(s, name)
             if values is None or name not in vocabs.labels:
@@ -77,16 +108,7 @@ def make_batch(sentences, vocabs: Vocabs, index: list[int] | None = None, inject
             tensor[i, : len(s)] = torch.tensor(s.heads)
     if "roles" in vocabs.labels and any(s.senses is not None for s in sentences):
         gold.update(srl_gold(sentences, vocabs, seq_len))
-    lens = torch.tensor([len(s) for s in sentences])
-    mask = torch.arange(seq_len)[None, :] < lens[:, None]
-    batch = Batch(words, chars, mask, lens, gold, list(range(n)) if index is None else index)
-    if inject:
-        batch.inject = torch.zeros(n, seq_len, dtype=torch.long)
-        for i, s in enumerate(sentences):
-            if s.heads is None:
-                raise ValueError(f"{s.source or 'sentence'}: no HEAD column to inject as the parse")
-            batch.inject[i, : len(s)] = torch.tensor([h - 1 if h else k for k, h in enumerate(s.heads)])
-    return batch
+    return gold
 
 
 def srl_gold(sentences, vocabs: Vocabs, seq_len: int) -> dict[str, torch.Tensor]:
@@ -145,9 +167,9 @@ def buckets(lengths: list[int], batch_tokens: int, shuffle: bool = False, rng: r
 
 
 def batches(sentences, vocabs: Vocabs, batch_tokens: int, shuffle: bool = False, rng: random.Random | None = None,
-            inject: bool = False):
+            inject: bool = False, gold: bool = True):
     """Yield :class:`Batch` objects over ``sentences`` (lazily, so a large corpus is padded one batch at a time);
-    ``inject``: the sentences' heads go in ``batch.inject`` (:func:`make_batch`).
+    ``inject``: the sentences' heads go in ``batch.inject``; ``gold=False``: no gold tensors (:func:`make_batch`).
 
     Over a list of :class:`~hierarchy.corpus.Pair` the batches are pair batches, bucketed by the longer sentence
     of each pair (a pair pads to ``2 * max(len(premise), len(hypothesis))`` words).
@@ -156,4 +178,4 @@ def batches(sentences, vocabs: Vocabs, batch_tokens: int, shuffle: bool = False,
     lengths = [2 * max(len(p.premise), len(p.hypothesis)) if pairs else len(p) for p in sentences]
     for group in buckets(lengths, batch_tokens, shuffle, rng):
         items = [sentences[i] for i in group]
-        yield make_pair_batch(items, vocabs, group) if pairs else make_batch(items, vocabs, group, inject)
+        yield make_pair_batch(items, vocabs, group) if pairs else make_batch(items, vocabs, group, inject, gold)

@@ -69,11 +69,16 @@ def _mst(scores: np.ndarray) -> list[int]:
     floor = lo - (hi - lo) - 1.0
     # energy[head, dep]; a copy, as decode_mst zeroes its diagonal (self loops, never used)
     energy = np.where(np.isfinite(scores), scores, floor).T.copy()
-    # Single root: every tree has n arcs, each in [floor, hi], so two trees' sums differ by
-    # at most n * (hi - floor) < big. Subtracting big from every arc leaving ROOT costs a
-    # tree with k root children k * big, so any one-root tree beats any tree with k >= 2
-    # root children, and one-root trees keep their order (each pays big exactly once).
-    # Every tree has at least one root child, so the maximum spanning tree has exactly one.
+    # The best tree overall is the answer when it has one root child (it beats every one-root tree): the usual
+    # case, and a quick one. Otherwise, single root: every tree has n arcs, each in [floor, hi], so two trees'
+    # sums differ by at most n * (hi - floor) < big. Subtracting big from every arc leaving ROOT costs a tree with
+    # k root children k * big, so any one-root tree beats any tree with k >= 2 root children, and one-root trees
+    # keep their order (each pays big exactly once). Every tree has at least one root child, so the maximum
+    # spanning tree has exactly one. (Slower: no word's best head is ROOT any more, so the algorithm contracts
+    # cycle after cycle.)
+    heads, _ = decode_mst(energy.copy(), n + 1, has_labels=False)
+    if (heads[1:] == 0).sum() == 1:
+        return heads[1:].tolist()
     big = n * (hi - floor) + 1.0
     energy[0, 1:] -= big
     heads, _ = decode_mst(energy, n + 1, has_labels=False)
@@ -148,6 +153,45 @@ def bio_constraints(labels: list[str]) -> list[tuple[int, int]]:
         if label != "O" and not (label[:2] in ("B-", "I-") and len(label) > 2):
             raise ValueError(f"BIO label {label!r}: expected 'O', 'B-X' or 'I-X'")
     return allowed_transitions("BIO", dict(enumerate(labels)))
+
+
+def viterbi(crf, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
+    r"""
+    The best tag sequence of each sentence under an allennlp-light ``ConditionalRandomField``, its transition
+    constraints included, decoded for the whole batch at once. Scores paths as ``crf.viterbi_tags`` does (a
+    forbidden transition costs -10000), without its loop over sentences.
+
+    Args:
+        crf: the CRF whose ``transitions``, ``start_transitions``, ``end_transitions`` and constraints score paths.
+        emissions (torch.Tensor): ``[batch_size, seq_len, n_tags]``.
+        mask (torch.BoolTensor): ``[batch_size, seq_len]``, ``True`` on the words of each sentence, which come
+            first (padding last).
+
+    Returns:
+        The tags of each sentence, as many as it has words.
+    """
+    emissions, mask = emissions.float(), mask.bool()
+    batch_size, seq_len, n = emissions.shape
+    allowed = crf._constraint_mask.float()  # (n + 2, n + 2); row n is START, column n + 1 END
+    forbid = lambda ok: -10000.0 * (1 - ok)  # noqa: E731
+    transitions = crf.transitions.detach() * allowed[:n, :n] + forbid(allowed[:n, :n])  # (from, to)
+    start, end = forbid(allowed[n, :n]), forbid(allowed[:n, n + 1])
+    if crf.include_start_end_transitions:
+        start = start + crf.start_transitions.detach() * allowed[n, :n]
+        end = end + crf.end_transitions.detach() * allowed[:n, n + 1]
+    score = start + emissions[:, 0]  # (batch, n): the best path ending in each tag
+    backpointers = []
+    keep = torch.arange(n, device=emissions.device).expand(batch_size, n)
+    for t in range(1, seq_len):
+        best, previous = (score[:, :, None] + transitions).max(1)  # (batch, n): best tag before each tag
+        real = mask[:, t, None]
+        score = torch.where(real, best + emissions[:, t], score)
+        backpointers.append(torch.where(real, previous, keep))  # past the end a tag stays itself
+    tags = [(score + end).argmax(-1)]
+    for previous in reversed(backpointers):
+        tags.append(previous.gather(1, tags[-1][:, None]).squeeze(1))
+    paths = torch.stack(tags[::-1], 1).tolist()
+    return [path[:n_words] for path, n_words in zip(paths, mask.sum(-1).tolist())]
 
 
 def repair_bio(tags: list[str]) -> list[str]:

@@ -52,7 +52,7 @@ class Hierarchy(nn.Module):
         feed the layers above.
         """
         top = max(self.depth[t] for t in tasks)
-        x = self.dropout(self.embed(batch.words, batch.chars))  # (batch, seq, n_embed)
+        x = self.dropout(self.embed(batch.words, batch.chars, batch.types))  # (batch, seq, n_embed)
         h, labels, scores = None, [], {}
         for k in range(top + 1):
             inputs = torch.cat([x] + ([h] if h is not None else []) + labels, -1)

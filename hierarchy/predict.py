@@ -15,18 +15,33 @@ from .metrics import (AccuracyMetric, AttachmentMetric, ChunkMetric, EntailmentM
 from .tasks.srl import NO_SENSE, NOT_PREDICATE, is_bio, roleset
 
 
-def autocast(device: torch.device):
-    """bf16 autocast on CUDA, a no-op on the CPU."""
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+PRECISIONS = ("auto", "bf16", "fp32")  # see autocast
+
+
+def autocast(device: torch.device, precision: str = "auto"):
+    """bf16 autocast where ``precision`` asks for it: ``auto`` on CUDA only, ``bf16`` on any device (on a CPU it
+    pays only where the CPU computes in bf16 natively, AMX or AVX512-BF16), ``fp32`` nowhere."""
+    enabled = check_precision(precision) == "bf16" or (precision == "auto" and device.type == "cuda")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
+def check_precision(precision: str) -> str:
+    """``precision`` when it is one of :data:`PRECISIONS`; else a :class:`ConfigError`."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not '{precision}'")
+    return precision
 
 
 @torch.no_grad()
-def annotate(model, vocabs, sentences, tasks=None, batch_tokens: int = 4000, device=None, inject=None) -> list:
+def annotate(model, vocabs, sentences, tasks=None, batch_tokens: int = 4000, device=None, inject=None,
+             precision: str = "auto") -> list:
     """Return copies of ``sentences`` whose fields hold the model's predictions for ``tasks`` (default: all
     sentence tasks; the sentence-pair tasks are left out, see :func:`predict_pairs`). ``inject``: one head list
     per sentence (1-based, 0 = root), the parse a LISA syntax head attends to instead of its own distribution.
+    ``precision``: see :func:`autocast`.
 
-    Sentences are batched by length; the output keeps the input order. Batched predictions equal one-by-one ones.
+    Sentences are batched by length; the output keeps the input order. Batched predictions equal one-by-one ones
+    (in fp32: bf16 rounds a little differently in batches of other shapes).
     """
     tasks = [t for t in (model.depth if tasks is None else tasks) if t in model.depth and t not in PAIR_TASKS]
     if inject is not None and len(inject) != len(sentences):
@@ -39,12 +54,12 @@ def annotate(model, vocabs, sentences, tasks=None, batch_tokens: int = 4000, dev
         nonempty = [i for i, s in enumerate(sentences) if len(s) > 0]
         inputs = [sentences[i] if inject is None else dataclasses.replace(sentences[i], heads=inject[i])
                   for i in nonempty]
-        for batch in batches(inputs, vocabs, batch_tokens, inject=inject is not None):
-            with autocast(device):
-                scores = model(batch.to(device), tasks)
+        for batch in batches(inputs, vocabs, batch_tokens, inject=inject is not None, gold=False):
             fields = {}
-            for name in tasks:
-                fields.update(model.tasks[name].decode(scores[name], batch))
+            with autocast(device, precision):
+                scores = model(batch.to(device), tasks)
+                for name in tasks:
+                    fields.update(model.tasks[name].decode(scores[name], batch))
             for row, i in enumerate(batch.index):
                 k = nonempty[i]
                 labels = {f: _labels(vocabs, f, v[row], out[k]) for f, v in fields.items()}
@@ -70,10 +85,11 @@ def _labels(vocabs, field: str, ids: list, sentence) -> list:
 
 
 @torch.no_grad()
-def predict_pairs(model, vocabs, pairs, batch_tokens: int = 4000, device=None) -> list[dict]:
+def predict_pairs(model, vocabs, pairs, batch_tokens: int = 4000, device=None, precision: str = "auto") -> list[dict]:
     """For each pair, ``{"label": str, "probabilities": {label: p}, "relatedness": float}`` (``None`` for a layer
     the model lacks). ``pairs`` are :class:`~hierarchy.corpus.Pair` objects or ``(premise, hypothesis)`` tuples of
     texts (tokenized with spaCy), word lists or Sentences. Batched by length; the output keeps the input order.
+    ``precision``: see :func:`autocast`.
     """
     tasks = [t for t in PAIR_TASKS if t in model.depth]
     if not tasks:
@@ -90,9 +106,9 @@ def predict_pairs(model, vocabs, pairs, batch_tokens: int = 4000, device=None) -
     model.eval()
     try:
         for batch in batches(pairs, vocabs, batch_tokens):
-            with autocast(device):
+            with autocast(device, precision):
                 scores = model(batch.to(device), tasks)
-            decoded = {name: model.tasks[name].decode(scores[name], batch) for name in scores if name in PAIR_TASKS}
+                decoded = {name: model.tasks[name].decode(scores[name], batch) for name in scores if name in PAIR_TASKS}
             for row, i in enumerate(batch.index):
                 if "relatedness" in decoded:
                     out[i]["relatedness"] = decoded["relatedness"]["score"][row]
@@ -153,15 +169,15 @@ def score(task: str, predicted, gold) -> dict:
     raise ValueError(task)
 
 
-def evaluate(model, vocabs, corpora: dict[str, list], batch_tokens: int = 4000, device=None):
+def evaluate(model, vocabs, corpora: dict[str, list], batch_tokens: int = 4000, device=None, precision: str = "auto"):
     """Score each task on its own corpus: ``{task: sentences or pairs}`` -> ``({task: {name: metric}},
     {task: predicted})``. The two pair tasks share one prediction run when they read the same pairs."""
     results, predictions = {}, {}
     for task, items in corpora.items():
         if task in PAIR_TASKS:
             shared = [predictions[t] for t in PAIR_TASKS if t in predictions and corpora[t] == items]
-            predictions[task] = shared[0] if shared else predict_pairs(model, vocabs, items, batch_tokens, device)
+            predictions[task] = shared[0] if shared else predict_pairs(model, vocabs, items, batch_tokens, device, precision)
         else:
-            predictions[task] = annotate(model, vocabs, items, [task], batch_tokens, device)
+            predictions[task] = annotate(model, vocabs, items, [task], batch_tokens, device, precision=precision)
         results[task] = score(task, predictions[task], items)
     return results, predictions

@@ -57,7 +57,8 @@ ROOT = "ROOT"  # dep_ of a sentence's root (UD's "root")
 SPACE_POS, SPACE_TAG, SPACE_DEP = "SPACE", "_SP", "dep"
 MODEL_FILES = ("config.toml", "vocab.json", "weights.safetensors", "metrics.json")
 
-DEFAULT_CONFIG = {"model": "", "batch_size": 64, "batch_tokens": 4000, "layers": None, "device": "auto"}
+DEFAULT_CONFIG = {"model": "", "batch_size": 64, "batch_tokens": 4000, "layers": None, "device": "auto",
+                  "precision": "auto"}
 
 
 @Language.factory(
@@ -70,12 +71,13 @@ DEFAULT_CONFIG = {"model": "", "batch_size": 64, "batch_tokens": 4000, "layers":
                            f"spans_{EXTENSIONS['chunks']}_per_type": None},
 )
 def make_component(nlp: Language, name: str, model: str, batch_size: int, batch_tokens: int,
-                   layers: Optional[List[str]], device: str) -> "HierarchyComponent":
+                   layers: Optional[List[str]], device: str, precision: str) -> "HierarchyComponent":
     """The ``hierarchy`` factory: ``model`` is a model directory written by ``hierarchy train``; ``batch_size`` docs
-    per ``pipe`` batch; ``batch_tokens`` words per network batch; ``layers`` a subset of pos/chunks/deps (default:
-    all the model has); ``device`` auto, cpu or cuda."""
+    per ``pipe`` batch; ``batch_tokens`` words per network batch; ``layers`` a subset of pos/chunks/deps/srl
+    (default: all the model has); ``device`` auto, cpu or cuda; ``precision`` auto (bf16 on CUDA), bf16 (also on
+    CPUs that compute in bf16: AMX, AVX512-BF16) or fp32."""
     return HierarchyComponent(nlp.vocab, name, model, batch_size=batch_size, batch_tokens=batch_tokens,
-                              layers=layers, device=device)
+                              layers=layers, device=device, precision=precision)
 
 
 @dataclass
@@ -93,16 +95,22 @@ class HierarchyComponent(Pipe):
     """Runs a trained hierarchy over Docs; ``predict`` has no side effects, ``set_annotations`` writes."""
 
     def __init__(self, vocab, name: str = "hierarchy", model: str = "", *, batch_size: int = 64,
-                 batch_tokens: int = 4000, layers: Optional[Iterable[str]] = None, device: str = "auto"):
+                 batch_tokens: int = 4000, layers: Optional[Iterable[str]] = None, device: str = "auto",
+                 precision: str = "auto"):
+        from .predict import PRECISIONS
+
         if device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"hierarchy component: device must be 'auto', 'cpu' or 'cuda', not '{device}'")
+        if precision not in PRECISIONS:
+            raise ConfigError(f"hierarchy component: precision must be one of {', '.join(PRECISIONS)}, "
+                              f"not '{precision}'")
         for layer in layers or ():
             if layer not in LAYERS:
                 raise ConfigError(f"hierarchy component: unknown layer '{layer}' "
                                   f"(expected some of {', '.join(LAYERS)})")
         self.vocab, self.name = vocab, name
         self.cfg = {"model": str(model), "batch_size": batch_size, "batch_tokens": batch_tokens,
-                    "layers": None if layers is None else list(layers), "device": device}
+                    "layers": None if layers is None else list(layers), "device": device, "precision": precision}
         self.model = self.vocabs = self.config = self._pid = None
         self.metrics = {}
         # The model loads now when its directory exists; when it does not (``spacy.load`` of a saved pipeline
@@ -155,7 +163,7 @@ class HierarchyComponent(Pipe):
 
     def pipe(self, stream, *, batch_size: Optional[int] = None):
         """Annotate Docs in batches of ``batch_size`` Docs; the network sees all their sentences at once, bucketed
-        by length. Gives exactly what one-by-one calls give."""
+        by length. Gives exactly what one-by-one calls give (in fp32; see :func:`~hierarchy.predict.annotate`)."""
         error_handler = self.get_error_handler()
         for docs in minibatch(stream, size=batch_size or self.cfg["batch_size"]):
             try:
@@ -182,7 +190,8 @@ class HierarchyComponent(Pipe):
             sentences.extend(Sentence([doc[i].text for i in w]) for w in words if w)
         if sentences:
             device = next(model.parameters()).device
-            predicted = iter(annotate(model, self.vocabs, sentences, self.layers, self.cfg["batch_tokens"], device))
+            predicted = iter(annotate(model, self.vocabs, sentences, self.layers, self.cfg["batch_tokens"], device,
+                                      precision=self.cfg["precision"]))
             for parse in parses:
                 parse.sentences = [next(predicted) if w else None for w in parse.words]
         return parses

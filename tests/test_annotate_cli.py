@@ -86,6 +86,7 @@ def test_empty_input(trained_model):
     (["annotate", "{model}", "--format", "xml"], "--format must be one of conllu, jsonl, html, not 'xml'"),
     (["annotate", "{model}", "--input", "conllu", str(SAMPLE / "chunks-dev.txt")], "chunks-dev.txt:1: expected 10"),
     (["package", "{tmp}/missing", "{tmp}/out"], "missing: model directory not found"),
+    (["annotate", "{model}", "--precision", "fp16"], "precision must be one of auto, bf16, fp32, not 'fp16'"),
 ])
 def test_bad_input(trained_model, tmp_path, args, message):
     result = invoke(*[a.format(tmp=tmp_path, model=trained_model) for a in args], input="Hello.")

@@ -9,7 +9,7 @@ from allennlp_light.modules.conditional_random_field.conditional_random_field im
 )
 
 from hierarchy import decoding
-from hierarchy.decoding import bio_constraints, decode_tree, is_tree, repair_bio
+from hierarchy.decoding import bio_constraints, decode_tree, is_tree, repair_bio, viterbi
 
 
 @lru_cache
@@ -112,7 +112,9 @@ def test_only_bad_sentences_are_redecoded(monkeypatch):
     s_arc[2, 2, 1], s_arc[2, 3, 1] = 4, 1
     mask = torch.tensor([[False, True, True, True]] * 3)
     arcs = decode_tree(s_arc, mask)
-    assert calls == [4, 4]  # sentences 1 and 2 only, each with ROOT + 3 words
+    # sentences 1 and 2 only, each with ROOT + 3 words; sentence 1's best tree overall has three root children,
+    # so it is decoded again with the root arcs penalized; sentence 2's has one, which is the answer
+    assert calls == [4, 4, 4]
     assert arcs[0, 1:].tolist() == [0, 1, 1]
     assert arcs[1, 1:].tolist() == [0, 1, 1] == brute_force(s_arc[1])[0]  # 5 + 4 + 4.5
     assert arcs[2, 1:].tolist() == [0, 1, 2] == brute_force(s_arc[2])[0]  # 5 + 4 + 5
@@ -181,6 +183,7 @@ def test_crf_viterbi_with_bio_constraints_brute_force(seed):
     emissions[:, 0, 2] += 5  # tempt it to start with I-A
     mask = torch.arange(4) < torch.tensor(lens)[:, None]
     decoded = crf.viterbi_tags(emissions, mask)
+    batched = viterbi(crf, emissions, mask)
     for b, n in enumerate(lens):
         best, best_score = None, float("-inf")
         for seq in itertools.product(range(len(LABELS)), repeat=n):
@@ -192,7 +195,28 @@ def test_crf_viterbi_with_bio_constraints_brute_force(seed):
                 best, best_score = list(seq), float(score)
         path, score = decoded[b]
         assert path == best and score == pytest.approx(best_score, abs=1e-4)
+        assert batched[b] == best
         assert well_formed([LABELS[i] for i in path])
+
+
+@pytest.mark.parametrize("start_end", [True, False])
+@pytest.mark.parametrize("constrained", [True, False])
+def test_batched_viterbi_equals_allennlp(start_end, constrained):
+    torch.manual_seed(int(start_end) + 2 * int(constrained))
+    labels = ["O", "B-A", "I-A", "B-B", "I-B", "B-C", "I-C"]
+    crf = ConditionalRandomField(len(labels), bio_constraints(labels) if constrained else None,
+                                 include_start_end_transitions=start_end)
+    with torch.no_grad():
+        for name, param in crf.named_parameters():
+            if name != "_constraint_mask":  # a parameter in allennlp-light, never trained
+                param.normal_(std=2)
+    lens = torch.randint(1, 13, (40,))
+    lens[0] = 12
+    emissions = torch.randn(40, 12, len(labels)) * 3
+    mask = torch.arange(12) < lens[:, None]
+    expected = [path for path, _ in crf.viterbi_tags(emissions, mask)]
+    assert viterbi(crf, emissions, mask) == expected
+    assert [len(path) for path in expected] == lens.tolist()
 
 
 def test_repair_bio():

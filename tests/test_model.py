@@ -167,7 +167,14 @@ def test_forward_shapes(untrained, sample):
     b, n = len(sentences), max(map(len, sentences))
     n_upos, n_xpos = len(vocabs.labels["upos"]), len(vocabs.labels["xpos"])
     n_chunks, n_rels = len(vocabs.labels["chunks"]), len(vocabs.labels["rels"])
-    assert batch.words.shape == batch.mask.shape == (b, n) and batch.chars.shape[:2] == (b, n)
+    assert batch.words.shape == batch.mask.shape == batch.types.shape == (b, n)
+    forms = {w for s in sentences for w in s.words}
+    assert batch.chars.shape[0] == len(forms) + 1  # one row per distinct form, row 0 for padding
+    chars = vocabs.chars.itos
+    for i, s in enumerate(sentences):  # each word's row spells it; padding points at the empty row
+        spelled = ["".join(chars[c] for c in batch.chars[t] if c) for t in batch.types[i, : len(s)].tolist()]
+        assert spelled == [w[: batch.chars.shape[1]] for w in s.words]
+        assert not batch.types[i, len(s) :].any()
 
     assert model(batch, ["pos"]).keys() == {"pos"}  # runs only as high as asked
     assert model(batch, ["chunks"]).keys() == {"pos", "chunks"}

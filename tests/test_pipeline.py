@@ -117,6 +117,25 @@ def test_annotate_batched_equals_one_by_one(nlp):
         assert nlp.annotate(sentences, batch_tokens=batch_tokens) == one_by_one, batch_tokens
 
 
+def test_bf16_annotates_close_to_fp32(pair_model, nlp):
+    """precision="bf16" on the CPU: every layer well-formed, labels nearly all as in fp32 (bf16 rounding flips a
+    few close calls, and batches of other shapes round otherwise, so it is not exactly batch-invariant)."""
+    sentences = read_conllu(SAMPLE / "dev.conllu") + read_conllu(SAMPLE / "train.conllu")
+    fast = hierarchy.load(pair_model, device="cpu", precision="bf16")
+    fp32, bf16 = nlp.annotate(sentences), fast.annotate(sentences)
+    for s, words in zip(bf16, sentences):
+        check_annotated(s, words.words, fast.vocabs)
+    n = sum(map(len, sentences))
+    for field in ("upos", "xpos", "heads", "rels", "chunks"):
+        same = sum(x == y for a, b in zip(fp32, bf16) for x, y in zip(getattr(a, field), getattr(b, field)))
+        assert same / n > 0.95, field
+    pairs = read_pairs(SAMPLE / "pairs-dev.txt")
+    for a, b in zip(nlp.pairs(pairs), fast.pairs(pairs)):
+        assert abs(a["relatedness"] - b["relatedness"]) < 0.1
+    with pytest.raises(ConfigError, match="precision must be one of auto, bf16, fp32, not 'fp16'"):
+        hierarchy.load(pair_model, device="cpu", precision="fp16")
+
+
 def test_annotate_word_labels_are_root_only_under_root(nlp, trained_model):
     sentences = read_conllu(SAMPLE / "dev.conllu") + read_conllu(SAMPLE / "train.conllu")
     check_root_label(nlp.annotate(sentences + TEXTS), nlp.vocabs)

@@ -123,6 +123,13 @@ def test_layers_subset(trained_model):
         pipeline(trained_model, layers=["srl"])
 
 
+def test_precision(trained_model):
+    doc = pipeline(trained_model, precision="bf16")("The cat sat on the mat. It was happy.")
+    assert doc.has_annotation("POS") and doc.has_annotation("DEP") and len(list(doc.sents)) == 2
+    with pytest.raises(ConfigError, match="precision must be one of auto, bf16, fp32, not 'int8'"):
+        pipeline(trained_model, precision="int8")
+
+
 def test_missing_model_directory(tmp_path):
     nlp = pipeline(tmp_path / "nowhere")  # spacy.load of a saved pipeline builds it like this, then reads from disk
     with pytest.raises(ConfigError, match="model directory not found"):

@@ -4,7 +4,7 @@ from torch import nn
 
 
 class CharCNN(nn.Module):
-    """``[batch_size, seq_len, n_chars] -> [batch_size, seq_len, size]``: convolution, then max over characters."""
+    """``[n_words, n_chars] -> [n_words, size]``: convolution, then max over characters."""
 
     def __init__(self, n_chars: int, char_dim: int, size: int, width: int = 3):
         super().__init__()
@@ -12,14 +12,13 @@ class CharCNN(nn.Module):
         self.conv = nn.Conv1d(char_dim, size, width, padding=width // 2)
 
     def forward(self, chars: torch.Tensor) -> torch.Tensor:
-        batch_size, seq_len, n = chars.shape
-        x = self.embed(chars.view(-1, n)).transpose(1, 2)  # (batch * seq, char_dim, n_chars)
-        h = self.conv(x).relu().masked_fill((chars.view(-1, n) == 0)[:, None, :], 0)
-        return h.max(-1).values.view(batch_size, seq_len, -1)
+        x = self.embed(chars).transpose(1, 2)  # (n_words, char_dim, n_chars)
+        h = self.conv(x).relu().masked_fill((chars == 0)[:, None, :], 0)
+        return h.max(-1).values
 
 
 class CharLSTM(nn.Module):
-    """``[batch_size, seq_len, n_chars] -> [batch_size, seq_len, 2 * size]``: last states of a character BiLSTM."""
+    """``[n_words, n_chars] -> [n_words, 2 * size]``: last states of a character BiLSTM (zero for no characters)."""
 
     def __init__(self, n_chars: int, char_dim: int, size: int):
         super().__init__()
@@ -27,21 +26,21 @@ class CharLSTM(nn.Module):
         self.lstm = nn.LSTM(char_dim, size, batch_first=True, bidirectional=True)
 
     def forward(self, chars: torch.Tensor) -> torch.Tensor:
-        batch_size, seq_len, n = chars.shape
-        flat = chars.view(-1, n)
-        lens = (flat > 0).sum(-1)
-        out = flat.new_zeros(flat.shape[0], 2 * self.lstm.hidden_size, dtype=self.embed.weight.dtype)
+        lens = (chars > 0).sum(-1)
+        out = chars.new_zeros(chars.shape[0], 2 * self.lstm.hidden_size, dtype=self.embed.weight.dtype)
         real = lens > 0
         packed = nn.utils.rnn.pack_padded_sequence(
-            self.embed(flat[real]), lens[real].cpu(), batch_first=True, enforce_sorted=False
+            self.embed(chars[real]), lens[real].cpu(), batch_first=True, enforce_sorted=False
         )
         _, (h, _) = self.lstm(packed)  # h: (2, n_real_words, size)
         out[real] = torch.cat([h[0], h[1]], -1).to(out.dtype)
-        return out.view(batch_size, seq_len, -1)
+        return out
 
 
 class Embeddings(nn.Module):
-    """``words [batch_size, seq_len]``, ``chars [batch_size, seq_len, n_chars]`` -> ``[batch_size, seq_len, n_out]``.
+    """``words [batch_size, seq_len]``, ``chars [n_types, n_chars]`` (the characters of each distinct word form) and
+    ``types [batch_size, seq_len]`` (each word's row of ``chars``) -> ``[batch_size, seq_len, n_out]``. The character
+    encoder runs once per distinct form.
 
     During training each word is replaced by the unknown word (index 1) with probability ``word_dropout``.
     """
@@ -53,11 +52,11 @@ class Embeddings(nn.Module):
         self.chars = {"cnn": lambda: CharCNN(n_chars, char_dim, char_size), "lstm": lambda: CharLSTM(n_chars, char_dim, char_size)}.get(chars, lambda: None)()
         self.n_out = word_dim + {"cnn": char_size, "lstm": 2 * char_size}.get(chars, 0)
 
-    def forward(self, words: torch.Tensor, chars: torch.Tensor) -> torch.Tensor:
+    def forward(self, words: torch.Tensor, chars: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
         if self.training and self.word_dropout > 0:
             drop = (torch.rand(words.shape, device=words.device) < self.word_dropout) & (words > 0)
             words = words.masked_fill(drop, 1)
         x = self.words(words)
         if self.chars is not None:
-            x = torch.cat([x, self.chars(chars)], -1)
+            x = torch.cat([x, self.chars(chars)[types].to(x.dtype)], -1)
         return x

@@ -3,7 +3,7 @@ import torch
 from allennlp_light.modules import ConditionalRandomField
 from torch import nn
 
-from ..decoding import bio_constraints
+from ..decoding import bio_constraints, viterbi
 from ..modules import MLP
 
 
@@ -43,5 +43,4 @@ class ChunkingTask(nn.Module):
 
     def decode(self, scores, batch) -> dict[str, list[list[int]]]:
         """Constrained Viterbi: the best well-formed BIO sequence per sentence."""
-        best = self.crf.viterbi_tags(scores["chunks"].float(), batch.mask)
-        return {"chunks": [tags for tags, _ in best]}
+        return {"chunks": viterbi(self.crf, scores["chunks"], batch.mask)}

@@ -71,7 +71,7 @@ class DependencyTask(nn.Module):
         """Heads from :func:`decode_tree` (always one tree with one root), then the best label at each head."""
         mask = F.pad(batch.mask, (1, 0), value=False)
         heads = decode_tree(scores["s_arc"], mask)  # (batch_size, seq_len + 1)
-        s_rel = self.rel_scores(scores, heads)  # (batch_size, seq_len + 1, n_rels)
+        s_rel = self.rel_scores(scores, heads).float()  # (batch_size, seq_len + 1, n_rels)
         if self.root_rel is None:
             rels = s_rel.argmax(-1)
         else:

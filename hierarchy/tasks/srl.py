@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from allennlp_light.modules import ConditionalRandomField
 from torch import nn
 
-from ..decoding import bio_constraints
+from ..decoding import bio_constraints, viterbi
 from ..modules import MLP
 
 NOT_PREDICATE = -1  # the sense id of a word that is not a predicate
@@ -198,8 +198,7 @@ class SRLTask(Predicates):
             if self.span:
                 seq_len = s_role.shape[2]
                 mask = batch.mask[:, None, :].expand(-1, n_pred, -1).reshape(-1, seq_len)
-                best = self.crf.viterbi_tags(s_role.reshape(-1, seq_len, s_role.shape[-1]), mask)
-                labels = [tags for tags, _ in best]
+                labels = viterbi(self.crf, s_role.reshape(-1, seq_len, s_role.shape[-1]), mask)
                 for i, p in enumerate(predicates):
                     roles[i] = [labels[i * n_pred + j] for j in range(len(p))]
             else:
