@@ -3,9 +3,10 @@
     python benchmarks/jmt.py                       # all runs, one after another, then the table
     python benchmarks/jmt.py --runs hierarchy --epochs 2 --jobs 2 --threads 1
     python benchmarks/jmt.py --table               # print the table of finished runs again
+    python benchmarks/jmt.py --recipe models/jmt-ewt-fast.toml --runs hierarchy --epochs 20 --out benchmarks/out-fast
 
-Each run trains in its own process (so peak memory is its own) with recipe models/jmt-ewt.toml: UD English EWT
-for POS and dependencies, CoNLL-2000 for chunks (its last 1,000 training sentences held out as dev). A baseline
+Each run trains in its own process (so peak memory is its own) with recipe models/jmt-ewt.toml (or --recipe): UD
+English EWT for POS and dependencies, CoNLL-2000 for chunks (its last 1,000 training sentences held out as dev). A baseline
 keeps the same stack up to its task's layer but supervises only that task. Results go to benchmarks/out/.
 """
 from __future__ import annotations
@@ -32,7 +33,7 @@ def one_run(name: str, args) -> dict:
     from hierarchy.training import Trainer, load_corpora
 
     torch.set_num_threads(args.threads)
-    config = load_config(RECIPE, [f"train.epochs={args.epochs}", f"train.device={args.device}"] + args.set)
+    config = load_config(args.recipe, [f"train.epochs={args.epochs}", f"train.device={args.device}"] + args.set)
     if RUNS[name]:  # single task: the same layers up to its depth, no other supervision
         depth = next(k for k, layer in enumerate(config.model.layers) if name in layer.tasks)
         config.model.layers = config.model.layers[: depth + 1]
@@ -115,10 +116,11 @@ def table(out: Path) -> str:
     return "\n".join(lines)
 
 
-def make_parser(doc: str, runs: list[str], out: str) -> argparse.ArgumentParser:
+def make_parser(doc: str, runs: list[str], out: str, recipe: Path) -> argparse.ArgumentParser:
     """The command line every benchmark script shares (benchmarks/pairs.py too)."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", default=",".join(runs), help="comma-separated: " + ",".join(runs))
+    parser.add_argument("--recipe", type=Path, default=recipe, help=f"default {recipe.relative_to(ROOT)}")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel")
@@ -131,7 +133,7 @@ def make_parser(doc: str, runs: list[str], out: str) -> argparse.ArgumentParser:
     return parser
 
 
-def run_all(script: str, recipe: Path, one_run, table, args) -> None:
+def run_all(script: str, one_run, table, args) -> None:
     """``--one NAME``: do one run here and write ``NAME.json``; otherwise start ``script --one NAME`` for each run
     (``args.jobs`` at a time, each with its own log), then print ``table(out)``."""
     out = Path(args.out)
@@ -140,10 +142,10 @@ def run_all(script: str, recipe: Path, one_run, table, args) -> None:
         (out / f"{args.one}.json").write_text(json.dumps(result, indent=2))
         return
     if not args.table:
-        if not recipe.exists() or not (ROOT.parent / "shared" / "corpora").is_dir():
+        if not args.recipe.exists() or not (ROOT.parent / "shared" / "corpora").is_dir():
             sys.exit("needs the real corpora in ../shared/corpora (see data/README.md)")
         out.mkdir(parents=True, exist_ok=True)
-        child = ["--epochs", str(args.epochs), "--threads", str(args.threads), "--device", args.device, "--out", args.out]
+        child = ["--recipe", str(args.recipe), "--epochs", str(args.epochs), "--threads", str(args.threads), "--device", args.device, "--out", args.out]
         child += [x for s in args.set for x in ("--set", s)] + (["--resume"] if args.resume else [])
         pending = [name for name in args.runs.split(",") if name]
         running = []
@@ -162,7 +164,7 @@ def run_all(script: str, recipe: Path, one_run, table, args) -> None:
 
 
 def main():
-    run_all(__file__, RECIPE, one_run, table, make_parser(__doc__, list(RUNS), "out").parse_args())
+    run_all(__file__, one_run, table, make_parser(__doc__, list(RUNS), "out", RECIPE).parse_args())
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ def one_run(name: str, args) -> dict:
     from hierarchy.training import Trainer, load_corpora
 
     torch.set_num_threads(args.threads)
-    config = load_config(RECIPE, [f"train.epochs={args.epochs}", f"train.device={args.device}"] + args.set)
+    config = load_config(args.recipe, [f"train.epochs={args.epochs}", f"train.device={args.device}"] + args.set)
     config.model.layers = [layer for layer in config.model.layers if "srl" not in layer.tasks]
     if name == "pairs-only":  # the same layers, only the pair tasks supervised
         for layer in config.model.layers:
@@ -84,7 +84,7 @@ def table(out: Path) -> str:
 
 
 def main():
-    run_all(__file__, RECIPE, one_run, table, make_parser(__doc__, RUNS, "out-pairs").parse_args())
+    run_all(__file__, one_run, table, make_parser(__doc__, RUNS, "out-pairs", RECIPE).parse_args())
 
 
 if __name__ == "__main__":

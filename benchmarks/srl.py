@@ -29,18 +29,18 @@ RUNS = ["hierarchy", "srl-only", "lisa"]
 LISA = ROOT / "models" / "lisa.toml"
 
 
-def srl_recipe(overrides: list[str]):
-    """models/jmt-ewt.toml with an SRL layer on top, reading UP English EWT."""
+def srl_recipe(recipe, overrides: list[str]):
+    """``recipe`` (default models/jmt-ewt.toml) with an SRL layer on top, reading UP English EWT."""
     from hierarchy.config import LayerConfig, apply_override, load_config
 
-    config = load_config(RECIPE)
+    config = load_config(recipe)
     config.data.srl = str(UP / "en_ewt-up-train.rebuilt.conllu")
     config.data.srl_dev = str(UP / "en_ewt-up-dev.conllu")
     config.data.srl_format = "conllu"
     config.model.layers.append(LayerConfig(size=config.model.layers[-1].size, tasks=["srl"]))
     for override in overrides:
         apply_override(config, override)
-    config.validate(f"{RECIPE} + srl")
+    config.validate(f"{recipe} + srl")
     return config
 
 
@@ -74,7 +74,7 @@ def one_run(name: str, args) -> dict:
 
     torch.set_num_threads(args.threads)
     overrides = [f"train.epochs={args.epochs}", f"train.device={args.device}"] + args.set
-    config = lisa_recipe(overrides) if name == "lisa" else srl_recipe(overrides)
+    config = lisa_recipe(overrides) if name == "lisa" else srl_recipe(args.recipe, overrides)
     if name == "srl-only":  # the same layers, only SRL supervised
         for layer in config.model.layers:
             layer.tasks = [t for t in layer.tasks if t == "srl"]
@@ -124,7 +124,7 @@ def table(out: Path) -> str:
 
 
 def main():
-    run_all(__file__, RECIPE, one_run, table, make_parser(__doc__, RUNS, "out-srl").parse_args())
+    run_all(__file__, one_run, table, make_parser(__doc__, RUNS, "out-srl", RECIPE).parse_args())
 
 
 if __name__ == "__main__":
