@@ -19,10 +19,10 @@ class Batch:
 
     ``words`` ``[batch_size, seq_len]``; ``chars`` ``[n_types, n_chars]``, the character ids of each distinct word
     form of the batch (row 0, all padding, stands for no word), and ``types`` ``[batch_size, seq_len]``, each
-    word's row of ``chars`` (0 on padding); ``mask`` ``[batch_size, seq_len]`` (True on words), ``lens`` ``[batch_size]`` on the CPU, ``gold`` maps an annotation (``upos``, ``xpos``,
-    ``chunks``, ``rels``, ``heads``) to ``[batch_size, seq_len]``, -100 where it is absent, plus the SRL gold of
-    :func:`srl_gold` when the sentences carry it. ``index`` gives each
-    row's position in the list the batch was cut from.
+    word's row of ``chars`` (0 on padding); ``mask`` ``[batch_size, seq_len]`` (True on words); ``lens``
+    ``[batch_size]`` on the CPU; ``gold`` maps an annotation (``upos``, ``xpos``, ``chunks``, ``rels``, ``heads``)
+    to ``[batch_size, seq_len]``, -100 where it is absent, plus the SRL gold of :func:`srl_gold` when the sentences
+    carry it. ``index`` gives each row's position in the list the batch was cut from.
 
     A batch of ``n_pairs`` sentence pairs (:func:`make_pair_batch`) has ``2 * n_pairs`` rows, the premises then
     the hypotheses; its ``index`` holds the pairs' positions and its gold ``score`` ``[n_pairs]`` (float, NaN where
@@ -36,7 +36,7 @@ class Batch:
     gold: dict[str, torch.Tensor] = field(default_factory=dict)
     index: list[int] = field(default_factory=list)
     inject: torch.Tensor | None = None  # an injected parse for a syntax head: each word's head position, self at root
-    types: torch.Tensor | None = None
+    types: torch.Tensor | None = None  # each word's row of ``chars``
 
     def to(self, device) -> "Batch":
         gold = {k: v.to(device, non_blocking=True) for k, v in self.gold.items()}
@@ -63,13 +63,14 @@ def make_batch(sentences, vocabs: Vocabs, index: list[int] | None = None, inject
     n, seq_len = len(sentences), max(len(s) for s in sentences)
     n_chars = min(MAX_WORD_CHARS, max(len(w) for s in sentences for w in s.words))
     forms = {}  # word form -> (its row of ``chars``, its word id); row 0 (no characters) is the padding's
+    char_ids, unk = vocabs.chars.stoi, vocabs.chars.unk
     char_rows, word_rows, type_rows = [[0] * n_chars], [], []
     for s in sentences:
         words, types = [], []
         for w in s.words:
             known = forms.get(w)
             if known is None:
-                ids = [vocabs.chars[c] for c in w[:n_chars]]
+                ids = [char_ids.get(c, unk) for c in w[:n_chars]]
                 char_rows.append(ids + [0] * (n_chars - len(ids)))
                 known = forms[w] = (len(char_rows) - 1, vocabs.words[normalize(w)])
             types.append(known[0])

@@ -176,7 +176,8 @@ def evaluate(model, vocabs, corpora: dict[str, list], batch_tokens: int = 4000, 
     for task, items in corpora.items():
         if task in PAIR_TASKS:
             shared = [predictions[t] for t in PAIR_TASKS if t in predictions and corpora[t] == items]
-            predictions[task] = shared[0] if shared else predict_pairs(model, vocabs, items, batch_tokens, device, precision)
+            predictions[task] = (shared[0] if shared
+                                 else predict_pairs(model, vocabs, items, batch_tokens, device, precision))
         else:
             predictions[task] = annotate(model, vocabs, items, [task], batch_tokens, device, precision=precision)
         results[task] = score(task, predictions[task], items)

@@ -97,13 +97,14 @@ class HierarchyComponent(Pipe):
     def __init__(self, vocab, name: str = "hierarchy", model: str = "", *, batch_size: int = 64,
                  batch_tokens: int = 4000, layers: Optional[Iterable[str]] = None, device: str = "auto",
                  precision: str = "auto"):
-        from .predict import PRECISIONS
+        from .predict import check_precision
 
         if device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"hierarchy component: device must be 'auto', 'cpu' or 'cuda', not '{device}'")
-        if precision not in PRECISIONS:
-            raise ConfigError(f"hierarchy component: precision must be one of {', '.join(PRECISIONS)}, "
-                              f"not '{precision}'")
+        try:
+            check_precision(precision)
+        except ConfigError as e:
+            raise ConfigError(f"hierarchy component: {e}") from None
         for layer in layers or ():
             if layer not in LAYERS:
                 raise ConfigError(f"hierarchy component: unknown layer '{layer}' "
@@ -185,9 +186,10 @@ class HierarchyComponent(Pipe):
         parses, sentences = [], []
         for doc in docs:
             bounds = sentence_bounds(doc)
-            words = [[i for i in range(start, end) if not doc[i].is_space] for start, end in bounds]
+            texts = [None if token.is_space else token.text for token in doc]  # one pass over the Tokens
+            words = [[i for i in range(start, end) if texts[i] is not None] for start, end in bounds]
             parses.append(DocParse(bounds, words, [None] * len(bounds)))
-            sentences.extend(Sentence([doc[i].text for i in w]) for w in words if w)
+            sentences.extend(Sentence([texts[i] for i in w]) for w in words if w)
         if sentences:
             device = next(model.parameters()).device
             predicted = iter(annotate(model, self.vocabs, sentences, self.layers, self.cfg["batch_tokens"], device,

@@ -51,7 +51,7 @@ class DependencyTask(nn.Module):
         rel_head = rel_head.gather(1, heads[..., None].expand(-1, -1, rel_head.shape[-1]))
         weight = self.rel_attn.weight  # (n_rels, rel_dim, rel_dim); two matmuls beat nn.Bilinear's trilinear on CPU
         left = (rel_dep @ weight.permute(1, 0, 2).flatten(1)).unflatten(-1, weight.shape[::2])  # (batch, seq, n_rels, rel_dim)
-        return (left * rel_head[:, :, None, :]).sum(-1) + self.rel_attn.bias
+        return (left @ rel_head[..., None]).squeeze(-1) + self.rel_attn.bias
 
     def loss(self, scores, batch) -> torch.Tensor:
         """Cross-entropy of the gold head per word plus cross-entropy of the gold label at the gold head."""
