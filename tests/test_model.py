@@ -11,6 +11,7 @@ from hierarchy.batching import make_batch
 from hierarchy.corpus import read_conll2000, read_conllu
 from hierarchy.decoding import is_tree, repair_bio
 from hierarchy.model import Hierarchy
+from hierarchy.modules import BiLSTM
 from hierarchy.persistence import load_model, save_model
 from hierarchy.predict import annotate
 from hierarchy.vocab import Vocabs
@@ -287,3 +288,23 @@ def test_label_embeddings_are_softmax_weighted(untrained, sample):
         pos = model.tasks["pos"]
         expected = torch.cat([scores["pos"][f].softmax(-1) @ pos.label_embeddings[f].weight.T for f in ("upos", "xpos")], -1)
         torch.testing.assert_close(pos.label_embedding(scores["pos"]), expected)
+
+
+def test_bilstm_padded_directions_equal_packed():
+    """The CPU path (each direction over the padded batch) gives what the packed path gives, gradients included;
+    rows past a sentence's length are zero."""
+    torch.manual_seed(0)
+    lstm = BiLSTM(5, 3)
+    x, lens = torch.randn(4, 6, 5), torch.tensor([6, 1, 4, 6])
+    outputs, grads = [], []
+    for run in (lstm, lstm.packed):
+        lstm.zero_grad()
+        out = run(x, lens)
+        (out * torch.arange(out.numel()).view_as(out).sin()).sum().backward()
+        outputs.append(out.detach())
+        grads.append([p.grad.clone() for p in lstm.parameters()])
+    assert torch.allclose(outputs[0], outputs[1], atol=1e-6)
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(*grads))
+    assert not outputs[0][1, 1:].any() and not outputs[0][2, 4:].any()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        assert torch.allclose(lstm(x, lens).float(), outputs[1], atol=0.05)
