@@ -32,8 +32,12 @@ def is_tree(heads: list[int]) -> bool:
     n = len(heads)
     if not all(0 <= h <= n and h != i for i, h in enumerate(heads, 1)):
         return False
-    if sum(h == 0 for h in heads) != 1:
-        return False
+    return sum(h == 0 for h in heads) == 1 and acyclic(heads)
+
+
+def acyclic(heads: list[int]) -> bool:
+    """Whether every word of ``heads`` (as in :func:`is_tree`, each head in ``[0, n]``) reaches ROOT."""
+    n = len(heads)
     reaches_root = [False] * (n + 1)
     reaches_root[0] = True
     for i in range(1, n + 1):
@@ -48,12 +52,15 @@ def is_tree(heads: list[int]) -> bool:
     return True
 
 
-def _mst(scores: np.ndarray) -> list[int]:
+def _mst(scores: np.ndarray, overall_first: bool = True) -> list[int]:
     r"""
     The best tree with exactly one root child for one sentence of ``n`` words.
 
     Args:
         scores (numpy.ndarray): ``[n + 1, n + 1]``, ``scores[dep, head]``, float64.
+        overall_first (bool): first try the best tree overall, which is the answer when it has one root child.
+            Pointless when each word's best head already gives a tree with several root children: that is the
+            best tree overall.
 
     Returns:
         The heads of words ``1..n``.
@@ -70,15 +77,16 @@ def _mst(scores: np.ndarray) -> list[int]:
     # energy[head, dep]; a copy, as decode_mst zeroes its diagonal (self loops, never used)
     energy = np.where(np.isfinite(scores), scores, floor).T.copy()
     # The best tree overall is the answer when it has one root child (it beats every one-root tree): the usual
-    # case, and a quick one. Otherwise, single root: every tree has n arcs, each in [floor, hi], so two trees'
+    # case when the best heads make a cycle, and a quick one. Otherwise, single root: every tree has n arcs, each in [floor, hi], so two trees'
     # sums differ by at most n * (hi - floor) < big. Subtracting big from every arc leaving ROOT costs a tree with
     # k root children k * big, so any one-root tree beats any tree with k >= 2 root children, and one-root trees
     # keep their order (each pays big exactly once). Every tree has at least one root child, so the maximum
     # spanning tree has exactly one. (Slower: no word's best head is ROOT any more, so the algorithm contracts
     # cycle after cycle.)
-    heads, _ = decode_mst(energy.copy(), n + 1, has_labels=False)
-    if (heads[1:] == 0).sum() == 1:
-        return heads[1:].tolist()
+    if overall_first:
+        heads, _ = decode_mst(energy.copy(), n + 1, has_labels=False)
+        if (heads[1:] == 0).sum() == 1:
+            return heads[1:].tolist()
     big = n * (hi - floor) + 1.0
     energy[0, 1:] -= big
     heads, _ = decode_mst(energy, n + 1, has_labels=False)
@@ -125,7 +133,7 @@ def decode_tree(s_arc: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         scores = s_arc[bad].detach().double().cpu().numpy()
         for scores_b, b in zip(scores, bad):
             n = lens[b]
-            heads = _mst(scores_b[: n + 1, : n + 1])
+            heads = _mst(scores_b[: n + 1, : n + 1], overall_first=not acyclic(seqs[b][1 : n + 1]))
             arcs[b, 1 : n + 1] = torch.tensor(heads, device=arcs.device)
     return arcs
 

@@ -69,6 +69,9 @@ def test_decode_tree_brute_force(n):
         best, best_score = brute_force(s)
         assert is_tree(heads)
         assert tree_score(s, heads) == pytest.approx(best_score, abs=1e-5), (heads, best)
+        for overall_first in (True, False):  # with and without the quick try of the best tree overall
+            heads = decoding._mst(s.double().numpy(), overall_first)
+            assert is_tree(heads) and tree_score(s, heads) == pytest.approx(best_score, abs=1e-5)
 
 
 def test_batched_equals_one_by_one():
@@ -112,9 +115,10 @@ def test_only_bad_sentences_are_redecoded(monkeypatch):
     s_arc[2, 2, 1], s_arc[2, 3, 1] = 4, 1
     mask = torch.tensor([[False, True, True, True]] * 3)
     arcs = decode_tree(s_arc, mask)
-    # sentences 1 and 2 only, each with ROOT + 3 words; sentence 1's best tree overall has three root children,
-    # so it is decoded again with the root arcs penalized; sentence 2's has one, which is the answer
-    assert calls == [4, 4, 4]
+    # sentences 1 and 2 only, each with ROOT + 3 words, once each: sentence 1's best heads are already the best
+    # tree overall, with three root children, so it goes straight to the root penalty; sentence 2's make a
+    # cycle, and the best tree overall, which has one root child, is the answer
+    assert calls == [4, 4]
     assert arcs[0, 1:].tolist() == [0, 1, 1]
     assert arcs[1, 1:].tolist() == [0, 1, 1] == brute_force(s_arc[1])[0]  # 5 + 4 + 4.5
     assert arcs[2, 1:].tolist() == [0, 1, 2] == brute_force(s_arc[2])[0]  # 5 + 4 + 5

@@ -26,11 +26,13 @@ class BiLSTM(nn.Module):
         steps = torch.arange(seq_len, device=x.device)[None, :]
         lens = lens.to(x.device)[:, None]
         words = steps < lens  # (batch, seq)
-        flip = torch.where(words, lens - 1 - steps, steps)[..., None]  # (batch, seq, 1): each row's words reversed
+        # rows of the flattened batch: each sentence's words reversed, its padding in place
+        rows = seq_len * torch.arange(batch_size, device=x.device)[:, None]
+        flip = (torch.where(words, lens - 1 - steps, steps) + rows).view(-1)
         zeros = x.new_zeros(1, batch_size, self.lstm.hidden_size)
         forward = self.direction(x, zeros, "")
-        backward = self.direction(x.gather(1, flip.expand_as(x)), zeros, "_reverse")
-        backward = backward.gather(1, flip.expand_as(backward))
+        backward = self.direction(x.flatten(0, 1)[flip].view_as(x), zeros, "_reverse")
+        backward = backward.flatten(0, 1)[flip].view_as(forward)
         return torch.cat([forward, backward], -1).masked_fill(~words[..., None], 0)
 
     def direction(self, x: torch.Tensor, zeros: torch.Tensor, suffix: str) -> torch.Tensor:
