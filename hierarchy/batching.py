@@ -112,6 +112,16 @@ def gold_tensors(sentences, vocabs: Vocabs, seq_len: int) -> dict[str, torch.Ten
     return gold
 
 
+def unpad(values: torch.Tensor, lens: list[int], start: int = 0) -> list[list]:
+    """``values [batch_size, seq_len, ...]`` -> one list per row, its ``lens[i]`` items from position ``start`` on
+    (one ``tolist`` for the whole batch: per-row calls cost more than the slicing).
+
+    >>> unpad(torch.tensor([[7, 1, 2], [7, 3, 0]]), [2, 1], start=1)
+    [[1, 2], [3]]
+    """
+    return [row[start : start + n] for row, n in zip(values.tolist(), lens)]
+
+
 def srl_gold(sentences, vocabs: Vocabs, seq_len: int) -> dict[str, torch.Tensor]:
     """The SRL gold of a batch: ``predicates`` ``[batch_size, seq_len]`` (1 on predicates, 0 elsewhere), ``senses``
     ``[batch_size, seq_len]`` (the sense number's index on predicates), ``pred_index`` ``[batch_size, n_pred]`` (the

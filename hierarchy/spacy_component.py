@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Iterable, List, Optional
 
 import numpy
-from spacy.attrs import DEP, HEAD, POS, TAG
+from spacy.attrs import DEP, HEAD, IDX, IS_SPACE, LENGTH, POS, TAG
 from spacy.language import Language
 from spacy.parts_of_speech import IDS as UPOS_IDS
 from spacy.pipeline import Pipe
@@ -186,7 +186,7 @@ class HierarchyComponent(Pipe):
         parses, sentences = [], []
         for doc in docs:
             bounds = sentence_bounds(doc)
-            texts = [None if token.is_space else token.text for token in doc]  # one pass over the Tokens
+            texts = word_texts(doc)
             words = [[i for i in range(start, end) if texts[i] is not None] for start, end in bounds]
             parses.append(DocParse(bounds, words, [None] * len(bounds)))
             sentences.extend(Sentence([texts[i] for i in w]) for w in words if w)
@@ -278,6 +278,13 @@ class HierarchyComponent(Pipe):
 
     def initialize(self, get_examples=None, *, nlp=None) -> None:
         """Nothing to do: the model is trained with ``hierarchy train``."""
+
+
+def word_texts(doc: Doc) -> list:
+    """The text of each token of ``doc``, ``None`` for whitespace tokens; from the Doc's arrays and text, without
+    making a Token object per token (which costs more than the rest)."""
+    text, rows = doc.text, doc.to_array([IDX, LENGTH, IS_SPACE]).tolist()  # (n_tokens, 3)
+    return [None if space else text[start : start + n] for start, n, space in rows]
 
 
 def sentence_bounds(doc: Doc) -> list:

@@ -4,6 +4,7 @@ import torch.nn.functional as F
 from allennlp_light.modules.matrix_attention import BilinearMatrixAttention
 from torch import nn
 
+from ..batching import unpad
 from ..decoding import decode_tree
 from ..modules import MLP
 
@@ -80,8 +81,7 @@ class DependencyTask(nn.Module):
         rels = rels.cpu()
         heads = heads.cpu()
         lens = batch.lens.tolist()
-        return {"heads": [heads[i, 1 : n + 1].tolist() for i, n in enumerate(lens)],
-                "rels": [rels[i, 1 : n + 1].tolist() for i, n in enumerate(lens)]}
+        return {"heads": unpad(heads, lens, start=1), "rels": unpad(rels, lens, start=1)}
 
 
 def attention_arcs(attention: torch.Tensor) -> torch.Tensor:

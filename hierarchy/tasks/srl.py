@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from allennlp_light.modules import ConditionalRandomField
 from torch import nn
 
+from ..batching import unpad
 from ..decoding import bio_constraints, viterbi
 from ..modules import MLP
 
@@ -87,7 +88,7 @@ class Predicates(nn.Module):
             senses = scores["s_sense"].argmax(-1).masked_fill(~is_pred, NOT_PREDICATE).cpu()
         else:
             senses = torch.full_like(is_pred, NO_SENSE, dtype=torch.long).masked_fill(~is_pred, NOT_PREDICATE).cpu()
-        return is_pred, [senses[i, :n].tolist() for i, n in enumerate(batch.lens.tolist())]
+        return is_pred, unpad(senses, batch.lens.tolist())
 
 
 def _has_predicates(batch) -> bool:

@@ -3,6 +3,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..batching import unpad
 from ..modules import MLP
 
 
@@ -39,4 +40,4 @@ class TaggingTask(nn.Module):
         """Argmax label ids per field, one list per sentence."""
         lens = batch.lens.tolist()
         preds = {f: scores[f].argmax(-1).cpu() for f in self.fields}
-        return {f: [p[i, :n].tolist() for i, n in enumerate(lens)] for f, p in preds.items()}
+        return {f: unpad(p, lens) for f, p in preds.items()}
