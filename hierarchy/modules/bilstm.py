@@ -1,4 +1,5 @@
-"""A bidirectional LSTM over a padded batch, so padding never leaks into the backward direction."""
+"""A bidirectional LSTM that never lets padding into the backward direction: packed on CUDA, one direction at a
+time over the padded batch elsewhere."""
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
