@@ -1,6 +1,7 @@
 """The training loop: successive regularization, joint mode, early stopping, resume, crash-safe checkpoints,
 and bad corpora that stop training before anything is written."""
 import json
+import math
 import pickle
 import random
 import struct
@@ -11,8 +12,10 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 
 import hierarchy.persistence
+import hierarchy.predict
 import hierarchy.training
-from conftest import tiny_config
+from conftest import ROOT, tiny_config
+from hierarchy.config import load_config
 from hierarchy.corpus import Sentence
 from hierarchy.checkpoint import NAME as CHECKPOINT, load_checkpoint
 from hierarchy.errors import ConfigError, CorpusError
@@ -332,3 +335,19 @@ def test_lr_decay_sets_each_epochs_learning_rate(tmp_path, monkeypatch):
     assert sorted(set(seen)) == pytest.approx([0.0025])
     with pytest.raises(ConfigError, match="train.lr_decay must be in"):
         small_config(lr_decay=0.0).validate("recipe.toml")
+
+
+@pytest.mark.parametrize("recipe, mode", [("jmt.toml", "schedule"), ("jmt.toml", "joint"), ("lisa.toml", "joint")])
+def test_every_task_trains_under_bf16_autocast(recipe, mode, tmp_path, monkeypatch):
+    """What CUDA runs: forward under bf16 autocast, losses and decoding on its bf16 states next to fp32 parameters.
+    The same mix happens on the CPU under bf16 autocast, so every task of both recipes is checked here."""
+    bf16 = lambda device, precision="auto": torch.autocast("cpu", dtype=torch.bfloat16)  # noqa: E731
+    monkeypatch.setattr(hierarchy.training, "autocast", bf16)
+    monkeypatch.setattr(hierarchy.predict, "autocast", bf16)
+    monkeypatch.chdir(ROOT)  # the recipes' sample paths are relative to the repository root
+    config = load_config(ROOT / "models" / recipe, ["train.epochs=1", "train.device=cpu", f"train.mode={mode}",
+                                                    "data.max_sentences=8"])
+    Trainer(config, tmp_path / "m", progress=False).fit()
+    last = json.loads((tmp_path / "m" / "log.jsonl").read_text().splitlines()[-1])
+    assert set(last["loss"]) == set(config.tasks()) and all(math.isfinite(v) for v in last["loss"].values())
+    assert set(last["dev"]) == set(config.tasks())

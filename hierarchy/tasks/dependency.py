@@ -50,7 +50,9 @@ class DependencyTask(nn.Module):
         ``s_rel [batch_size, seq_len + 1, n_rels]``."""
         rel_dep, rel_head = scores["rel_dep"], scores["rel_head"]
         rel_head = rel_head.gather(1, heads[..., None].expand(-1, -1, rel_head.shape[-1]))
-        weight = self.rel_attn.weight  # (n_rels, rel_dim, rel_dim); two matmuls beat nn.Bilinear's trilinear on CPU
+        # (n_rels, rel_dim, rel_dim), in the dtype of the states (bf16 ones come out of autocast for the loss too);
+        # two matmuls beat nn.Bilinear's trilinear on CPU
+        weight = self.rel_attn.weight.to(rel_dep.dtype)
         left = (rel_dep @ weight.permute(1, 0, 2).flatten(1)).unflatten(-1, weight.shape[::2])  # (batch, seq, n_rels, rel_dim)
         return (left @ rel_head[..., None]).squeeze(-1) + self.rel_attn.bias
 
