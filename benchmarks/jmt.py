@@ -6,8 +6,8 @@
     python benchmarks/jmt.py --recipe models/jmt-ewt-fast.toml --runs hierarchy --epochs 20 --out benchmarks/out-fast
 
 Each run trains in its own process (so peak memory is its own) with recipe models/jmt-ewt.toml (or --recipe): UD
-English EWT for POS and dependencies, CoNLL-2000 for chunks (its last 1,000 training sentences held out as dev). A baseline
-keeps the same stack up to its task's layer but supervises only that task. Results go to benchmarks/out/.
+English EWT for POS and dependencies, CoNLL-2000 for chunks (its last 1,000 training sentences held out as dev). A
+baseline keeps the same stack up to its task's layer but supervises only that task. Results go to benchmarks/out/.
 """
 from __future__ import annotations
 
@@ -145,7 +145,8 @@ def run_all(script: str, one_run, table, args) -> None:
         if not args.recipe.exists() or not (ROOT.parent / "shared" / "corpora").is_dir():
             sys.exit("needs the real corpora in ../shared/corpora (see data/README.md)")
         out.mkdir(parents=True, exist_ok=True)
-        child = ["--recipe", str(args.recipe), "--epochs", str(args.epochs), "--threads", str(args.threads), "--device", args.device, "--out", args.out]
+        child = ["--recipe", str(args.recipe), "--epochs", str(args.epochs), "--threads", str(args.threads),
+                 "--device", args.device, "--out", args.out]
         child += [x for s in args.set for x in ("--set", s)] + (["--resume"] if args.resume else [])
         pending = [name for name in args.runs.split(",") if name]
         running = []

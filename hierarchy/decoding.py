@@ -77,12 +77,12 @@ def _mst(scores: np.ndarray, overall_first: bool = True) -> list[int]:
     # energy[head, dep]; a copy, as decode_mst zeroes its diagonal (self loops, never used)
     energy = np.where(np.isfinite(scores), scores, floor).T.copy()
     # The best tree overall is the answer when it has one root child (it beats every one-root tree): the usual
-    # case when the best heads make a cycle, and a quick one. Otherwise, single root: every tree has n arcs, each in [floor, hi], so two trees'
-    # sums differ by at most n * (hi - floor) < big. Subtracting big from every arc leaving ROOT costs a tree with
-    # k root children k * big, so any one-root tree beats any tree with k >= 2 root children, and one-root trees
-    # keep their order (each pays big exactly once). Every tree has at least one root child, so the maximum
-    # spanning tree has exactly one. (Slower: no word's best head is ROOT any more, so the algorithm contracts
-    # cycle after cycle.)
+    # case when the best heads make a cycle, and a quick one. Otherwise, single root: every tree has n arcs, each
+    # in [floor, hi], so two trees' sums differ by at most n * (hi - floor) < big. Subtracting big from every arc
+    # leaving ROOT costs a tree with k root children k * big, so any one-root tree beats any tree with k >= 2 root
+    # children, and one-root trees keep their order (each pays big exactly once). Every tree has at least one root
+    # child, so the maximum spanning tree has exactly one. (Slower: no word's best head is ROOT any more, so the
+    # algorithm contracts cycle after cycle.)
     if overall_first:
         heads, _ = decode_mst(energy.copy(), n + 1, has_labels=False)
         if (heads[1:] == 0).sum() == 1:

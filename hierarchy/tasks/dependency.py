@@ -80,8 +80,6 @@ class DependencyTask(nn.Module):
         else:
             s_rel[..., self.root_rel] = float("-inf")
             rels = s_rel.argmax(-1).masked_fill(heads == 0, self.root_rel)
-        rels = rels.cpu()
-        heads = heads.cpu()
         lens = batch.lens.tolist()
         return {"heads": unpad(heads, lens, start=1), "rels": unpad(rels, lens, start=1)}
 

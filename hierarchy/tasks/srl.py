@@ -85,9 +85,9 @@ class Predicates(nn.Module):
         (:data:`NOT_PREDICATE`, :data:`NO_SENSE` or an index into the sense numbers)."""
         is_pred = (scores["s_pred"].argmax(-1) == 1) & batch.mask  # (batch, seq)
         if "s_sense" in scores:
-            senses = scores["s_sense"].argmax(-1).masked_fill(~is_pred, NOT_PREDICATE).cpu()
+            senses = scores["s_sense"].argmax(-1).masked_fill(~is_pred, NOT_PREDICATE)
         else:
-            senses = torch.full_like(is_pred, NO_SENSE, dtype=torch.long).masked_fill(~is_pred, NOT_PREDICATE).cpu()
+            senses = torch.full_like(is_pred, NO_SENSE, dtype=torch.long).masked_fill(~is_pred, NOT_PREDICATE)
         return is_pred, unpad(senses, batch.lens.tolist())
 
 
@@ -203,6 +203,6 @@ class SRLTask(Predicates):
                 for i, p in enumerate(predicates):
                     roles[i] = [labels[i * n_pred + j] for j in range(len(p))]
             else:
-                best = s_role.argmax(-1).cpu()  # (batch, n_pred, seq)
-                roles = [[best[i, j, :n].tolist() for j in range(len(p))] for i, (p, n) in enumerate(zip(predicates, lens))]
+                best = s_role.argmax(-1).tolist()  # (batch, n_pred, seq), one tolist for the batch
+                roles = [[best[i][j][:n] for j in range(len(p))] for i, (p, n) in enumerate(zip(predicates, lens))]
         return {"senses": senses, "roles": roles}

@@ -39,5 +39,5 @@ class TaggingTask(nn.Module):
     def decode(self, scores, batch) -> dict[str, list[list[int]]]:
         """Argmax label ids per field, one list per sentence."""
         lens = batch.lens.tolist()
-        preds = {f: scores[f].argmax(-1).cpu() for f in self.fields}
+        preds = {f: scores[f].argmax(-1) for f in self.fields}
         return {f: unpad(p, lens) for f, p in preds.items()}
