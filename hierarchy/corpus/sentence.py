@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +35,32 @@ class Sentence:
     roles: list[list[str]] | None = None
     source: str = ""  # "path:line" of the sentence's first line, for messages
     meta: Any = None  # what a writer needs to write the sentence back (e.g. the conllu TokenList)
+    # the layers of tasks that declare a field of their own (e.g. ``mentions``: BIO tags), by field name
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.words)
+
+    def get(self, name: str):
+        """The layer ``name``: a field above, else one of ``extra``; ``None`` when absent.
+
+        >>> Sentence(["Hi"], upos=["INTJ"], extra={"shape": ["Xx"]}).get("shape")
+        ['Xx']
+        """
+        return getattr(self, name) if name in _FIELDS else self.extra.get(name)
+
+    def with_layers(self, **layers) -> "Sentence":
+        """A copy with ``layers`` set: the fields above by name, any other name in ``extra``.
+
+        >>> Sentence(["Hi"]).with_layers(upos=["INTJ"], shape=["Xx"]).extra
+        {'shape': ['Xx']}
+        """
+        own = {k: v for k, v in layers.items() if k in _FIELDS}
+        extra = {k: v for k, v in layers.items() if k not in _FIELDS}
+        return replace(self, **own, extra={**self.extra, **extra})
+
+
+_FIELDS = {f.name for f in fields(Sentence)} - {"extra"}
 
 
 def read_lines(path) -> list[str]:
