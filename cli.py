@@ -18,8 +18,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-LAYER_NAMES = {"pos": "POS", "chunks": "chunks", "deps": "dependencies", "predicates": "predicates",
-               "srl": "semantic roles", "relatedness": "relatedness", "entailment": "entailment"}
 
 
 def fail(error: Exception):
@@ -73,20 +71,61 @@ def train(
     typer.echo(f"best dev score {state['best']:.2f} at epoch {state['best_epoch']}; model in {out}")
 
 
-@app.command()
+def gold_flags() -> dict[str, list[str]]:
+    """``{flag: tasks}``: ``evaluate --<flag> FILE`` scores these tasks on FILE (from the task specs)."""
+    from hierarchy.tasks import TASKS
+
+    flags = {}
+    for name, spec in TASKS.items():
+        flags.setdefault(spec.flag, []).append(name)
+    return flags
+
+
+def data_options() -> dict[str, tuple]:
+    """``{option: allowed values}``: the ``[data]`` options the tasks declare (``--srl-format`` for ``srl_format``)."""
+    from hierarchy.tasks import TASKS
+
+    return {name: allowed for spec in TASKS.values() for name, allowed in spec.options.items()}
+
+
+def parse_gold_args(args: list[str]) -> tuple[dict, dict]:
+    """``--conllu A --srl-format conll05`` -> ``({"conllu": Path("A")}, {"srl_format": "conllu05"})``."""
+    flags, options, files, chosen, i = gold_flags(), data_options(), {}, {}, 0
+    while i < len(args):
+        name, sep, value = args[i][2:].partition("=") if args[i].startswith("--") else ("", "", "")
+        if not sep:
+            if i + 1 >= len(args):
+                raise HierarchyError(f"command line: '{args[i]}' needs a value")
+            value, i = args[i + 1], i + 1
+        option = name.replace("-", "_")
+        if name in flags:
+            files[name] = Path(value)
+        elif option in options:
+            if value not in options[option]:
+                raise HierarchyError(f"command line: --{name} must be "
+                                     f"{' or '.join(repr(v) for v in options[option])}, not '{value}'")
+            chosen[option] = value
+        else:
+            expected = ", ".join([f"--{f} FILE" for f in flags] + [f"--{o.replace('_', '-')}" for o in options])
+            raise HierarchyError(f"command line: unexpected argument '{args[i - (not sep)]}' (expected {expected})")
+        i += 1
+    return files, chosen
+
+
+def evaluate_help() -> str:
+    flags = "; ".join(f"--{flag} FILE: {', '.join(tasks)}" for flag, tasks in gold_flags().items())
+    options = "; ".join(f"--{name.replace('_', '-')} {'|'.join(allowed)}" for name, allowed in data_options().items())
+    return ("Score a model layer by layer on gold files (punctuation included, gold tokenization). "
+            f"Gold files, each scoring the model's layers among: {flags}. Options of a file's format: {options}.")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, help=evaluate_help())
 def evaluate(
+    ctx: typer.Context,
     model_dir: Path = typer.Argument(..., help="A trained model directory."),
-    conllu: Optional[Path] = typer.Option(None, help="CoNLL-U file: scores UPOS, XPOS, UAS and LAS."),
-    chunks: Optional[Path] = typer.Option(None, help="CoNLL-2000 file (WORD POS CHUNK): scores chunk P/R/F1."),
-    srl: Optional[Path] = typer.Option(None, help="SRL file (CoNLL-U with roleset and role columns 11+, or span "
-                                                  "columns, see --srl-format): scores predicates, senses, arguments."),
-    srl_format: Optional[str] = typer.Option(None, help="conllu (head-based) or conll05 (span-based).",
-                                             show_default="the model's data.srl_format"),
-    pairs: Optional[Path] = typer.Option(None, help="Sentence pairs (SICK, or TSV / JSON lines with premise, hypothesis, "
-                                                    "label, score): scores relatedness and entailment."),
     inject_parse: Optional[str] = typer.Option(None, help="LISA: the syntax head attends to this parse instead of its "
-                                                          "own: 'gold' (the HEAD column of the --conllu / --srl "
-                                                          "file) or a CoNLL-U file with the same sentences."),
+                                                          "own: 'gold' (the HEAD column of each gold file) or a "
+                                                          "CoNLL-U file with the same sentences."),
     as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
     write_predictions: Optional[Path] = typer.Option(None, help="Directory for the predicted files."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
@@ -94,66 +133,48 @@ def evaluate(
     precision: str = typer.Option("auto", help="auto (bf16 on CUDA, fp32 on CPU), bf16 (faster on CPUs with AMX or "
                                                "AVX512-BF16) or fp32."),
 ):
-    """Score a model layer by layer on gold files (punctuation included, gold tokenization)."""
-    from hierarchy.config import SRL_FORMATS
-    from hierarchy.corpus import (read_conll2000, read_conllu, read_pairs, read_srl, write_conll2000, write_conllu,
-                                  write_pairs, write_srl)
-    from hierarchy.persistence import load_config_file, load_model
-    from hierarchy.predict import annotate, check_precision, predict_pairs, score
-    from hierarchy.persistence import resolve_device
+    from hierarchy.corpus import read_conllu
+    from hierarchy.persistence import load_config_file, load_model, resolve_device
+    from hierarchy.predict import Predictor, check_precision
+    from hierarchy.tasks import TASKS
 
-    if not (conllu or chunks or srl or pairs):
-        fail(HierarchyError("give at least one gold file: --conllu FILE, --chunks FILE, --srl FILE and/or --pairs FILE"))
     try:
+        files, options = parse_gold_args(ctx.args)
+        if not files:
+            raise HierarchyError("give at least one gold file: " + ", ".join(f"--{f} FILE" for f in gold_flags()))
         check_precision(precision)
-        if srl:
-            srl_format = srl_format or load_config_file(model_dir / "config.toml").data.srl_format
-            if srl_format not in SRL_FORMATS:
-                raise HierarchyError(f"command line: --srl-format must be 'conllu' or 'conll05', not '{srl_format}'")
-        files = [  # path, reader, tasks, writer, suffix of the predictions file
-            (conllu, read_conllu, ["pos", "deps"], write_conllu, ".conllu"),
-            (chunks, read_conll2000, ["chunks"], None, ".chunks.txt"),
-            (srl, lambda path: read_srl(path, srl_format), ["srl"], lambda path, sentences: write_srl(path, sentences, srl_format),
-             ".srl.conllu" if srl_format == "conllu" else ".srl.txt"),
-        ]
-        files = [(path, reader(path), tasks, writer, suffix) for path, reader, tasks, writer, suffix in files if path]
-        gold_pairs = read_pairs(pairs) if pairs else None  # all read before any work
+        data = load_config_file(model_dir / "config.toml").data
+        for name, value in options.items():
+            setattr(data, name, value)
+        model, _, vocabs = load_model(model_dir, resolve_device(device))
+        flags = gold_flags()
+        for flag in files:
+            if not any(t in model.depth for t in flags[flag]):
+                raise HierarchyError(f"{model_dir}: the model has no {flag} layer ({', '.join(flags[flag])}); "
+                                     f"it has {', '.join(model.depth)}")
+        # every gold file is read (and checked) before any prediction is written
+        golds = {flag: TASKS[flags[flag][0]].read(path, data) for flag, path in files.items()}
         parse = read_conllu(inject_parse) if inject_parse and inject_parse != "gold" else None
-        injected = {path: injected_heads(inject_parse, parse, path, gold)
-                    for path, gold, _, _, _ in files if inject_parse and path in (conllu, srl)}
-        torch_device = resolve_device(device)
-        model, _, vocabs = load_model(model_dir, torch_device)
-        if srl and "srl" not in model.depth:
-            raise HierarchyError(f"{model_dir}: the model has no srl layer; it has {', '.join(model.depth)}")
         if inject_parse and not any(getattr(layer, "syntax_head", False) for layer in model.layers):
             raise HierarchyError(f"{model_dir}: --inject-parse needs a model with a syntax head (models/lisa.toml)")
-        # pairs first: a model without pair layers fails here, before any prediction file is written
-        predicted_pairs = predict_pairs(model, vocabs, gold_pairs, batch_tokens, torch_device, precision) if pairs else None
-        results, rows = {}, []
-        for path, gold, tasks, writer, suffix in files:
-            tasks = [t for t in tasks if t in model.depth]
-            predicted = annotate(model, vocabs, gold, tasks, batch_tokens, torch_device, injected.get(path), precision)
+        predictor = Predictor(model, vocabs, None, precision, batch_tokens)
+        results, rows, reports = {}, [], []
+        for flag, gold in golds.items():
+            tasks = [t for t in model.depth if t in flags[flag]]
+            with_heads = inject_parse and hasattr(gold[0], "heads") and any(s.heads is not None for s in gold)
+            injected = injected_heads(inject_parse, parse, files[flag], gold) if with_heads else None
+            predicted = predictor(gold, tasks, injected)
             for task in tasks:
-                for name, metric in score(task, predicted, gold).items():
-                    extra = {"per_type": metric.per_type} if task == "chunks" else {}
-                    extra = {"per_role": metric.per_role} if task == "srl" else extra
-                    results.setdefault(task, {})[name] = metric.values | extra
+                spec = TASKS[task]
+                for name, metric in spec.metric(predicted, gold, vocabs).items():
+                    results.setdefault(task, {})[name] = metric.values | spec.details(metric)
                     rows.append((model.depth[task] + 1, task, name, metric))
-            if write_predictions:
-                target = write_predictions / (path.stem + suffix)
-                if writer:
-                    writer(target, predicted)
-                else:
-                    write_conll2000(target, gold, [p.chunks for p in predicted])
-        if pairs:
-            predicted = predicted_pairs
-            for task in (t for t in ("relatedness", "entailment") if t in model.depth):
-                for name, metric in score(task, predicted, gold_pairs).items():
-                    extra = {"per_class": metric.per_class, "confusion": metric.matrix} if task == "entailment" else {}
-                    results.setdefault(task, {})[name] = metric.values | extra
-                    rows.append((model.depth[task] + 1, task, name, metric))
-            if write_predictions:
-                write_pairs(write_predictions / (pairs.stem + ".pairs.tsv"), gold_pairs, predicted)
+                    reports += spec.report(metric)
+            writer = next((TASKS[t].writers.file for t in tasks if TASKS[t].writers.file), None)
+            if write_predictions and writer:
+                suffix = writer[0](data) if callable(writer[0]) else writer[0]
+                write_predictions.mkdir(parents=True, exist_ok=True)
+                writer[1](write_predictions / (files[flag].stem + suffix), gold, predicted, data)
     except HierarchyError as e:
         fail(e)
     rows.sort(key=lambda row: row[0])
@@ -162,9 +183,8 @@ def evaluate(
     else:
         console = Console()
         console.print(score_table(rows))
-        for _, task, _, metric in rows:
-            if task == "entailment" and metric.n_pairs:
-                console.print(confusion_table(metric))
+        for report in reports:
+            console.print(report)
 
 
 @app.command("annotate")
@@ -207,7 +227,7 @@ def package(
     force: bool = typer.Option(False, help="Overwrite an existing directory."),
 ):
     """Write a directory spacy.load() opens: English tokenizer, sentencizer and the model as a component."""
-    from hierarchy.annotate import package_model
+    from hierarchy.package import package_model
 
     try:
         package_model(model_dir, out_dir, name, force)
@@ -231,48 +251,20 @@ def injected_heads(name: str, parse, path: Path, gold) -> list:
 
 
 def score_table(rows) -> Table:
+    """One row per metric of each layer, as its task's spec lays it out (``TaskSpec.rows``)."""
+    from hierarchy.tasks import TASKS
+
     table = Table(title="Per-layer scores")
     for column in ("layer", "task", "metric", "precision", "recall", "F1 / acc"):
         table.add_column(column, justify="left" if column in ("task", "metric") else "right")
-    fmt = "{:.2f}".format
+
+    def cell(value) -> str:
+        return "" if value is None else value if isinstance(value, str) else f"{value:.2f}"
+
     for depth, task, name, metric in rows:
-        v = metric.values
-        if task == "pos":
-            table.add_row(str(depth), LAYER_NAMES[task], f"{name.upper()} accuracy", "", "", fmt(v["acc"]))
-        elif task == "deps":
-            table.add_row(str(depth), LAYER_NAMES[task], "UAS", "", "", fmt(v["uas"]))
-            table.add_row(str(depth), LAYER_NAMES[task], "LAS", "", "", fmt(v["las"]))
-        elif task == "relatedness":
-            table.add_row(str(depth), LAYER_NAMES[task], "Pearson r x 100", "", "", fmt(v["pearson"]))
-            table.add_row(str(depth), LAYER_NAMES[task], "Spearman rho x 100", "", "", fmt(v["spearman"]))
-            table.add_row(str(depth), LAYER_NAMES[task], "MSE", "", "", f"{v['mse']:.4f}")
-        elif task == "srl":
-            table.add_row(str(depth), LAYER_NAMES[task], "predicates", fmt(v["predicate_precision"]),
-                          fmt(v["predicate_recall"]), fmt(v["predicate_f1"]))
-            table.add_row(str(depth), LAYER_NAMES[task], "sense accuracy", "", "", fmt(v["sense_acc"]))
-            table.add_row(str(depth), LAYER_NAMES[task], "labeled arguments", fmt(v["precision"]), fmt(v["recall"]),
-                          fmt(v["f1"]))
-            for label, t in metric.per_role.items():
-                table.add_row("", "", f"  {label}", fmt(t["precision"]), fmt(t["recall"]), fmt(t["f1"]))
-        elif task == "entailment":
-            table.add_row(str(depth), LAYER_NAMES[task], "accuracy", "", "", fmt(v["acc"]))
-            for label, c in metric.per_class.items():
-                table.add_row("", "", f"  {label}", fmt(c["precision"]), fmt(c["recall"]), fmt(c["f1"]))
-        else:
-            table.add_row(str(depth), LAYER_NAMES[task], "all chunks", fmt(v["precision"]), fmt(v["recall"]), fmt(v["f1"]))
-            for label, t in sorted(metric.per_type.items()):
-                table.add_row("", "", f"  {label}", fmt(t["precision"]), fmt(t["recall"]), fmt(t["f1"]))
-    return table
-
-
-def confusion_table(metric) -> Table:
-    """The entailment confusion matrix: a row per gold label, a column per predicted label."""
-    table = Table(title="Entailment confusion (rows: gold, columns: predicted)")
-    table.add_column("gold")
-    for label in metric.labels:
-        table.add_column(label, justify="right")
-    for gold, row in metric.matrix.items():
-        table.add_row(gold, *(str(n) for n in row.values()))
+        for k, (label, *values) in enumerate(TASKS[task].rows(name, metric)):
+            first = k == 0 or not label.startswith("  ")
+            table.add_row(str(depth) if first else "", TASKS[task].title if first else "", label, *map(cell, values))
     return table
 
 

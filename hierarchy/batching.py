@@ -10,7 +10,6 @@ from .corpus.pairs import Pair
 from .vocab import Vocabs, normalize
 
 MAX_WORD_CHARS = 20  # longer words keep their first 20 characters for the character encoder
-GOLD_FIELDS = ("upos", "xpos", "chunks", "rels")  # label fields; ``heads`` is handled apart
 
 
 @dataclass
@@ -20,13 +19,12 @@ class Batch:
     ``words`` ``[batch_size, seq_len]``; ``chars`` ``[n_types, n_chars]``, the character ids of each distinct word
     form of the batch (row 0, all padding, stands for no word), and ``types`` ``[batch_size, seq_len]``, each
     word's row of ``chars`` (0 on padding); ``mask`` ``[batch_size, seq_len]`` (True on words); ``lens``
-    ``[batch_size]`` on the CPU; ``gold`` maps an annotation (``upos``, ``xpos``, ``chunks``, ``rels``, ``heads``)
-    to ``[batch_size, seq_len]``, -100 where it is absent, plus the SRL gold of :func:`srl_gold` when the sentences
-    carry it. ``index`` gives each row's position in the list the batch was cut from.
+    ``[batch_size]`` on the CPU; ``gold``: the tensors the tasks' specs build (``TaskSpec.gold``), e.g. ``upos``
+    ``[batch_size, seq_len]`` with -100 where absent. ``index`` gives each row's position in the list the batch was
+    cut from.
 
     A batch of ``n_pairs`` sentence pairs (:func:`make_pair_batch`) has ``2 * n_pairs`` rows, the premises then
-    the hypotheses; its ``index`` holds the pairs' positions and its gold ``score`` ``[n_pairs]`` (float, NaN where
-    absent) and ``label`` ``[n_pairs]`` (-100 where absent).
+    the hypotheses; its ``index`` holds the pairs' positions and its gold is per pair (``[n_pairs]``).
     """
 
     words: torch.Tensor
@@ -56,9 +54,9 @@ class Batch:
 
 
 def make_batch(sentences, vocabs: Vocabs, index: list[int] | None = None, inject: bool = False,
-               gold: bool = True) -> Batch:
-    """Pad ``sentences`` into tensors; gold labels unknown to the vocabulary become -100 (not supervised), and
-    ``gold=False`` leaves them out (annotation). With ``inject``, the sentences' heads become ``batch.inject``: the
+               specs=()) -> Batch:
+    """Pad ``sentences`` into tensors, with the gold tensors of the task ``specs`` (none for annotation). With
+    ``inject``, the sentences' heads become ``batch.inject``: the
     parse a syntax head attends to (LISA). Each distinct word form of the batch has one row of ``chars``."""
     n, seq_len = len(sentences), max(len(s) for s in sentences)
     n_chars = min(MAX_WORD_CHARS, max(len(w) for s in sentences for w in s.words))
@@ -80,8 +78,8 @@ def make_batch(sentences, vocabs: Vocabs, index: list[int] | None = None, inject
         type_rows.append(types + pad)
     lens = torch.tensor([len(s) for s in sentences])
     mask = torch.arange(seq_len)[None, :] < lens[:, None]
-    batch = Batch(torch.tensor(word_rows), torch.tensor(char_rows), mask, lens,
-                  gold_tensors(sentences, vocabs, seq_len) if gold else {},
+    gold = {name: tensor for spec in specs for name, tensor in spec.gold(sentences, vocabs, seq_len).items()}
+    batch = Batch(torch.tensor(word_rows), torch.tensor(char_rows), mask, lens, gold,
                   list(range(n)) if index is None else index, types=torch.tensor(type_rows))
     if inject:
         batch.inject = torch.zeros(n, seq_len, dtype=torch.long)
@@ -90,26 +88,6 @@ def make_batch(sentences, vocabs: Vocabs, index: list[int] | None = None, inject
                 raise ValueError(f"{s.source or 'sentence'}: no HEAD column to inject as the parse")
             batch.inject[i, : len(s)] = torch.tensor([h - 1 if h else k for k, h in enumerate(s.heads)])
     return batch
-
-
-def gold_tensors(sentences, vocabs: Vocabs, seq_len: int) -> dict[str, torch.Tensor]:
-    """The gold annotations of a batch ``{field: [batch_size, seq_len]}`` (-100 where absent or unknown), with the
-    SRL gold of :func:`srl_gold` when the sentences carry it."""
-    n, gold = len(sentences), {}
-    for i, s in enumerate(sentences):
-        for name in GOLD_FIELDS:
-            values = getattr(s, name)
-            if values is None or name not in vocabs.labels:
-                continue
-            table = vocabs.labels[name].stoi
-            tensor = gold.setdefault(name, torch.full((n, seq_len), -100, dtype=torch.long))
-            tensor[i, : len(s)] = torch.tensor([table.get(v, -100) for v in values])
-        if s.heads is not None:
-            tensor = gold.setdefault("heads", torch.full((n, seq_len), -100, dtype=torch.long))
-            tensor[i, : len(s)] = torch.tensor(s.heads)
-    if "roles" in vocabs.labels and any(s.senses is not None for s in sentences):
-        gold.update(srl_gold(sentences, vocabs, seq_len))
-    return gold
 
 
 def unpad(values: torch.Tensor, lens: list[int], start: int = 0) -> list[list]:
@@ -122,38 +100,12 @@ def unpad(values: torch.Tensor, lens: list[int], start: int = 0) -> list[list]:
     return [row[start : start + n] for row, n in zip(values.tolist(), lens)]
 
 
-def srl_gold(sentences, vocabs: Vocabs, seq_len: int) -> dict[str, torch.Tensor]:
-    """The SRL gold of a batch: ``predicates`` ``[batch_size, seq_len]`` (1 on predicates, 0 elsewhere), ``senses``
-    ``[batch_size, seq_len]`` (the sense number's index on predicates), ``pred_index`` ``[batch_size, n_pred]`` (the
-    gold predicates' positions, padded with 0) and ``roles`` ``[batch_size, n_pred, seq_len]`` (label indices of
-    each gold predicate's column); -100 where absent (a sentence without SRL annotation, an unknown label)."""
-    n = len(sentences)
-    n_pred = max(len(s.roles or []) for s in sentences)
-    senses, roles = vocabs.labels["senses"].stoi, vocabs.labels["roles"].stoi
-    gold = {"predicates": torch.full((n, seq_len), -100, dtype=torch.long),
-            "senses": torch.full((n, seq_len), -100, dtype=torch.long),
-            "pred_index": torch.zeros(n, n_pred, dtype=torch.long),
-            "roles": torch.full((n, n_pred, seq_len), -100, dtype=torch.long)}
-    for i, s in enumerate(sentences):
-        if s.senses is None:
-            continue
-        predicates = [k for k, sense in enumerate(s.senses) if sense != "_"]
-        gold["predicates"][i, : len(s)] = torch.tensor([int(sense != "_") for sense in s.senses])
-        for j, (k, labels) in enumerate(zip(predicates, s.roles)):
-            gold["senses"][i, k] = senses.get(s.senses[k].rpartition(".")[2], -100) if "." in s.senses[k] else -100
-            gold["pred_index"][i, j] = k
-            gold["roles"][i, j, : len(s)] = torch.tensor([roles.get(label, -100) for label in labels])
-    return gold
-
-
-def make_pair_batch(pairs, vocabs: Vocabs, index: list[int] | None = None) -> Batch:
-    """Pad the premises, then the hypotheses of ``pairs`` into one batch of ``2 * len(pairs)`` rows, with the
-    pairs' gold relatedness ``score`` and entailment ``label`` (an index into ``vocabs.labels["entailment"]``)."""
+def make_pair_batch(pairs, vocabs: Vocabs, index: list[int] | None = None, specs=()) -> Batch:
+    """Pad the premises, then the hypotheses of ``pairs`` into one batch of ``2 * len(pairs)`` rows, with the gold
+    tensors of the pair task ``specs``."""
     batch = make_batch([p.premise for p in pairs] + [p.hypothesis for p in pairs], vocabs)
     batch.index = list(range(len(pairs))) if index is None else index
-    batch.gold["score"] = torch.tensor([float("nan") if p.score is None else p.score for p in pairs])
-    labels = vocabs.labels["entailment"].stoi if "entailment" in vocabs.labels else {}
-    batch.gold["label"] = torch.tensor([labels.get(p.label, -100) for p in pairs], dtype=torch.long)
+    batch.gold = {name: tensor for spec in specs for name, tensor in spec.gold(pairs, vocabs, 0).items()}
     return batch
 
 
@@ -178,9 +130,9 @@ def buckets(lengths: list[int], batch_tokens: int, shuffle: bool = False, rng: r
 
 
 def batches(sentences, vocabs: Vocabs, batch_tokens: int, shuffle: bool = False, rng: random.Random | None = None,
-            inject: bool = False, gold: bool = True):
+            inject: bool = False, specs=()):
     """Yield :class:`Batch` objects over ``sentences`` (lazily, so a large corpus is padded one batch at a time);
-    ``inject``: the sentences' heads go in ``batch.inject``; ``gold=False``: no gold tensors (:func:`make_batch`).
+    ``inject``: the sentences' heads go in ``batch.inject``; ``specs``: the tasks whose gold tensors to build.
 
     Over a list of :class:`~hierarchy.corpus.Pair` the batches are pair batches, bucketed by the longer sentence
     of each pair (a pair pads to ``2 * max(len(premise), len(hypothesis))`` words).
@@ -189,4 +141,4 @@ def batches(sentences, vocabs: Vocabs, batch_tokens: int, shuffle: bool = False,
     lengths = [2 * max(len(p.premise), len(p.hypothesis)) if pairs else len(p) for p in sentences]
     for group in buckets(lengths, batch_tokens, shuffle, rng):
         items = [sentences[i] for i in group]
-        yield make_pair_batch(items, vocabs, group) if pairs else make_batch(items, vocabs, group, inject, gold)
+        yield make_pair_batch(items, vocabs, group, specs) if pairs else make_batch(items, vocabs, group, inject, specs)

@@ -22,35 +22,74 @@ import tomli_w
 from .errors import ConfigError
 
 FORMAT_VERSION = 1
-TASKS = ("pos", "chunks", "deps", "predicates", "srl", "relatedness", "entailment")
-SRL_FORMATS = ("conllu", "conll05")  # head-based CoNLL-U Plus (Universal PropBank), span-based CoNLL-2005 columns
-PAIR_TASKS = ("relatedness", "entailment")  # read sentence pairs (both from data.pairs); the top of the stack
 
 
-def data_key(task: str) -> str:
-    """The ``[data]`` key of a task's training corpus (add ``_dev`` for its dev corpus); both pair tasks read
-    ``pairs``, and ``predicates`` (predicates and senses apart from their roles, as in LISA) reads ``srl``."""
-    return "pairs" if task in PAIR_TASKS else "srl" if task == "predicates" else task
+def _tasks():
+    from .tasks import TASKS  # imported late: the task modules import torch
+
+    return TASKS
 
 
-@dataclass
 class DataConfig:
-    """Corpus paths. Each task may read its own corpus (as in JMT); empty means not trained."""
+    """``[data]``: a training corpus and a dev corpus per task (keys from the task specs: ``pos``, ``pos_dev``,
+    ``chunks``...; tasks declaring the same key share the corpus; empty means not trained), the options the tasks
+    declare (e.g. ``srl_format``), and how to read. Keys are attributes: ``config.data.pos``. An unknown key is an
+    error that names it."""
 
-    pos: str = ""  # CoNLL-U: UPOS and XPOS
-    pos_dev: str = ""
-    chunks: str = ""  # CoNLL-2000: WORD POS CHUNK
-    chunks_dev: str = ""
-    deps: str = ""  # CoNLL-U: HEAD and DEPREL
-    deps_dev: str = ""
-    srl: str = ""  # semantic roles: CoNLL-U with SRL columns 11+, or span columns (see srl_format)
-    srl_dev: str = ""
-    srl_format: str = "conllu"  # "conllu" (head-based, Universal PropBank) or "conll05" (span-based, bracketed)
-    pairs: str = ""  # sentence pairs for relatedness and entailment: SICK, or TSV / JSON lines (see corpus/pairs.py)
-    pairs_dev: str = ""
-    max_sentences: int = 0  # read at most this many sentences (or pairs) per file (0: all); for quick runs
-    skip_bad: bool = False  # skip malformed sentences with a warning instead of stopping
-    holdout: int = 0  # a task without a dev file holds out the last N training sentences as its dev set
+    SETTINGS = {
+        "max_sentences": 0,  # read at most this many sentences (or pairs) per file (0: all); for quick runs
+        "skip_bad": False,  # skip malformed sentences with a warning instead of stopping
+        "holdout": 0,  # a task without a dev file holds out the last N training sentences as its dev set
+    }
+
+    def __init__(self, **values):
+        object.__setattr__(self, "values", {})
+        for key, value in values.items():
+            setattr(self, key, value)
+
+    @staticmethod
+    def defaults() -> dict:
+        """Every key with its default: the corpora of every registered task, their options, the settings."""
+        keys = {}
+        for spec in _tasks().values():
+            keys.update({spec.data_key: "", f"{spec.data_key}_dev": ""})
+            keys.update({name: allowed[0] for name, allowed in spec.options.items()})
+        return keys | DataConfig.SETTINGS
+
+    def __getattr__(self, key):
+        if key == "values":
+            raise AttributeError(key)
+        defaults = self.defaults()
+        if key not in defaults:
+            raise AttributeError(f"unknown config key 'data.{key}'")
+        return self.values.get(key, defaults[key])
+
+    def __setattr__(self, key, value):
+        defaults = self.defaults()
+        if key not in defaults:
+            raise ConfigError(f"unknown config key 'data.{key}' (expected one of {', '.join(sorted(defaults))})")
+        self.values[key] = value
+
+    def __eq__(self, other):
+        return isinstance(other, DataConfig) and self.to_dict() == other.to_dict()
+
+    def __repr__(self):
+        return f"DataConfig({', '.join(f'{k}={v!r}' for k, v in self.values.items())})"
+
+    def to_dict(self) -> dict:
+        return self.defaults() | self.values
+
+    @classmethod
+    def from_table(cls, table: dict, where: str, prefix: str = "data.") -> "DataConfig":
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: '{prefix.rstrip('.')}' must be a table")
+        data, defaults = cls(), cls.defaults()
+        for key, value in table.items():
+            if key not in defaults:
+                raise ConfigError(f"{where}: unknown config key '{prefix}{key}' "
+                                  f"(expected one of {', '.join(sorted(defaults))})")
+            setattr(data, key, _convert(type(defaults[key]), value, where, prefix + key))
+        return data
 
 
 @dataclass
@@ -61,7 +100,7 @@ class LayerConfig:
     size: int = 128  # BiLSTM: hidden units per direction; attention: the model size (a multiple of heads)
     tasks: list[str] = field(default_factory=list)
     heads: int = 4  # attention heads (attention layers only)
-    syntax_head: bool = False  # LISA: head 0 of this attention layer is the dependency arc distribution ("deps" here)
+    syntax_head: bool = False  # LISA: head 0 of this attention layer gives the arcs of a task here that takes arcs
 
 
 @dataclass
@@ -84,7 +123,8 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    mode: str = "schedule"  # "schedule" (JMT, bottom-up per task) or "joint" (weighted sum of losses)
+    sampling: str = "schedule"  # which tasks train each step: "schedule" (JMT, bottom-up per task) or "joint"
+    weighting: str = "static"  # how a step's losses combine: "static" (train.weights)
     epochs: int = 30
     patience: int = 5  # stop after this many epochs without a better dev score
     batch_tokens: int = 2000  # length-bucketed batches of about this many words
@@ -93,7 +133,8 @@ class TrainConfig:
     lr_decay: float = 1.0  # epoch k trains at lr * lr_decay ** (k - 1); 1 keeps it constant
     delta: float = 1e-2  # successive regularization strength; 0 turns it off
     clip: float = 5.0
-    weights: dict[str, float] = field(default_factory=dict)  # joint mode: loss weight per task (default 1)
+    weights: dict[str, float] = field(default_factory=dict)  # static weighting: loss weight per task (default 1)
+    score_weights: dict[str, float] = field(default_factory=dict)  # model selection: instead of the tasks' own
     seed: int = 1
     device: str = "auto"  # "auto", "cpu" or "cuda"
     threads: int = 0  # CPU threads for torch (0: torch's default); small models train fastest on 1
@@ -112,41 +153,52 @@ class Config:
         return [task for layer in self.model.layers for task in layer.tasks]
 
     def validate(self, where: str) -> None:
-        seen = self.tasks()
+        tasks, seen = _tasks(), self.tasks()
         for task in seen:
-            if task not in TASKS:
-                raise ConfigError(f"{where}: unknown task '{task}' in model.layers (expected one of {', '.join(TASKS)})")
+            if task not in tasks:
+                raise ConfigError(f"{where}: unknown task '{task}' in model.layers (expected one of {', '.join(tasks)})")
         if len(set(seen)) != len(seen):
             raise ConfigError(f"{where}: a task appears in more than one layer: {seen}")
-        pair_depths = [k for k, layer in enumerate(self.model.layers) if set(layer.tasks) & set(PAIR_TASKS)]
-        for layer in self.model.layers[pair_depths[0] if pair_depths else len(self.model.layers):]:
-            for task in set(layer.tasks) - set(PAIR_TASKS):  # a pair batch has no token annotations to pass upward
-                raise ConfigError(f"{where}: task '{task}' sits at or above a sentence-pair task "
-                                  f"({', '.join(PAIR_TASKS)} must be the highest layers)")
         depth = {task: k for k, layer in enumerate(self.model.layers) for task in layer.tasks}
-        if "predicates" in depth and depth["predicates"] >= depth.get("srl", len(self.model.layers)):
-            raise ConfigError(f"{where}: task 'predicates' must sit in a layer below 'srl' (the roles of the "
-                              "predicates it finds are labelled above)")
+        pairs = [t for t in seen if tasks[t].unit == "pair"]
+        for task in seen:
+            if pairs and tasks[task].unit != "pair" and depth[task] >= min(depth[t] for t in pairs):
+                # a pair batch has no token annotations to pass upward
+                raise ConfigError(f"{where}: task '{task}' sits at or above a sentence-pair task "
+                                  f"({', '.join(pairs)} must be the highest layers)")
+            for need in tasks[task].needs:
+                if need in depth and depth[need] >= depth[task]:
+                    raise ConfigError(f"{where}: task '{need}' must sit in a layer below '{task}' (what it "
+                                      f"predicts feeds '{task}')")
         for k, layer in enumerate(self.model.layers):
             if layer.encoder not in ("bilstm", "attention"):
                 raise ConfigError(f"{where}: unknown encoder '{layer.encoder}' (expected 'bilstm' or 'attention')")
             if layer.encoder == "attention" and (layer.heads < 1 or layer.size % layer.heads):
                 raise ConfigError(f"{where}: model.layers[{k}]: size {layer.size} must be a multiple of heads "
                                   f"{layer.heads} (at least 1)")
-            if layer.syntax_head and (layer.encoder != "attention" or "deps" not in layer.tasks):
-                raise ConfigError(f"{where}: model.layers[{k}]: syntax_head needs encoder = \"attention\" and the "
-                                  f"task \"deps\" in the same layer (its arcs are that head's attention)")
-        if self.data.srl_format not in SRL_FORMATS:
-            raise ConfigError(f"{where}: data.srl_format must be 'conllu' or 'conll05', not '{self.data.srl_format}'")
+            takes_arcs = [t for t in layer.tasks if t in tasks and tasks[t].arcs]
+            if layer.syntax_head and (layer.encoder != "attention" or not takes_arcs):
+                raise ConfigError(f"{where}: model.layers[{k}]: syntax_head needs encoder = \"attention\" and a "
+                                  f"task that takes arcs ({', '.join(t for t in tasks if tasks[t].arcs)}) in the same "
+                                  "layer (its arcs are that head's attention)")
+        for task in seen:
+            for name, allowed in tasks[task].options.items():
+                if getattr(self.data, name) not in allowed:
+                    raise ConfigError(f"{where}: data.{name} must be "
+                                      f"{' or '.join(repr(a) for a in allowed)}, not '{getattr(self.data, name)}'")
         if self.model.chars not in ("cnn", "lstm", "none"):
             raise ConfigError(f"{where}: model.chars must be 'cnn', 'lstm' or 'none', not '{self.model.chars}'")
-        if self.train.mode not in ("schedule", "joint"):
-            raise ConfigError(f"{where}: train.mode must be 'schedule' or 'joint', not '{self.train.mode}'")
+        from .training import SAMPLERS, WEIGHTINGS
+
+        for key, known in (("sampling", SAMPLERS), ("weighting", WEIGHTINGS)):
+            if getattr(self.train, key) not in known:
+                raise ConfigError(f"{where}: train.{key} must be one of {', '.join(known)}, "
+                                  f"not '{getattr(self.train, key)}'")
         if self.train.threads < 0:
             raise ConfigError(f"{where}: train.threads must be 0 (torch's default) or more, not {self.train.threads}")
         if self.train.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"{where}: train.device must be 'auto', 'cpu' or 'cuda', not '{self.train.device}'")
-        for key in ("weights", "task_batch_tokens"):
+        for key in ("weights", "task_batch_tokens", "score_weights"):
             for task in getattr(self.train, key):
                 if task not in seen:
                     raise ConfigError(f"{where}: train.{key} names task '{task}', which is in no layer "
@@ -156,8 +208,8 @@ class Config:
         if any(n < 1 for n in [self.train.batch_tokens, *self.train.task_batch_tokens.values()]):
             raise ConfigError(f"{where}: train.batch_tokens and train.task_batch_tokens must be at least 1")
         for task in seen:
-            if not getattr(self.data, data_key(task)):
-                raise ConfigError(f"{where}: task '{task}' has no training corpus: set data.{data_key(task)}")
+            if not getattr(self.data, tasks[task].data_key):
+                raise ConfigError(f"{where}: task '{task}' has no training corpus: set data.{tasks[task].data_key}")
 
 
 def _build(cls, table: dict, where: str, prefix: str = ""):
@@ -175,6 +227,8 @@ def _build(cls, table: dict, where: str, prefix: str = ""):
 
 
 def _convert(hint, value, where: str, key: str):
+    if hint is DataConfig:
+        return DataConfig.from_table(value, where, key + ".")
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, where, key + ".")
     origin = typing.get_origin(hint)
@@ -219,6 +273,9 @@ def from_dict(table: dict, where: str) -> Config:
     version = table.get("format_version", FORMAT_VERSION)
     if version != FORMAT_VERSION:
         raise ConfigError(f"{where}: format_version {version} is not supported (expected {FORMAT_VERSION})")
+    train = table.get("train")
+    if isinstance(train, dict) and "mode" in train:  # the name of train.sampling in recipes and models before it
+        table = {**table, "train": {("sampling" if k == "mode" else k): v for k, v in train.items()}}
     return _build(Config, table, where)
 
 
@@ -233,20 +290,27 @@ def apply_override(config: Config, override: str) -> None:
         if not dataclasses.is_dataclass(node) or not hasattr(node, part):
             raise ConfigError(f"command line: unknown config key '{key}'")
         node = getattr(node, part)
-    if not dataclasses.is_dataclass(node) or name not in {f.name for f in dataclasses.fields(node)}:
+    if isinstance(node, DataConfig):
+        defaults = node.defaults()
+        if name not in defaults:
+            raise ConfigError(f"command line: unknown config key '{key}'")
+        hint = type(defaults[name])
+    elif not dataclasses.is_dataclass(node) or name not in {f.name for f in dataclasses.fields(node)}:
         raise ConfigError(f"command line: unknown config key '{key}'")
+    else:
+        hint = typing.get_type_hints(type(node))[name]
     try:
         value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         value = text
-    hint = typing.get_type_hints(type(node))[name]
     if hint is str and not isinstance(value, str):
         value = text
     setattr(node, name, _convert(hint, value, "command line", key))
 
 
 def to_dict(config: Config) -> dict:
-    return dataclasses.asdict(config)
+    return {"format_version": config.format_version, "data": config.data.to_dict(),
+            "model": dataclasses.asdict(config.model), "train": dataclasses.asdict(config.train)}
 
 
 def save_config(config: Config, path) -> None:

@@ -13,6 +13,9 @@ from allennlp_light.modules.conditional_random_field.conditional_random_field im
 )
 from allennlp_light.nn.chu_liu_edmonds import decode_mst
 
+from .spans import repair_bio  # noqa: F401  (its old home, until callers import it from hierarchy.spans)
+from .trees import find_cycle
+
 
 def is_tree(heads: list[int]) -> bool:
     r"""
@@ -32,24 +35,7 @@ def is_tree(heads: list[int]) -> bool:
     n = len(heads)
     if not all(0 <= h <= n and h != i for i, h in enumerate(heads, 1)):
         return False
-    return sum(h == 0 for h in heads) == 1 and acyclic(heads)
-
-
-def acyclic(heads: list[int]) -> bool:
-    """Whether every word of ``heads`` (as in :func:`is_tree`, each head in ``[0, n]``) reaches ROOT."""
-    n = len(heads)
-    reaches_root = [False] * (n + 1)
-    reaches_root[0] = True
-    for i in range(1, n + 1):
-        path, node = [], i
-        while not reaches_root[node]:
-            if node in path:  # walked back onto this path: a cycle
-                return False
-            path.append(node)
-            node = heads[node - 1]
-        for node in path:
-            reaches_root[node] = True
-    return True
+    return sum(h == 0 for h in heads) == 1 and not find_cycle(heads)
 
 
 def _mst(scores: np.ndarray, overall_first: bool = True) -> list[int]:
@@ -133,7 +119,7 @@ def decode_tree(s_arc: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         scores = s_arc[bad].detach().double().cpu().numpy()
         for scores_b, b in zip(scores, bad):
             n = lens[b]
-            heads = _mst(scores_b[: n + 1, : n + 1], overall_first=not acyclic(seqs[b][1 : n + 1]))
+            heads = _mst(scores_b[: n + 1, : n + 1], overall_first=bool(find_cycle(seqs[b][1 : n + 1])))
             arcs[b, 1 : n + 1] = torch.tensor(heads, device=arcs.device)
     return arcs
 
@@ -200,20 +186,3 @@ def viterbi(crf, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]
         tags.append(previous.gather(1, tags[-1][:, None]).squeeze(1))
     paths = torch.stack(tags[::-1], 1).tolist()
     return [path[:n_words] for path, n_words in zip(paths, mask.sum(-1).tolist())]
-
-
-def repair_bio(tags: list[str]) -> list[str]:
-    r"""
-    Makes a (greedy) BIO sequence well-formed: an ``I-X`` that does not follow ``B-X`` or
-    ``I-X`` starts a chunk and becomes ``B-X``.
-
-    Examples:
-        >>> repair_bio(["I-A", "I-A", "O", "I-B", "B-A", "I-B"])
-        ['B-A', 'I-A', 'O', 'B-B', 'B-A', 'B-B']
-    """
-    repaired: list[str] = []
-    for tag in tags:
-        if tag.startswith("I-") and (not repaired or repaired[-1] not in (tag, "B" + tag[1:])):
-            tag = "B" + tag[1:]
-        repaired.append(tag)
-    return repaired

@@ -15,6 +15,8 @@ for logging and JSON::
 import math
 from collections import Counter
 
+from .spans import get_chunks, split_tag
+
 
 def f1(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:
     """Precision, recall and F1 as fractions in [0, 1]; each is 0.0 when undefined.
@@ -147,57 +149,6 @@ class AttachmentMetric(Metric):
         return {"uas": 100 * self.uas, "las": 100 * self.las}
 
 
-def _split_tag(tag: str) -> tuple[str, str]:
-    """Split ``B-NP`` into ``("B", "NP")`` at the first dash, as conlleval does; ``O`` -> ``("O", "")``."""
-    prefix, dash, type_ = tag.partition("-")
-    return (prefix, type_) if dash else (tag, "")
-
-
-def _end_of_chunk(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
-    """conlleval's ``endOfChunk``: does a chunk end between the previous token and this one?
-
-    Its rules for the rare ``[``, ``]`` and ``.`` tags are left out: :func:`get_chunks` refuses them.
-    """
-    return (prev_tag, tag) in {("B", "B"), ("B", "O"), ("I", "B"), ("I", "O"), ("E", "E"), ("E", "I"), ("E", "O")} or (
-        prev_tag != "O" and prev_type != type_
-    )
-
-
-def _start_of_chunk(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
-    """conlleval's ``startOfChunk``: does a chunk start at this token?"""
-    return (prev_tag, tag) in {("B", "B"), ("I", "B"), ("O", "B"), ("O", "I"), ("E", "E"), ("E", "I"), ("O", "E")} or (
-        tag != "O" and prev_type != type_
-    )
-
-
-def get_chunks(tags: list[str]) -> list[tuple[str, int, int]]:
-    """Chunks ``(type, first, last)`` of one sentence by conlleval's rules (IOB1, IOB2/BIO, IOE).
-
-    The sentence starts after a virtual ``O`` and every chunk ends with the sentence, as at
-    conlleval's sentence boundaries. Tags are ``O`` or ``B``, ``I``, ``E`` with an optional
-    ``-TYPE``; anything else raises ``ValueError``: conlleval has no rules for ``S-`` (it
-    would read ``S-NP S-NP`` as one chunk), so convert IOBES to BIO first.
-
-    >>> get_chunks(["B-NP", "I-NP", "I-VP", "O", "I-NP", "B-NP"])
-    [('NP', 0, 1), ('VP', 2, 2), ('NP', 4, 4), ('NP', 5, 5)]
-    """
-    chunks, start, chunk_type = [], None, ""
-    prev_tag, prev_type = "O", ""
-    for i, (tag, type_) in enumerate(map(_split_tag, tags)):
-        if tag not in ("B", "I", "E") and (tag, type_) != ("O", ""):
-            raise ValueError(f"chunk tag {tags[i]!r} is not O, B-*, I-* or E-* (convert IOBES tags to BIO)")
-        starts = _start_of_chunk(prev_tag, tag, prev_type, type_)
-        if start is not None and (starts or _end_of_chunk(prev_tag, tag, prev_type, type_)):
-            chunks.append((chunk_type, start, i - 1))
-            start = None
-        if starts:
-            start, chunk_type = i, type_
-        prev_tag, prev_type = tag, type_
-    if start is not None:  # the sentence boundary ends every chunk
-        chunks.append((chunk_type, start, len(tags) - 1))
-    return chunks
-
-
 class ChunkMetric(Metric):
     """Chunk precision, recall and F1 and token accuracy as the conlleval perl script reports them.
 
@@ -217,7 +168,7 @@ class ChunkMetric(Metric):
 
     def update(self, pred_tags: list[str], gold_tags: list[str]) -> None:
         _check_lengths(pred_tags, gold_tags)
-        self.n_correct_tags += sum(_split_tag(pred) == _split_tag(gold) for pred, gold in zip(pred_tags, gold_tags))
+        self.n_correct_tags += sum(split_tag(pred) == split_tag(gold) for pred, gold in zip(pred_tags, gold_tags))
         self.n_tokens += len(gold_tags)
         pred_chunks, gold_chunks = set(get_chunks(pred_tags)), set(get_chunks(gold_tags))
         correct = pred_chunks & gold_chunks

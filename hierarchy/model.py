@@ -1,20 +1,21 @@
 """The Hierarchy: one stack of encoder layers; each task reads the layer at its depth, and what it predicts
-travels upward as softmax-weighted label embeddings (JMT, Hashimoto et al. 2017)."""
+travels upward as softmax-weighted label embeddings (JMT, Hashimoto et al. 2017). It names no task: the heads come
+from the task specs (:mod:`hierarchy.tasks`)."""
 import torch
 from allennlp_light.modules.input_variational_dropout import InputVariationalDropout
 from torch import nn
 
 from .config import ModelConfig
 from .modules import AttentionLayer, BiLSTM, Embeddings
-from .tasks import make_task
+from .tasks import TASKS, Context
 
 
 class Hierarchy(nn.Module):
     """Layer k reads ``[h_{k-1}; x; label embeddings of the tasks below]`` where ``x`` are the word embeddings
-    (a shortcut into every layer, as in JMT). A layer is a BiLSTM or a self-attention block (LISA); the dependency
-    task at an attention layer with a syntax head takes that head's attention logits as its arc scores, and
-    ``batch.inject`` (an injected parse) makes that head attend to the given heads. A ``predicates`` task below
-    ``srl`` chooses the predicates whose roles the SRL head labels.
+    (a shortcut into every layer, as in JMT). A layer is a BiLSTM or a self-attention block (LISA); an attention
+    layer with a syntax head gives its heads that head's logits as ``Context.arcs``, and ``batch.inject`` (an
+    injected parse) makes that head attend to the given heads. Every head gets the scores of the tasks below it
+    (``Context.below``).
 
     A label embedding is per token (``[batch_size, seq_len, n]``) or per sentence (``[batch_size, n]``, e.g. the
     relatedness of a pair given to both its sentences); a per-sentence one reaches every token of the sentence.
@@ -30,6 +31,7 @@ class Hierarchy(nn.Module):
         self.layers = nn.ModuleList()
         self.tasks = nn.ModuleDict()
         self.depth = {}  # task name -> index of the layer it reads
+        stack = [t for layer in config.layers for t in layer.tasks]
         n_below, n_labels = 0, 0
         for k, layer in enumerate(config.layers):
             n_in = self.embed.n_out + n_below + n_labels
@@ -39,8 +41,7 @@ class Hierarchy(nn.Module):
                 encoder = BiLSTM(n_in, layer.size)
             self.layers.append(encoder)
             for name in layer.tasks:
-                self.tasks[name] = make_task(name, encoder.n_out, config, vocabs, layer.syntax_head,
-                                             tasks=[t for k in config.layers for t in k.tasks])
+                self.tasks[name] = TASKS[name].head(encoder.n_out, config, vocabs, layer, stack)
                 self.depth[name] = k
                 n_labels += self.tasks[name].n_label_out
             n_below = encoder.n_out
@@ -56,35 +57,34 @@ class Hierarchy(nn.Module):
         h, labels, scores = None, [], {}
         for k in range(top + 1):
             inputs = torch.cat([x] + ([h] if h is not None else []) + labels, -1)
-            layer, s_arc = self.layers[k], None
+            layer, arcs = self.layers[k], None
             if isinstance(layer, AttentionLayer):
-                h, s_arc = layer(inputs, batch.mask, batch.inject)  # (batch, seq, size)
+                h, arcs = layer(inputs, batch.mask, batch.inject)  # (batch, seq, size)
                 h = self.dropout(h)
             else:
                 h = self.dropout(layer(inputs, batch.lens))  # (batch, seq, 2 * size)
             for name, depth in self.depth.items():
-                task = self.tasks[name]
-                if depth != k or (name not in tasks and (k == top or not task.n_label_out)):
+                head = self.tasks[name]
+                if depth != k or (name not in tasks and (k == top or not head.n_label_out)):
                     continue
-                scores[name] = task(h, batch) if s_arc is None else task(h, batch, s_arc)
-                if name == "srl" and "predicates" in scores:  # the roles of the predicates found below (LISA)
-                    scores[name] = scores["predicates"] | scores[name]
-                if task.n_label_out and k < top:
-                    label = task.label_embedding(scores[name])
+                scores[name] = head(Context(batch, h, arcs, scores))
+                if head.n_label_out and k < top:
+                    label = head.label_embedding(scores[name])
                     labels.append(label if label.dim() == 3 else label[:, None, :].expand(-1, h.shape[1], -1))
         return scores
 
-    def lower_parameters(self, task: str) -> dict[str, nn.Parameter]:
-        """The trainable parameters below ``task``'s layer that shape its input (embeddings, lower layers, the lower
-        task heads whose label embeddings feed upward): the ones successive regularization keeps near where the
-        previous task left them."""
+    def lower_modules(self, task: str) -> list[nn.Module]:
+        """The modules below ``task``'s layer that shape its input: the embeddings, the lower layers and the lower
+        task heads whose label embeddings feed upward."""
         depth = self.depth[task]
         if depth == 0:
-            return {}
-        heads = {f"tasks.{t}." for t, d in self.depth.items() if d < depth and self.tasks[t].n_label_out}
-        lower = {f"layers.{k}." for k in range(depth)} | heads
-        return {
-            name: p
-            for name, p in self.named_parameters()
-            if p.requires_grad and (name.startswith("embed.") or any(name.startswith(prefix) for prefix in lower))
-        }
+            return []
+        heads = [self.tasks[t] for t, d in self.depth.items() if d < depth and self.tasks[t].n_label_out]
+        return [self.embed, *self.layers[:depth], *heads]
+
+    def lower_parameters(self, task: str) -> dict[str, nn.Parameter]:
+        """The trainable parameters of :meth:`lower_modules`, by name: the ones successive regularization keeps
+        near where the previous task left them. Selected by module, so a wrapper (DDP's ``module.``) changes
+        nothing."""
+        lower = {id(p) for module in self.lower_modules(task) for p in module.parameters()}
+        return {name: p for name, p in self.named_parameters() if p.requires_grad and id(p) in lower}

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from .corpus import Sentence
 from .corpus.pairs import tokenize
-from .persistence import load_model
-from .persistence import resolve_device
-from .predict import annotate, check_precision, predict_pairs
+from .persistence import load_model, resolve_device
+from .predict import Predictor, check_precision
 
 
 class Pipeline:
@@ -29,12 +28,12 @@ class Pipeline:
         return cls(model, config, vocabs, torch_device, precision)
 
     def annotate(self, sentences, batch_tokens: int = 4000) -> list[Sentence]:
-        """POS, chunks and dependencies for each sentence: a :class:`Sentence`, a list of words, or a text (one
-        sentence, tokenized with spaCy's English tokenizer). Returns annotated Sentences, in order."""
+        """Every sentence layer of the model for each sentence: a :class:`Sentence`, a list of words, or a text
+        (one sentence, tokenized with spaCy's English tokenizer). Returns annotated Sentences, in order."""
         items = [s if isinstance(s, Sentence) else Sentence(tokenize(s) if isinstance(s, str) else list(s)) for s in sentences]
-        return annotate(self.model, self.vocabs, items, None, batch_tokens, self.device, precision=self.precision)
+        return Predictor(self.model, self.vocabs, self.device, self.precision, batch_tokens)(items)
 
     def pairs(self, pairs, batch_tokens: int = 4000) -> list[dict]:
-        """Relatedness and entailment of ``[(premise, hypothesis), ...]`` (texts, word lists or Pairs), in batches:
-        ``{"label", "probabilities", "relatedness"}`` per pair."""
-        return predict_pairs(self.model, self.vocabs, pairs, batch_tokens, self.device, self.precision)
+        """The pair layers of the model for ``[(premise, hypothesis), ...]`` (texts, word lists or Pairs), in
+        batches: ``{"relatedness", "label", "probabilities"}`` per pair."""
+        return Predictor(self.model, self.vocabs, self.device, self.precision, batch_tokens).pairs(pairs)

@@ -1,4 +1,6 @@
-"""Annotate sentences (and sentence pairs) with a trained model, and score the annotations against gold corpora."""
+"""The one prediction path: batching, precision, decoding and writing predictions back, for sentences and sentence
+pairs alike. ``hierarchy.load``, the spaCy component, ``evaluate``, ``annotate`` and the dev scores of training all
+go through :class:`Predictor`; each task's spec turns its decoded ids into labels and scores them."""
 from __future__ import annotations
 
 import dataclasses
@@ -6,14 +8,9 @@ import dataclasses
 import torch
 
 from .batching import batches
-from .config import PAIR_TASKS
 from .corpus.pairs import as_pair
 from .errors import ConfigError
-from .corpus.srl import word_lemmas
-from .metrics import (AccuracyMetric, AttachmentMetric, ChunkMetric, EntailmentMetric, PredicateMetric,
-                      RelatednessMetric, SpanSRLMetric, SRLMetric)
-from .tasks.srl import NO_SENSE, NOT_PREDICATE, is_bio, roleset
-
+from .tasks import TASKS
 
 PRECISIONS = ("auto", "bf16", "fp32")  # see autocast
 
@@ -32,153 +29,104 @@ def check_precision(precision: str) -> str:
     return precision
 
 
-@torch.no_grad()
+class Predictor:
+    """Predicts with a trained ``model`` and its ``vocabs`` on ``device`` (default: the model's) in batches of
+    about ``batch_tokens`` words; ``precision`` as in :func:`autocast`."""
+
+    def __init__(self, model, vocabs, device=None, precision: str = "auto", batch_tokens: int = 4000):
+        self.model, self.vocabs, self.batch_tokens = model, vocabs, batch_tokens
+        self.device = device or next(model.parameters()).device
+        self.precision = check_precision(precision)
+
+    def tasks(self, unit: str) -> list[str]:
+        """The model's tasks over ``unit`` (``sentence`` or ``pair``), bottom first."""
+        return [t for t in self.model.depth if TASKS[t].unit == unit]
+
+    @torch.no_grad()
+    def __call__(self, items, tasks=None, inject=None) -> list:
+        """Predict ``tasks`` (default: all the model's tasks over the items' unit) for ``items``.
+
+        Sentences give copies whose fields hold the predictions (an empty sentence is returned as it is); sentence
+        pairs (:class:`~hierarchy.corpus.Pair`) give one dict per pair with every field of the model's pair tasks
+        (``None`` for a task not predicted). ``inject``: one head list per sentence (1-based, 0 = root), the parse
+        a syntax head attends to instead of its own distribution. Items are batched by length; the output keeps
+        the input order; batched predictions equal one-by-one ones (in fp32: bf16 rounds a little differently in
+        batches of other shapes).
+        """
+        unit = "pair" if items and not hasattr(items[0], "words") else "sentence"
+        tasks = [t for t in (self.tasks(unit) if tasks is None else tasks) if t in self.model.depth
+                 and TASKS[t].unit == unit]
+        if inject is not None and len(inject) != len(items):
+            raise ValueError(f"inject: {len(inject)} parses for {len(items)} sentences")
+        if unit == "pair":
+            out = [dict.fromkeys(f for t in self.tasks("pair") for f in TASKS[t].fields) for _ in items]
+            keep = list(range(len(items)))
+        else:
+            out = list(items)
+            keep = [i for i, s in enumerate(items) if len(s) > 0]
+        inputs = [items[i] if inject is None else dataclasses.replace(items[i], heads=inject[i]) for i in keep]
+        if not tasks or not inputs:
+            return out
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            for batch in batches(inputs, self.vocabs, self.batch_tokens, inject=inject is not None):
+                with autocast(self.device, self.precision):
+                    scores = self.model(batch.to(self.device), tasks)
+                    decoded = {t: self.model.tasks[t].decode(scores[t], batch) for t in tasks}
+                for row, i in enumerate(batch.index):
+                    k = keep[i]
+                    fields = {}
+                    for t in tasks:
+                        values = {name: v[row] for name, v in decoded[t].items()}
+                        fields.update(TASKS[t].predictions(values, self.vocabs, items[k]))
+                    out[k] = out[k] | fields if unit == "pair" else out[k].with_layers(**fields)
+        finally:
+            self.model.train(was_training)
+        return out
+
+    def pairs(self, pairs) -> list[dict]:
+        """For each pair, the fields of the model's pair tasks (``{"relatedness": 4.2, "label": ..., "probabilities":
+        {...}}``); ``pairs`` are :class:`~hierarchy.corpus.Pair` objects or ``(premise, hypothesis)`` tuples of
+        texts (tokenized with spaCy), word lists or Sentences."""
+        if not self.tasks("pair"):
+            raise ConfigError(f"the model has no sentence-pair layer; it has {', '.join(self.model.depth)}")
+        pairs = [as_pair(p) for p in pairs]
+        for i, pair in enumerate(pairs):
+            if not (len(pair.premise) and len(pair.hypothesis)):
+                raise ValueError(f"pair {i} ({pair.source or 'input'}): a sentence of the pair is empty")
+        return self(pairs)
+
+    def evaluate(self, corpora: dict[str, list]) -> tuple[dict, dict]:
+        """Score each task on its own gold corpus: ``{task: sentences or pairs}`` -> ``({task: {name: metric}},
+        {task: predicted})``. Tasks reading the same corpus share one prediction run."""
+        results, predictions, groups = {}, {}, {}
+        for task, items in corpora.items():
+            groups.setdefault(id(items), (items, []))[1].append(task)
+        for items, tasks in groups.values():
+            predicted = self(items, tasks)
+            for task in tasks:
+                predictions[task] = predicted
+                results[task] = TASKS[task].metric(predicted, items, self.vocabs)
+        return results, predictions
+
+
 def annotate(model, vocabs, sentences, tasks=None, batch_tokens: int = 4000, device=None, inject=None,
              precision: str = "auto") -> list:
-    """Return copies of ``sentences`` whose fields hold the model's predictions for ``tasks`` (default: all
-    sentence tasks; the sentence-pair tasks are left out, see :func:`predict_pairs`). ``inject``: one head list
-    per sentence (1-based, 0 = root), the parse a LISA syntax head attends to instead of its own distribution.
-    ``precision``: see :func:`autocast`.
-
-    Sentences are batched by length; the output keeps the input order. Batched predictions equal one-by-one ones
-    (in fp32: bf16 rounds a little differently in batches of other shapes).
-    """
-    tasks = [t for t in (model.depth if tasks is None else tasks) if t in model.depth and t not in PAIR_TASKS]
-    if inject is not None and len(inject) != len(sentences):
-        raise ValueError(f"inject: {len(inject)} parses for {len(sentences)} sentences")
-    device = device or next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    out = list(sentences)
-    try:
-        nonempty = [i for i, s in enumerate(sentences) if len(s) > 0]
-        inputs = [sentences[i] if inject is None else dataclasses.replace(sentences[i], heads=inject[i])
-                  for i in nonempty]
-        for batch in batches(inputs, vocabs, batch_tokens, inject=inject is not None, gold=False):
-            fields = {}
-            with autocast(device, precision):
-                scores = model(batch.to(device), tasks)
-                for name in tasks:
-                    fields.update(model.tasks[name].decode(scores[name], batch))
-            for row, i in enumerate(batch.index):
-                k = nonempty[i]
-                labels = {f: _labels(vocabs, f, v[row], out[k]) for f, v in fields.items()}
-                out[k] = dataclasses.replace(out[k], **labels)
-    finally:
-        model.train(was_training)
-    return out
+    """:class:`Predictor` over sentences: copies of ``sentences`` with the predictions of ``tasks``."""
+    return Predictor(model, vocabs, device, precision, batch_tokens)(list(sentences), tasks, inject)
 
 
-def _labels(vocabs, field: str, ids: list, sentence) -> list:
-    if field == "heads":
-        return ids
-    if field == "senses":
-        numbers, seen = vocabs.labels["senses"].itos, vocabs.labels["sense_lemmas"].stoi
-        lemmas, renamed = word_lemmas(sentence), vocabs.renamed_lemmas
-        return ["_" if i == NOT_PREDICATE else roleset(lemmas[k], None if i == NO_SENSE else numbers[i], seen, renamed)
-                for k, i in enumerate(ids)]
-    if field == "roles":
-        itos = vocabs.labels["roles"].itos
-        return [[itos[i] for i in column] for column in ids]
-    itos = vocabs.labels[field].itos
-    return [itos[i] for i in ids]
+def predict_pairs(model, vocabs, pairs, batch_tokens: int = 4000, device=None, precision: str = "auto") -> list:
+    """:meth:`Predictor.pairs`."""
+    return Predictor(model, vocabs, device, precision, batch_tokens).pairs(pairs)
 
 
-@torch.no_grad()
-def predict_pairs(model, vocabs, pairs, batch_tokens: int = 4000, device=None, precision: str = "auto") -> list[dict]:
-    """For each pair, ``{"label": str, "probabilities": {label: p}, "relatedness": float}`` (``None`` for a layer
-    the model lacks). ``pairs`` are :class:`~hierarchy.corpus.Pair` objects or ``(premise, hypothesis)`` tuples of
-    texts (tokenized with spaCy), word lists or Sentences. Batched by length; the output keeps the input order.
-    ``precision``: see :func:`autocast`.
-    """
-    tasks = [t for t in PAIR_TASKS if t in model.depth]
-    if not tasks:
-        raise ConfigError(f"the model has no sentence-pair layer ({' or '.join(PAIR_TASKS)}); it has "
-                          f"{', '.join(model.depth)}")
-    pairs = [as_pair(p) for p in pairs]
-    for i, pair in enumerate(pairs):
-        if not (len(pair.premise) and len(pair.hypothesis)):
-            raise ValueError(f"pair {i} ({pair.source or 'input'}): a sentence of the pair is empty")
-    device = device or next(model.parameters()).device
-    labels = vocabs.labels["entailment"].itos if "entailment" in model.depth else []
-    out = [{"label": None, "probabilities": None, "relatedness": None} for _ in pairs]
-    was_training = model.training
-    model.eval()
-    try:
-        for batch in batches(pairs, vocabs, batch_tokens):
-            with autocast(device, precision):
-                scores = model(batch.to(device), tasks)
-                decoded = {name: model.tasks[name].decode(scores[name], batch) for name in scores if name in PAIR_TASKS}
-            for row, i in enumerate(batch.index):
-                if "relatedness" in decoded:
-                    out[i]["relatedness"] = decoded["relatedness"]["score"][row]
-                if "entailment" in decoded:
-                    out[i]["label"] = labels[decoded["entailment"]["label"][row]]
-                    out[i]["probabilities"] = dict(zip(labels, decoded["entailment"]["probabilities"][row]))
-    finally:
-        model.train(was_training)
-    return out
-
-
-def score(task: str, predicted, gold) -> dict:
-    """Metrics of one task over aligned predicted and gold sentences: ``{name: metric}``. For ``relatedness`` and
-    ``entailment``, ``predicted`` are :func:`predict_pairs` dicts and ``gold`` the pairs; pairs without the gold
-    annotation are left out."""
-    if task == "pos":
-        metrics = {"upos": AccuracyMetric(), "xpos": AccuracyMetric()}
-        for p, g in zip(predicted, gold):
-            for f, metric in metrics.items():
-                if getattr(g, f) is not None:
-                    metric.update(getattr(p, f), getattr(g, f))
-        return {f: m for f, m in metrics.items() if m.n_tokens}
-    if task == "chunks":
-        metric = ChunkMetric()
-        for p, g in zip(predicted, gold):
-            if g.chunks is not None:
-                metric.update(p.chunks, g.chunks)
-        return {"chunks": metric}
-    if task == "deps":
-        metric = AttachmentMetric()
-        for p, g in zip(predicted, gold):
-            if g.heads is not None:
-                metric.update(p.heads, p.rels, g.heads, g.rels)
-        return {"deps": metric}
-    if task == "predicates":
-        metric = PredicateMetric()
-        for p, g in zip(predicted, gold):
-            if g.senses is not None:
-                metric.update(p.senses, None, g.senses, None)
-        return {"predicates": metric}
-    if task == "srl":
-        span = is_bio({label for g in gold for column in g.roles or [] for label in column} or {"_"})
-        metric = SpanSRLMetric() if span else SRLMetric()
-        for p, g in zip(predicted, gold):
-            if g.senses is not None:
-                metric.update(p.senses, p.roles, g.senses, g.roles)
-        return {"srl": metric}
-    if task == "relatedness":
-        metric = RelatednessMetric()
-        rows = [(p["relatedness"], g.score) for p, g in zip(predicted, gold) if g.score is not None]
-        metric.update([p for p, _ in rows], [g for _, g in rows])
-        return {"relatedness": metric}
-    if task == "entailment":
-        metric = EntailmentMetric()
-        rows = [(p["label"], g.label) for p, g in zip(predicted, gold) if g.label is not None]
-        metric.update([p for p, _ in rows], [g for _, g in rows])
-        return {"entailment": metric}
-    raise ValueError(task)
+def score(task: str, predicted, gold, vocabs=None) -> dict:
+    """The metrics of ``task`` over aligned predicted and gold items (its spec's ``metric``): ``{name: metric}``."""
+    return TASKS[task].metric(predicted, gold, vocabs)
 
 
 def evaluate(model, vocabs, corpora: dict[str, list], batch_tokens: int = 4000, device=None, precision: str = "auto"):
-    """Score each task on its own corpus: ``{task: sentences or pairs}`` -> ``({task: {name: metric}},
-    {task: predicted})``. The two pair tasks share one prediction run when they read the same pairs."""
-    results, predictions = {}, {}
-    for task, items in corpora.items():
-        if task in PAIR_TASKS:
-            shared = [predictions[t] for t in PAIR_TASKS if t in predictions and corpora[t] == items]
-            predictions[task] = (shared[0] if shared
-                                 else predict_pairs(model, vocabs, items, batch_tokens, device, precision))
-        else:
-            predictions[task] = annotate(model, vocabs, items, [task], batch_tokens, device, precision=precision)
-        results[task] = score(task, predictions[task], items)
-    return results, predictions
+    """:meth:`Predictor.evaluate`."""
+    return Predictor(model, vocabs, device, precision, batch_tokens).evaluate(corpora)

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
-from functools import cached_property
+from collections import Counter
 
-from .corpus.pairs import LABELS, Pair
-from .corpus.srl import word_lemmas
+from .corpus.pairs import Pair
 from .errors import ConfigError
 from .fileio import atomic_write
 
@@ -45,30 +43,6 @@ def sentences_of(items):
         yield from item.sentences if isinstance(item, Pair) else (item,)
 
 
-def srl_labels(sentences) -> dict[str, Vocab]:
-    """The SRL tables: ``roles`` (every role label, with ``_`` and ``V``, or ``O`` and ``B-V``, always in),
-    ``senses`` (the sense numbers of the rolesets, ``01`` of ``give.01``; none in span corpora, whose senses are
-    lemmas), ``sense_lemmas`` (the lemmas seen as predicates, :func:`~hierarchy.tasks.srl.roleset`) and
-    ``roleset_lemmas``: ``"word lemma<TAB>roleset lemma"`` for each word lemma whose most frequent roleset names
-    another lemma (``service`` -> ``serve.01``, ``thanks`` -> ``thank.01``)."""
-    annotated = [s for s in sentences if s.roles is not None]
-    renamed = defaultdict(Counter)
-    for s in annotated:
-        for lemma, sense in zip(word_lemmas(s), s.senses):
-            if "." in sense:
-                renamed[lemma][sense.rpartition(".")[0]] += 1
-    renamed = {lemma: counts.most_common(1)[0][0] for lemma, counts in renamed.items()}
-    roles = {label for s in annotated for labels in s.roles for label in labels}
-    span = "O" in roles or any(label[:2] in ("B-", "I-") for label in roles)
-    roles |= {"O", "B-V"} if span else {"_", "V"}
-    rolesets = {sense for s in annotated for sense in s.senses if sense != "_"}
-    senses = {r.rpartition(".")[2] for r in rolesets if "." in r}
-    lemmas = {r.rpartition(".")[0] if "." in r else r for r in rolesets}
-    return {"roles": Vocab(sorted(roles), specials=()), "senses": Vocab(sorted(senses), specials=()),
-            "sense_lemmas": Vocab(sorted(lemmas), specials=()),
-            "roleset_lemmas": Vocab(sorted(f"{a}\t{b}" for a, b in renamed.items() if a != b), specials=())}
-
-
 class Vocabs:
     """All tables of one model: ``words``, ``chars`` and a label table per annotation (``upos``, ``rels``...)."""
 
@@ -77,34 +51,24 @@ class Vocabs:
 
     @classmethod
     def build(cls, corpora: dict[str, list], min_freq: int = 2) -> "Vocabs":
-        """Build from ``{task: sentences}`` (``{task: pairs}`` for the pair tasks); labels come from the corpus of
-        the task that predicts them, except entailment's three fixed classes."""
+        """Build from ``{task: sentences}`` (``{task: pairs}`` for the pair tasks): words and characters from every
+        corpus, each task's label tables (its spec's ``labels``) from its own."""
+        from .tasks import TASKS
+
         words, chars = Counter(), Counter()
         for items in {id(items): items for items in corpora.values()}.values():  # a corpus shared by tasks counts once
             for s in sentences_of(items):
                 words.update(normalize(w) for w in s.words)
                 for w in s.words:
                     chars.update(w)
-        fields = {"pos": ("upos", "xpos"), "chunks": ("chunks",), "deps": ("rels",)}
         labels = {}
-        for task, sentences in corpora.items():
-            for name in fields.get(task, ()):
-                seen = Counter(t for s in sentences for t in (getattr(s, name) or []))
-                labels[name] = Vocab(sorted(seen), specials=())
-        if "srl" in corpora or "predicates" in corpora:
-            labels.update(srl_labels(corpora.get("srl") or corpora["predicates"]))
-        if "entailment" in corpora:  # fixed, so that a corpus lacking a class still gives a three-way classifier
-            labels["entailment"] = Vocab(LABELS, specials=())
+        for task, items in corpora.items():
+            labels.update(TASKS[task].labels(items))
         return cls(
             Vocab(sorted(w for w, n in words.items() if n >= min_freq)),
             Vocab(sorted(chars)),
             labels,
         )
-
-    @cached_property
-    def renamed_lemmas(self) -> dict[str, str]:
-        """``roleset_lemmas`` as ``{word lemma: roleset lemma}`` (empty for models without it)."""
-        return dict(pair.split("\t") for pair in getattr(self.labels.get("roleset_lemmas"), "itos", ()))
 
     def to_json(self) -> dict:
         return {"words": self.words.itos, "chars": self.chars.itos, "labels": {k: v.itos for k, v in self.labels.items()}}

@@ -53,3 +53,11 @@ def trained_model(tmp_path_factory):
     out = tmp_path_factory.mktemp("model") / "tiny"
     Trainer(tiny_config(epochs=3), out, progress=False).fit()
     return out
+
+
+def gold_specs(vocabs, unit: str = "sentence") -> list:
+    """The specs of every task over ``unit`` whose label tables ``vocabs`` has: a batch built with them carries
+    every gold tensor the model's heads read."""
+    from hierarchy.tasks import TASKS
+
+    return [s for s in TASKS.values() if s.unit == unit and s.labels([]).keys() <= vocabs.labels.keys()]

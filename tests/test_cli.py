@@ -283,7 +283,7 @@ def test_missing_corpus(tmp_path):
     ("", ["--train.epoch", "3"], ["command line", "unknown config key 'train.epoch'"]),
     ("", ["--train.epochs=many"], ["'train.epochs' must be int"]),
     ("", ["stray"], ["unexpected argument 'stray'"]),
-    ('mode = "alternate"', [], ["recipe.toml", "train.mode"]),
+    ('sampling = "alternate"', [], ["recipe.toml", "train.sampling"]),
 ])
 def test_bad_recipe_or_override(tmp_path, extra, args, named):
     recipe = tiny_recipe(tmp_path, extra=extra)
@@ -469,7 +469,7 @@ def test_evaluate_pairs_writes_predictions(model_dir, tmp_path):
 def test_evaluate_pairs_without_pair_layers(trained_model, tmp_path):
     result = invoke("evaluate", trained_model, "--pairs", PAIRS_DEV)
     assert result.exit_code == 2
-    assert_one_error(result, "no sentence-pair layer")
+    assert_one_error(result, "the model has no pairs layer (relatedness, entailment)")
 
 
 def test_evaluate_pairs_without_pair_layers_writes_nothing(trained_model, tmp_path):
@@ -478,7 +478,7 @@ def test_evaluate_pairs_without_pair_layers_writes_nothing(trained_model, tmp_pa
     result = invoke("evaluate", trained_model, "--conllu", SAMPLE / "dev.conllu", "--pairs", PAIRS_DEV,
                     "--write-predictions", out)
     assert result.exit_code == 2
-    assert_one_error(result, "no sentence-pair layer")
+    assert_one_error(result, "the model has no pairs layer (relatedness, entailment)")
     assert not out.exists()
 
 
@@ -570,5 +570,5 @@ def test_annotate_pairs_without_pair_layers(trained_model, tmp_path):
     out = tmp_path / "out.tsv"
     result = invoke("annotate", trained_model, "--pairs", PAIRS_DEV, "-o", out)
     assert result.exit_code == 2
-    assert_one_error(result, "no sentence-pair layer")
+    assert_one_error(result, "the model has no sentence-pair layer")
     assert not out.exists()

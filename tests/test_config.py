@@ -6,9 +6,10 @@ import pytest
 
 from conftest import ROOT, tiny_config
 from hierarchy.config import (
-    FORMAT_VERSION, Config, LayerConfig, apply_override, data_key, from_dict, load_config, save_config, to_dict,
+    FORMAT_VERSION, Config, LayerConfig, apply_override, from_dict, load_config, save_config, to_dict,
 )
 from hierarchy.errors import ConfigError
+from hierarchy.tasks import TASKS
 
 
 def write(path, text: str):
@@ -29,7 +30,7 @@ tasks = ["pos"]
 
 
 def test_toml_round_trip(tmp_path):
-    config = tiny_config(mode="joint", weights={"pos": 2.0, "deps": 0.5}, lr=0.02)
+    config = tiny_config(sampling="joint", weights={"pos": 2.0, "deps": 0.5}, lr=0.02)
     config.data.skip_bad = True
     config.model.chars = "lstm"
     save_config(config, tmp_path / "config.toml")
@@ -50,14 +51,14 @@ def test_defaults_are_valid_and_defaults_fill_missing_keys(tmp_path):
 def test_overrides(tmp_path):
     config = load_config(recipe(tmp_path), [
         "train.epochs=3", "data.pos=other/train.conllu", "train.lr=1", "data.skip_bad=true",
-        "data.pos_dev=123", "train.mode=joint", 'train.device="cpu"', "train.weights={pos = 2}",
+        "data.pos_dev=123", "train.sampling=joint", 'train.device="cpu"', "train.weights={pos = 2}",
     ])
     assert config.train.epochs == 3 and type(config.train.epochs) is int
     assert config.data.pos == "other/train.conllu"
     assert config.train.lr == 1.0 and type(config.train.lr) is float  # an int where a float is expected
     assert config.data.skip_bad is True
     assert config.data.pos_dev == "123"  # a string stays a string even when it looks like a number
-    assert config.train.mode == "joint" and config.train.device == "cpu"
+    assert config.train.sampling == "joint" and config.train.device == "cpu"
     assert config.train.weights == {"pos": 2.0}
 
 
@@ -147,7 +148,7 @@ def test_unknown_task(tmp_path):
 
 
 @pytest.mark.parametrize("override, match", [
-    ("train.mode=alternate", "train.mode"),
+    ("train.sampling=alternate", "train.sampling"),
     ("train.device=tpu", "train.device"),
     ("model.chars=bytes", "model.chars"),
     ('model.layers=[{tasks = ["pos"]}, {tasks = ["pos"]}]', "more than one layer"),
@@ -185,16 +186,21 @@ def test_jmt_recipe_loads_and_validates():
     assert config.tasks() == ["pos", "chunks", "deps", "srl", "relatedness", "entailment"]
     assert [layer.tasks for layer in config.model.layers] == [["pos"], ["chunks"], ["deps"], ["srl"], ["relatedness"],
                                                                ["entailment"]]
-    assert config.train.mode == "schedule" and config.train.delta > 0
+    assert config.train.sampling == "schedule" and config.train.delta > 0
     for task in config.tasks():  # the recipe's paths are relative to the repository root
-        assert (ROOT / getattr(config.data, data_key(task))).is_file()
-        assert (ROOT / getattr(config.data, f"{data_key(task)}_dev")).is_file()
+        assert (ROOT / getattr(config.data, TASKS[task].data_key)).is_file()
+        assert (ROOT / getattr(config.data, f"{TASKS[task].data_key}_dev")).is_file()
 
 
 def test_config_is_plain_data():
-    """No **kwargs soup: every section is a dataclass whose fields are the only accepted keys."""
-    for section in (Config, type(Config().data), type(Config().model), type(Config().train), LayerConfig):
+    """No **kwargs soup: every section is a dataclass whose fields are the only accepted keys, except ``[data]``,
+    whose keys are the task specs' corpus keys and options (and three settings), each checked."""
+    for section in (Config, type(Config().model), type(Config().train), LayerConfig):
         assert dataclasses.is_dataclass(section)
+    keys = set(Config().data.defaults())
+    assert {spec.data_key for spec in TASKS.values()} | {"srl_format", "holdout", "skip_bad"} <= keys
+    with pytest.raises(ConfigError, match="unknown config key 'data.nope'"):
+        Config().data.nope = "x"
 
 
 def test_threads_must_not_be_negative(tmp_path):

@@ -1,5 +1,6 @@
 """Corpus readers and writers: round trips, errors that name file and line, atomic writes."""
 import dataclasses
+import itertools
 from pathlib import Path
 
 import pytest
@@ -174,6 +175,24 @@ def test_the_conllu_package_is_not_shadowed():
 def test_find_cycle():
     assert find_cycle([0, 3, 2]) == [2, 3]
     assert find_cycle([2, 0, 2]) == [] and find_cycle([1]) == [1]
+
+
+def test_find_cycle_on_every_small_head_list():
+    """Against the naive check: a word reaches the root within n steps or never."""
+    for n in range(1, 6):
+        for heads in itertools.product(range(n + 1), repeat=n):
+            def reaches_root(word):
+                for _ in range(n):
+                    word = heads[word - 1]
+                    if word == 0:
+                        return True
+                return False
+
+            cycle = find_cycle(list(heads))
+            assert (cycle == []) == all(map(reaches_root, range(1, n + 1))), heads
+            if cycle:  # a real cycle, smallest word first
+                assert cycle[0] == min(cycle) and len(set(cycle)) == len(cycle), heads
+                assert [heads[word - 1] for word in cycle] == cycle[1:] + cycle[:1], heads
 
 
 def test_failed_write_leaves_nothing(tmp_path):

@@ -1,5 +1,6 @@
 """Metrics: hand-computed cases, adding, and literal re-implementations of conlleval and conll18_ud_eval."""
 
+import itertools
 import random
 import re
 from collections import Counter
@@ -193,43 +194,48 @@ def test_chunk_metric_perfect_and_empty():
     assert empty.values == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "acc": 0.0} and empty.per_type == {}
 
 
+# conlleval.pl (version 2004-01-26), literally: endOfChunk, startOfChunk, the split of a tag, the main loop.
+
+
+def end_of_chunk(prev_tag, tag, prev_type, type_):
+    chunk_end = False
+    if prev_tag == "B" and tag == "B": chunk_end = True  # noqa: E701
+    if prev_tag == "B" and tag == "O": chunk_end = True  # noqa: E701
+    if prev_tag == "I" and tag == "B": chunk_end = True  # noqa: E701
+    if prev_tag == "I" and tag == "O": chunk_end = True  # noqa: E701
+    if prev_tag == "E" and tag == "E": chunk_end = True  # noqa: E701
+    if prev_tag == "E" and tag == "I": chunk_end = True  # noqa: E701
+    if prev_tag == "E" and tag == "O": chunk_end = True  # noqa: E701
+    if prev_tag == "I" and tag == "O": chunk_end = True  # noqa: E701
+    if prev_tag != "O" and prev_tag != "." and prev_type != type_: chunk_end = True  # noqa: E701
+    if prev_tag == "]": chunk_end = True  # noqa: E701
+    if prev_tag == "[": chunk_end = True  # noqa: E701
+    return chunk_end
+
+
+def start_of_chunk(prev_tag, tag, prev_type, type_):
+    chunk_start = False
+    if prev_tag == "B" and tag == "B": chunk_start = True  # noqa: E701
+    if prev_tag == "I" and tag == "B": chunk_start = True  # noqa: E701
+    if prev_tag == "O" and tag == "B": chunk_start = True  # noqa: E701
+    if prev_tag == "O" and tag == "I": chunk_start = True  # noqa: E701
+    if prev_tag == "E" and tag == "E": chunk_start = True  # noqa: E701
+    if prev_tag == "E" and tag == "I": chunk_start = True  # noqa: E701
+    if prev_tag == "O" and tag == "E": chunk_start = True  # noqa: E701
+    if prev_tag == "O" and tag == "I": chunk_start = True  # noqa: E701
+    if tag != "O" and tag != "." and prev_type != type_: chunk_start = True  # noqa: E701
+    if tag == "[": chunk_start = True  # noqa: E701
+    if tag == "]": chunk_start = True  # noqa: E701
+    return chunk_start
+
+
+def split(tag):  # $features[$#features] =~ /^([^-]*)-(.*)$/
+    match = re.match(r"^([^-]*)-(.*)$", tag)
+    return (match.group(1), match.group(2)) if match else (tag, "")
+
+
 def conlleval_reference(sentences):
     """conlleval's main loop, literally: sentences are ``(gold_tags, pred_tags)``, a boundary follows each."""
-
-    def end_of_chunk(prev_tag, tag, prev_type, type_):
-        chunk_end = False
-        if prev_tag == "B" and tag == "B": chunk_end = True  # noqa: E701
-        if prev_tag == "B" and tag == "O": chunk_end = True  # noqa: E701
-        if prev_tag == "I" and tag == "B": chunk_end = True  # noqa: E701
-        if prev_tag == "I" and tag == "O": chunk_end = True  # noqa: E701
-        if prev_tag == "E" and tag == "E": chunk_end = True  # noqa: E701
-        if prev_tag == "E" and tag == "I": chunk_end = True  # noqa: E701
-        if prev_tag == "E" and tag == "O": chunk_end = True  # noqa: E701
-        if prev_tag == "I" and tag == "O": chunk_end = True  # noqa: E701
-        if prev_tag != "O" and prev_tag != "." and prev_type != type_: chunk_end = True  # noqa: E701
-        if prev_tag == "]": chunk_end = True  # noqa: E701
-        if prev_tag == "[": chunk_end = True  # noqa: E701
-        return chunk_end
-
-    def start_of_chunk(prev_tag, tag, prev_type, type_):
-        chunk_start = False
-        if prev_tag == "B" and tag == "B": chunk_start = True  # noqa: E701
-        if prev_tag == "I" and tag == "B": chunk_start = True  # noqa: E701
-        if prev_tag == "O" and tag == "B": chunk_start = True  # noqa: E701
-        if prev_tag == "O" and tag == "I": chunk_start = True  # noqa: E701
-        if prev_tag == "E" and tag == "E": chunk_start = True  # noqa: E701
-        if prev_tag == "E" and tag == "I": chunk_start = True  # noqa: E701
-        if prev_tag == "O" and tag == "E": chunk_start = True  # noqa: E701
-        if prev_tag == "O" and tag == "I": chunk_start = True  # noqa: E701
-        if tag != "O" and tag != "." and prev_type != type_: chunk_start = True  # noqa: E701
-        if tag == "[": chunk_start = True  # noqa: E701
-        if tag == "]": chunk_start = True  # noqa: E701
-        return chunk_start
-
-    def split(tag):  # $features[$#features] =~ /^([^-]*)-(.*)$/
-        match = re.match(r"^([^-]*)-(.*)$", tag)
-        return (match.group(1), match.group(2)) if match else (tag, "")
-
     correct_chunk, found_correct, found_guessed = Counter(), Counter(), Counter()
     correct_tags = token_counter = 0
     in_correct = False
@@ -264,6 +270,27 @@ def conlleval_reference(sentences):
     if in_correct:
         correct_chunk[last_correct_type] += 1
     return correct_chunk, found_guessed, found_correct, correct_tags, token_counter
+
+
+def conlleval_chunks(tags):
+    """The chunks conlleval counts in one sentence, with their places: one opens where startOfChunk fires and
+    closes before the next token where endOfChunk fires (the boundary after the sentence closes any)."""
+    chunks, last, last_type = [], "O", ""
+    for i, (tag, type_) in enumerate(map(split, [*tags, "O"])):
+        if chunks and chunks[-1][2] is None and end_of_chunk(last, tag, last_type, type_):
+            chunks[-1][2] = i - 1
+        if start_of_chunk(last, tag, last_type, type_):
+            chunks.append([type_, i, None])
+        last, last_type = tag, type_
+    return [tuple(chunk) for chunk in chunks]
+
+
+def test_get_chunks_is_conlleval_on_every_short_sequence():
+    # E-X B-X, and untyped tags beside the type "_", are where seqeval's own reading differs (see hierarchy.spans)
+    tags = ["O", "B-X", "I-X", "E-X", "B-Y", "I-Y", "B", "I", "E", "I-_"]
+    for n in range(6):
+        for seq in itertools.product(tags, repeat=n):
+            assert get_chunks(list(seq)) == conlleval_chunks(seq), seq
 
 
 def assert_matches_conlleval(metric, sentences):

@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 import torch
 
-from conftest import SAMPLE, tiny_config
+from conftest import SAMPLE, tiny_config, gold_specs
 from hierarchy.batching import make_batch
 from hierarchy.corpus import read_conll2000, read_conllu
 from hierarchy.decoding import is_tree, repair_bio
@@ -14,6 +14,7 @@ from hierarchy.model import Hierarchy
 from hierarchy.modules import BiLSTM
 from hierarchy.persistence import load_model, save_model
 from hierarchy.predict import annotate
+from hierarchy.tasks import TASKS
 from hierarchy.vocab import Vocabs
 
 FIELDS = ("words", "upos", "xpos", "heads", "rels", "chunks")
@@ -46,7 +47,7 @@ def overfit(sample):
     torch.manual_seed(0)
     model = Hierarchy(config.model, vocabs)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
-    ud_batch, chunk_batch = make_batch(ud, vocabs), make_batch(chunks, vocabs)
+    ud_batch, chunk_batch = make_batch(ud, vocabs, specs=gold_specs(vocabs)), make_batch(chunks, vocabs, specs=gold_specs(vocabs))
     for _ in range(40):
         scores = model(ud_batch, ["pos", "deps"])
         loss = model.tasks["pos"].loss(scores["pos"], ud_batch) + model.tasks["deps"].loss(scores["deps"], ud_batch)
@@ -119,11 +120,11 @@ def test_annotate_keeps_order_inputs_and_empty_sentences(overfit, sample):
 def test_scores_do_not_depend_on_padding(untrained, sample):
     model, vocabs = untrained
     sentences = sample[0][:6]
-    batch = make_batch(sentences, vocabs)
+    batch = make_batch(sentences, vocabs, specs=gold_specs(vocabs))
     with torch.no_grad():
         together = model(batch, ["deps"])
         for i, s in enumerate(sentences):
-            alone, n = model(make_batch([s], vocabs), ["deps"]), len(s)
+            alone, n = model(make_batch([s], vocabs, specs=gold_specs(vocabs)), ["deps"]), len(s)
             for name in ("upos", "xpos"):
                 torch.testing.assert_close(together["pos"][name][i, :n], alone["pos"][name][0])
             torch.testing.assert_close(together["chunks"]["chunks"][i, :n], alone["chunks"]["chunks"][0])
@@ -147,7 +148,7 @@ def test_predictions_are_well_formed(which, untrained, overfit, sample):
         assert repair_bio(s.chunks) == s.chunks, (s.source, s.chunks)
         assert set(s.chunks) <= set(vocabs.labels["chunks"].itos)
     if which == "untrained":  # the constraints did work: greedy decoding would break both
-        batch = make_batch(sentences, vocabs)
+        batch = make_batch(sentences, vocabs, specs=gold_specs(vocabs))
         with torch.no_grad():
             scores = model(batch, ["deps"])
         greedy_heads = scores["deps"]["s_arc"].argmax(-1)[:, 1:]
@@ -164,7 +165,7 @@ def test_forward_shapes(untrained, sample):
     model, vocabs = untrained
     config = tiny_config().model
     sentences = [sample[0][0], sample[0][5], sample[0][1]]
-    batch = make_batch(sentences, vocabs)
+    batch = make_batch(sentences, vocabs, specs=gold_specs(vocabs))
     b, n = len(sentences), max(map(len, sentences))
     n_upos, n_xpos = len(vocabs.labels["upos"]), len(vocabs.labels["xpos"])
     n_chunks, n_rels = len(vocabs.labels["chunks"]), len(vocabs.labels["rels"])
@@ -193,20 +194,20 @@ def test_forward_shapes(untrained, sample):
         assert torch.isinf(scores["deps"]["s_arc"][i, :, len(s) + 1 :]).all()
         assert torch.isfinite(scores["deps"]["s_arc"][i, :, : len(s) + 1]).all()
 
-    batch_ud = make_batch(sample[0][:3], vocabs)
-    batch_chunks = make_batch(sample[1][:3], vocabs)
+    batch_ud = make_batch(sample[0][:3], vocabs, specs=gold_specs(vocabs))
+    batch_chunks = make_batch(sample[1][:3], vocabs, specs=gold_specs(vocabs))
     for task, batch in (("pos", batch_ud), ("chunks", batch_chunks), ("deps", batch_ud)):
         loss = model.tasks[task].loss(model(batch, [task])[task], batch)
         assert loss.shape == () and torch.isfinite(loss) and loss > 0, task
         decoded = model.tasks[task].decode(model(batch, [task])[task], batch)
-        assert set(decoded) == set(model.tasks[task].fields)
+        assert set(decoded) == set(TASKS[task].fields)
         assert all([len(row) for row in rows] == batch.lens.tolist() for rows in decoded.values())
 
 
 def test_loss_ignores_sentences_without_the_layer(untrained, sample):
     """A chunk batch has no heads, a CoNLL-U batch no chunks: their losses are zero, not an error."""
     model, vocabs = untrained
-    batch_ud, batch_chunks = make_batch(sample[0][:2], vocabs), make_batch(sample[1][:2], vocabs)
+    batch_ud, batch_chunks = make_batch(sample[0][:2], vocabs, specs=gold_specs(vocabs)), make_batch(sample[1][:2], vocabs, specs=gold_specs(vocabs))
     assert model.tasks["chunks"].loss(model(batch_ud, ["chunks"])["chunks"], batch_ud) == 0
     assert model.tasks["deps"].loss(model(batch_chunks, ["deps"])["deps"], batch_chunks) == 0
 
@@ -216,10 +217,10 @@ def test_stack_runs_once(untrained, sample):
     calls = []
     hooks = [layer.register_forward_hook(lambda m, i, o, k=k: calls.append(k)) for k, layer in enumerate(model.layers)]
     try:
-        model(make_batch(sample[0][:2], vocabs), ["pos", "chunks", "deps"])
+        model(make_batch(sample[0][:2], vocabs, specs=gold_specs(vocabs)), ["pos", "chunks", "deps"])
         assert calls == [0, 1, 2]
         calls.clear()
-        model(make_batch(sample[0][:2], vocabs), ["pos"])
+        model(make_batch(sample[0][:2], vocabs, specs=gold_specs(vocabs)), ["pos"])
         assert calls == [0]
     finally:
         for hook in hooks:
@@ -242,7 +243,7 @@ def test_layer_input_sizes(untrained):
 def test_lower_predictions_flow_upward(untrained, sample, lower, upper):
     """Changing only a lower task's classifier changes the upper task's scores, through the label embeddings."""
     model, vocabs = untrained
-    batch = make_batch(sample[0][:3], vocabs)
+    batch = make_batch(sample[0][:3], vocabs, specs=gold_specs(vocabs))
     key = "chunks" if upper == "chunks" else "s_arc"
 
     def upper_scores(m):
@@ -279,7 +280,7 @@ def test_lower_predictions_flow_upward(untrained, sample, lower, upper):
 
 def test_label_embeddings_are_softmax_weighted(untrained, sample):
     model, vocabs = untrained
-    batch = make_batch(sample[0][:2], vocabs)
+    batch = make_batch(sample[0][:2], vocabs, specs=gold_specs(vocabs))
     with torch.no_grad():
         scores = model(batch, ["chunks"])
         head = model.tasks["chunks"]

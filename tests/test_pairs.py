@@ -10,7 +10,7 @@ import random
 import pytest
 import torch
 
-from conftest import SAMPLE, tiny_pair_config
+from conftest import SAMPLE, tiny_pair_config, gold_specs
 from hierarchy.batching import batches, make_pair_batch
 from hierarchy.config import LayerConfig
 from hierarchy.corpus import Pair, Sentence, format_pairs, read_conll2000, read_conllu, read_pairs, write_pairs
@@ -275,7 +275,7 @@ def overfit(data):
     torch.manual_seed(0)
     model = Hierarchy(config.model, vocabs)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
-    batch = make_pair_batch(pairs, vocabs)
+    batch = make_pair_batch(pairs, vocabs, specs=gold_specs(vocabs, 'pair'))
     for _ in range(60):
         scores = model(batch, ["relatedness", "entailment"])
         loss = sum(model.tasks[t].loss(scores[t], batch) for t in ("relatedness", "entailment"))
@@ -297,7 +297,7 @@ def test_score_distribution():
 def test_pair_batch(untrained, data):
     _, _, vocabs = untrained
     pairs = data["relatedness"][:3] + [Pair(Sentence(["a"]), Sentence(["b", "c"]))]
-    batch = make_pair_batch(pairs, vocabs, [5, 6, 7, 8])
+    batch = make_pair_batch(pairs, vocabs, [5, 6, 7, 8], specs=gold_specs(vocabs, 'pair'))
     n = max(max(len(p.premise), len(p.hypothesis)) for p in pairs)
     assert batch.words.shape == (8, n) and batch.index == [5, 6, 7, 8]
     assert batch.lens.tolist() == [len(p.premise) for p in pairs] + [len(p.hypothesis) for p in pairs]
@@ -315,7 +315,7 @@ def test_pair_batch(untrained, data):
 def test_pair_shapes_and_label_embedding_flow(untrained, data):
     model, config, vocabs = untrained
     pairs = data["relatedness"][:3]
-    batch = make_pair_batch(pairs, vocabs)
+    batch = make_pair_batch(pairs, vocabs, specs=gold_specs(vocabs, 'pair'))
     scores = model(batch, ["entailment"])
     assert scores.keys() == {"pos", "chunks", "relatedness", "entailment"}  # deps feeds nothing upward: not run
     assert scores["relatedness"]["score"].shape == (3, 5) and scores["entailment"]["label"].shape == (3, 3)
@@ -344,17 +344,17 @@ def test_pair_shapes_and_label_embedding_flow(untrained, data):
 def test_pair_losses_and_padding(untrained, data):
     model, _, vocabs = untrained
     pairs = data["relatedness"][:5]
-    batch = make_pair_batch(pairs, vocabs)
+    batch = make_pair_batch(pairs, vocabs, specs=gold_specs(vocabs, 'pair'))
     with torch.no_grad():
         together = model(batch, ["entailment"])
         for i, pair in enumerate(pairs):
-            alone = model(make_pair_batch([pair], vocabs), ["entailment"])
+            alone = model(make_pair_batch([pair], vocabs, specs=gold_specs(vocabs, 'pair')), ["entailment"])
             for task, key in (("relatedness", "score"), ("entailment", "label")):
                 torch.testing.assert_close(together[task][key][i], alone[task][key][0])
     for task in ("relatedness", "entailment"):
         loss = model.tasks[task].loss(together[task], batch)
         assert loss.shape == () and torch.isfinite(loss) and loss > 0
-    unlabelled = make_pair_batch([Pair(p.premise, p.hypothesis) for p in pairs], vocabs)
+    unlabelled = make_pair_batch([Pair(p.premise, p.hypothesis) for p in pairs], vocabs, specs=gold_specs(vocabs, 'pair'))
     scores = model(unlabelled, ["entailment"])
     assert all(model.tasks[t].loss(scores[t], unlabelled) == 0 for t in ("relatedness", "entailment"))
 
@@ -431,7 +431,7 @@ def test_load_corpora_reads_the_pairs_once(tmp_path):
     assert dev["relatedness"] is dev["entailment"] and len(dev["entailment"]) == 12
     nli = write(tmp_path / "nli.jsonl", '{"premise": "a b", "hypothesis": "c", "label": "neutral"}\n')
     config.data.pairs = str(nli)
-    with pytest.raises(CorpusError, match="nli.jsonl: no pair carries score annotation, needed by task 'relatedness'"):
+    with pytest.raises(CorpusError, match="nli.jsonl: no pair carries relatedness annotation, needed by task 'relatedness'"):
         load_corpora(config)
 
 
@@ -462,7 +462,7 @@ def test_all_five_tasks_train(mode, tmp_path, monkeypatch):
         return lower_parameters(model, task)
 
     monkeypatch.setattr(Hierarchy, "lower_parameters", spy)
-    state = Trainer(small_pair_config(mode=mode, epochs=3, lr=0.03), tmp_path / "out", progress=False).fit()
+    state = Trainer(small_pair_config(sampling=mode, epochs=3, lr=0.03), tmp_path / "out", progress=False).fit()
     tasks = {"pos", "chunks", "deps", "relatedness", "entailment"}
     first, last = state["history"][0], state["history"][-1]
     assert first["loss"].keys() == tasks and first["dev"].keys() == tasks

@@ -16,7 +16,8 @@ from hierarchy.corpus.pairs import LABELS, tokenize
 from hierarchy.decoding import is_tree, repair_bio
 from hierarchy.errors import ConfigError
 from hierarchy.pipeline import Pipeline
-from hierarchy.tasks.dependency import DependencyTask
+from hierarchy.tasks import Context
+from hierarchy.tasks.dependency import DependencyHead
 from hierarchy.training import Trainer
 
 TEXTS = ["The cat sat on the mat.", "A dog isn't running in the park today, is it?", "Go!"]
@@ -145,7 +146,7 @@ def test_annotate_word_labels_are_root_only_under_root(nlp, trained_model):
 
 # --- the root label in the decoder itself ---
 
-def decode_with_bias(task: DependencyTask, bias: torch.Tensor, lens=(4, 2, 6)):
+def decode_with_bias(task: DependencyHead, bias: torch.Tensor, lens=(4, 2, 6)):
     """Decode random scores for a batch of ``lens`` words, the label bias set to ``bias``."""
     torch.manual_seed(0)
     n = max(lens)
@@ -153,14 +154,14 @@ def decode_with_bias(task: DependencyTask, bias: torch.Tensor, lens=(4, 2, 6)):
     batch = SimpleNamespace(mask=mask, lens=torch.tensor(lens))
     with torch.no_grad():
         task.rel_attn.bias.copy_(bias)
-        scores = task(torch.randn(len(lens), n, 8), batch)
+        scores = task(Context(batch, torch.randn(len(lens), n, 8)))
         return task.decode(scores, batch)
 
 
 @pytest.mark.parametrize("root_bias", [1e4, -1e4, 0.0])
 def test_decode_gives_root_to_the_root_word_only(root_bias):
     """However the label scorer rates ``root`` (here: index 2 of 5), only the word under ROOT gets it."""
-    task = DependencyTask(8, 5, 6, 4, 0.0, root=2).eval()
+    task = DependencyHead(8, 5, 6, 4, 0.0, root=2).eval()
     bias = torch.zeros(5)
     bias[2] = root_bias
     decoded = decode_with_bias(task, bias)
@@ -171,7 +172,7 @@ def test_decode_gives_root_to_the_root_word_only(root_bias):
 
 def test_decode_without_a_root_label_takes_the_best_label():
     """A model whose label vocabulary has no ``root`` (``root=None``) keeps plain argmax labels."""
-    task = DependencyTask(8, 5, 6, 4, 0.0).eval()
+    task = DependencyHead(8, 5, 6, 4, 0.0).eval()
     decoded = decode_with_bias(task, torch.tensor([0.0, 0.0, 1e4, 0.0, 0.0]))
     assert all(r == 2 for rels in decoded["rels"] for r in rels)
 

@@ -9,7 +9,7 @@ from spacy.training import Example
 from conftest import SAMPLE, tiny_config
 from hierarchy.corpus import read_conll2000, read_conllu, write_conllu
 from hierarchy.errors import ConfigError
-from hierarchy.spacy_component import EXTENSIONS, bio_spans, bio_tags
+from hierarchy.spans import bio_spans, bio_tags
 
 LONG = " ".join(["the big dog"] * 133) + " ."  # one sentence of 400 tokens
 TEXTS = [
@@ -34,7 +34,7 @@ def pipeline(model_dir, sentencizer=True, **config):
 
 def annotations(doc) -> tuple:
     tokens = [(t.text, t.pos_, t.tag_, t.head.i, t.dep_, t.is_sent_start) for t in doc]
-    return tokens, [(s.start, s.end, s.label_) for s in doc.spans[EXTENSIONS["chunks"]]]
+    return tokens, [(s.start, s.end, s.label_) for s in doc.spans["chunks"]]
 
 
 @pytest.fixture(scope="module")

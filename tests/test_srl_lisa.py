@@ -6,7 +6,7 @@ import torch
 from typer.testing import CliRunner
 
 from cli import app
-from conftest import ROOT, SAMPLE
+from conftest import ROOT, SAMPLE, gold_specs
 from hierarchy.batching import make_batch
 from hierarchy.config import LayerConfig, load_config
 from hierarchy.corpus import read_srl
@@ -60,7 +60,7 @@ def test_injection_reaches_the_layers_above_the_syntax_head_only():
     vocabs = Vocabs.build({"pos": sentences, "deps": sentences, "srl": sentences}, 1)
     torch.manual_seed(0)
     model = Hierarchy(config.model, vocabs).eval()
-    plain, injected = make_batch(sentences, vocabs), make_batch(sentences, vocabs, inject=True)
+    plain, injected = make_batch(sentences, vocabs, specs=gold_specs(vocabs)), make_batch(sentences, vocabs, inject=True, specs=gold_specs(vocabs))
     assert injected.inject[0].tolist()[: len(sentences[0])] == [1, 4, 3, 1, 4, 6, 4, 8, 4, 4]  # root word 5 -> 4
     with torch.no_grad():
         a, b = model(plain, ["deps", "srl"]), model(injected, ["deps", "srl"])
@@ -78,7 +78,7 @@ def test_lisa_overfits_saves_reloads_and_batches(tmp_path):
     gold = trainer.dev_data["srl"]
     model, _, vocabs = load_model(tmp_path / "lisa")
     predicted = annotate(model, vocabs, gold)
-    assert score("srl", predicted, gold)["srl"].score == 1.0
+    assert score("srl", predicted, gold, vocabs)["srl"].score == 1.0
     assert [p.heads for p in predicted] == [p.heads for p in annotate(trainer.model, vocabs, gold)]
     one_by_one = [annotate(model, vocabs, [s])[0] for s in gold]
     assert [(p.roles, p.heads, p.upos) for p in one_by_one] == [(p.roles, p.heads, p.upos) for p in predicted]
@@ -106,7 +106,7 @@ def test_srl_labels_the_predicates_found_below():
     with torch.no_grad():
         predicates = model.tasks["predicates"].predicate.bias
         predicates.copy_(torch.tensor([1e4, -1e4]))  # nothing below is a predicate: no frames above
-        batch = make_batch(sentences, vocabs)
+        batch = make_batch(sentences, vocabs, specs=gold_specs(vocabs))
         none = model.tasks["srl"].decode(model(batch, ["srl"])["srl"], batch)
         predicates.copy_(torch.tensor([-1e4, 1e4]))  # every word is
         scores = model(batch, ["srl"])
@@ -122,7 +122,7 @@ def test_mixed_stack_and_bad_config():
     sentences = read_srl(SAMPLE / "srl-train.conllu")[:2]
     vocabs = Vocabs.build({"pos": sentences, "deps": sentences, "srl": sentences}, 1)
     model = Hierarchy(config.model, vocabs)
-    assert model(make_batch(sentences, vocabs), ["srl"])["srl"]["s_pred"].shape[:2] == (2, max(map(len, sentences)))
+    assert model(make_batch(sentences, vocabs, specs=gold_specs(vocabs)), ["srl"])["srl"]["s_pred"].shape[:2] == (2, max(map(len, sentences)))
     for change, message in [
         (lambda c: setattr(c.model.layers[0], "encoder", "gru"), "unknown encoder 'gru'"),
         (lambda c: setattr(c.model.layers[1], "heads", 3), "size 16 must be a multiple of heads 3"),
@@ -130,7 +130,7 @@ def test_mixed_stack_and_bad_config():
         (lambda c: (c.model.layers[0].tasks.remove("predicates"), c.model.layers[3].tasks.append("predicates")),
          "task 'predicates' must sit in a layer below 'srl'"),
         (lambda c: (c.model.layers[1].tasks.append("deps"), c.model.layers[2].tasks.clear()),
-         "layers\\[2\\]: syntax_head needs encoder = \"attention\" and the task \"deps\" in the same layer"),
+         "layers\\[2\\]: syntax_head needs encoder = \"attention\" and a task that takes arcs \\(deps"),
     ]:
         config = tiny_lisa()
         change(config)

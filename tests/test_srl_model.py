@@ -8,11 +8,11 @@ from hierarchy.errors import ConfigError, CorpusError
 from hierarchy.model import Hierarchy
 from hierarchy.persistence import load_model
 from hierarchy.predict import annotate, score
-from hierarchy.tasks.srl import roleset
+from hierarchy.tasks.srl import renamed_lemmas, roleset
 from hierarchy.training import Trainer
 from hierarchy.vocab import Vocabs
 
-from conftest import ROOT, SAMPLE, tiny_config
+from conftest import ROOT, SAMPLE, tiny_config, gold_specs
 
 FILES = {"conllu": "srl-train.conllu", "conll05": "srl-spans.txt"}
 
@@ -37,7 +37,7 @@ def test_overfit_save_reload_batched_and_write_back(tmp_path, srl_format):
     gold = trainer.dev_data["srl"]
     model, _, vocabs = load_model(tmp_path / "model")
     predicted = annotate(model, vocabs, gold, ["srl"])
-    assert score("srl", predicted, gold)["srl"].score == 1.0
+    assert score("srl", predicted, gold, vocabs)["srl"].score == 1.0
     assert [p.roles for p in predicted] == [g.roles for g in gold]
     if srl_format == "conllu":  # span corpora's senses are lemmas; predicted ones are the lowercased words
         assert [p.senses for p in predicted] == [g.senses for g in gold]
@@ -67,11 +67,12 @@ def test_rolesets_of_nouns_take_their_verbs_lemma():
              frame(["we", "serve"], ["_", "serve.02"])]
     vocabs = Vocabs.build({"srl": train}, 1)
     assert vocabs.labels["roleset_lemmas"].itos == ["service\tserve", "thanks\tthank"]
-    assert Vocabs.from_json(vocabs.to_json()).renamed_lemmas == {"service": "serve", "thanks": "thank"}
+    renamed = renamed_lemmas(Vocabs.from_json(vocabs.to_json()).labels["roleset_lemmas"])
+    assert renamed == {"service": "serve", "thanks": "thank"}
     seen = vocabs.labels["sense_lemmas"].stoi
-    assert roleset("service", "02", seen, vocabs.renamed_lemmas) == "serve.02"
-    assert roleset("thanks", "01", {"serve"}, vocabs.renamed_lemmas) == "thank.01"  # unseen lemma: .01 of its own
-    assert roleset("serve", "02", seen, vocabs.renamed_lemmas) == "serve.02"
+    assert roleset("service", "02", seen, renamed) == "serve.02"
+    assert roleset("thanks", "01", {"serve"}, renamed) == "thank.01"  # unseen lemma: .01 of its own
+    assert roleset("serve", "02", seen, renamed) == "serve.02"
 
 
 def test_shapes_and_gold_predicates_at_training(tmp_path):
@@ -81,7 +82,7 @@ def test_shapes_and_gold_predicates_at_training(tmp_path):
     assert {"_", "V", "ARG0"} <= set(vocabs.labels["roles"].itos) and "01" in vocabs.labels["senses"].stoi
     config.model.layers = [LayerConfig(size=8, tasks=["srl"])]
     model = Hierarchy(config.model, vocabs)
-    batch = make_batch(sentences, vocabs)
+    batch = make_batch(sentences, vocabs, specs=gold_specs(vocabs))
     n_pred = max(len(s.roles) for s in sentences)
     assert batch.gold["roles"].shape == (4, n_pred, batch.words.shape[1])
     assert batch.gold["pred_index"][0, 0] == sentences[0].senses.index("leave.01")
@@ -97,7 +98,7 @@ def test_unannotated_sentences_are_not_supervised():
     sentences = read_srl(SAMPLE / FILES["conllu"])
     no_up = next(s for s in sentences if s.senses is None)
     vocabs = Vocabs.build({"srl": sentences}, 1)
-    batch = make_batch([no_up, sentences[0]], vocabs)
+    batch = make_batch([no_up, sentences[0]], vocabs, specs=gold_specs(vocabs))
     assert (batch.gold["predicates"][0] == -100).all() and (batch.gold["roles"][0] == -100).all()
     assert (batch.gold["predicates"][1, : len(sentences[0])] >= 0).all()
 

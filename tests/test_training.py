@@ -17,7 +17,7 @@ import hierarchy.training
 from conftest import ROOT, tiny_config
 from hierarchy.config import load_config
 from hierarchy.corpus import Sentence
-from hierarchy.checkpoint import NAME as CHECKPOINT, load_checkpoint
+from hierarchy.training.checkpoint import NAME as CHECKPOINT, load_checkpoint
 from hierarchy.errors import ConfigError, CorpusError
 from hierarchy.model import Hierarchy
 from hierarchy.persistence import load_model
@@ -33,13 +33,12 @@ def small_config(max_sentences: int = SMALL, **train):
     return config
 
 
-def prepared(config, output) -> Trainer:
-    """A Trainer with vocabularies, model and optimiser built as ``fit()`` builds them, nothing written."""
+def prepared(config, output, tasks=None) -> Trainer:
+    """A Trainer (of ``tasks`` only, when given) with vocabularies, model, sampler and optimiser built as ``fit()``
+    builds them, nothing written."""
     trainer = Trainer(config, output, progress=False)
-    torch.manual_seed(config.train.seed)
-    trainer.vocabs = Vocabs.build(trainer.train_data, config.model.min_freq)
-    trainer.model = Hierarchy(config.model, trainer.vocabs)
-    trainer.optimizer = torch.optim.Adam(trainer.model.parameters(), config.train.lr, betas=(0.9, 0.9))
+    trainer.tasks = tasks or trainer.tasks
+    trainer.build()
     return trainer
 
 
@@ -75,17 +74,16 @@ def test_regularization_term():
 def distance_after_chunk_pass(tmp_path, delta: float, monkeypatch) -> float:
     """Train one schedule pass (POS, then chunks) and return how far the chunk pass moved the parameters below
     it from where the POS pass left them (the anchor)."""
-    trainer = prepared(small_config(12, delta=delta, batch_tokens=30), tmp_path / f"delta-{delta}")
-    trainer.tasks = ["pos", "chunks"]
+    trainer = prepared(small_config(12, delta=delta, batch_tokens=30), tmp_path / f"delta-{delta}", ["pos", "chunks"])
     lower_parameters, anchors = trainer.model.lower_parameters, {}
 
-    def spy(task):  # schedule_epoch asks for the lower parameters once, at the start of each task's pass
+    def spy(task):  # train_epoch asks for the lower parameters once, at the start of each task's pass
         lower = lower_parameters(task)
         anchors[task] = {name: p.detach().clone() for name, p in lower.items()}
         return lower
 
     monkeypatch.setattr(trainer.model, "lower_parameters", spy)
-    trainer.schedule_epoch(random.Random(0))
+    trainer.train_epoch(random.Random(0))
     assert anchors["pos"] == {} and anchors["chunks"]
     lower = lower_parameters("chunks")
     return sum(((p.detach() - anchors["chunks"][name]) ** 2).sum() for name, p in lower.items()).sqrt().item()
@@ -102,7 +100,7 @@ def test_delta_zero_leaves_lower_parameters_free(tmp_path, monkeypatch):
     def no_regularization(*args):
         raise AssertionError("delta = 0 must not compute the regularization term")
 
-    monkeypatch.setattr(hierarchy.training, "regularization", no_regularization)
+    monkeypatch.setattr(hierarchy.training.loop, "regularization", no_regularization)
     assert distance_after_chunk_pass(tmp_path, 0.0, monkeypatch) > 0.5
 
 
@@ -114,7 +112,7 @@ def test_nothing_is_written_until_fit(tmp_path):
 # --- the loop ---
 
 def test_joint_mode_trains(tmp_path):
-    state = Trainer(small_config(mode="joint", epochs=4, lr=0.03), tmp_path / "out", progress=False).fit()
+    state = Trainer(small_config(sampling="joint", epochs=4, lr=0.03), tmp_path / "out", progress=False).fit()
     first, last = state["history"][0]["loss"], state["history"][-1]["loss"]
     assert first.keys() == {"pos", "chunks", "deps"}
     assert all(last[task] < first[task] for task in first), (first, last)
@@ -122,9 +120,9 @@ def test_joint_mode_trains(tmp_path):
 
 def test_joint_mode_weights_the_losses(tmp_path, monkeypatch):
     """A task with weight 0 contributes no gradient: with only POS weighted, the chunk head never moves."""
-    trainer = prepared(small_config(mode="joint", weights={"pos": 1.0, "chunks": 0.0, "deps": 0.0}), tmp_path / "o")
+    trainer = prepared(small_config(sampling="joint", weights={"pos": 1.0, "chunks": 0.0, "deps": 0.0}), tmp_path / "o")
     before = {k: v.clone() for k, v in trainer.model.tasks["chunks"].state_dict().items()}
-    trainer.joint_epoch(random.Random(0))
+    trainer.train_epoch(random.Random(0))
     after = trainer.model.tasks["chunks"].state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
 
@@ -138,14 +136,14 @@ def test_early_stopping_and_model_selection(tmp_path, monkeypatch):
         return scores[(len(calls) - 1) // 3]
 
     saved = {}
-    save_model = hierarchy.training.save_model
+    save_model = hierarchy.training.loop.save_model
 
     def spy_save(model, config, vocabs, directory):
         saved["weights"] = {k: v.clone() for k, v in model.state_dict().items()}
         save_model(model, config, vocabs, directory)
 
-    monkeypatch.setattr(hierarchy.training, "main_score", fake_score)
-    monkeypatch.setattr(hierarchy.training, "save_model", spy_save)
+    monkeypatch.setattr(hierarchy.training.loop, "task_score", fake_score)
+    monkeypatch.setattr(hierarchy.training.loop, "save_model", spy_save)
     out = tmp_path / "out"
     state = Trainer(small_config(epochs=6, patience=1), out, progress=False).fit()
     assert [line["epoch"] for line in state["history"]] == [1, 2, 3]
@@ -342,10 +340,10 @@ def test_every_task_trains_under_bf16_autocast(recipe, mode, tmp_path, monkeypat
     """What CUDA runs: forward under bf16 autocast, losses and decoding on its bf16 states next to fp32 parameters.
     The same mix happens on the CPU under bf16 autocast, so every task of both recipes is checked here."""
     bf16 = lambda device, precision="auto": torch.autocast("cpu", dtype=torch.bfloat16)  # noqa: E731
-    monkeypatch.setattr(hierarchy.training, "autocast", bf16)
+    monkeypatch.setattr(hierarchy.training.loop, "autocast", bf16)
     monkeypatch.setattr(hierarchy.predict, "autocast", bf16)
     monkeypatch.chdir(ROOT)  # the recipes' sample paths are relative to the repository root
-    config = load_config(ROOT / "models" / recipe, ["train.epochs=1", "train.device=cpu", f"train.mode={mode}",
+    config = load_config(ROOT / "models" / recipe, ["train.epochs=1", "train.device=cpu", f"train.sampling={mode}",
                                                     "data.max_sentences=8"])
     Trainer(config, tmp_path / "m", progress=False).fit()
     last = json.loads((tmp_path / "m" / "log.jsonl").read_text().splitlines()[-1])

@@ -29,6 +29,7 @@ from hierarchy.corpus.sentence import Sentence, parse_each, read_sentences
 from hierarchy.corpus.ud import N_COLUMNS, read_conllu, write_conllu
 from hierarchy.errors import CorpusError
 from hierarchy.fileio import atomic_write
+from hierarchy.spans import bio_to_brackets
 
 NO_ANNOTATION = ("propbank", "no-up")  # the comment that marks a sentence without SRL annotation
 PRED_COLUMN, ARGS_COLUMN = "HIERARCHY:PRED", "HIERARCHY:ARGS"  # the fixed-column form (global.columns)
@@ -202,24 +203,6 @@ def _format_span_sentence(sentence: Sentence) -> str:
         cells = [word, "-" if senses[i] == "_" else senses[i], *(column[i] for column in columns)]
         lines.append("\t".join(cells))
     return "\n".join(lines) + "\n\n"
-
-
-def bio_to_brackets(tags: list[str]) -> list[str]:
-    """BIO tags of one predicate -> bracket cells; an ``I-X`` that starts a span (after ``O`` or another type)
-    opens it, as conlleval reads it.
-
-    >>> bio_to_brackets(["B-A0", "I-A0", "B-V", "O", "I-A1"])
-    ['(A0*', '*)', '(V*)', '*', '(A1*)']
-    """
-    cells = []
-    for i, tag in enumerate(tags):
-        prefix, _, label = tag.partition("-")
-        nxt = tags[i + 1] if i + 1 < len(tags) else "O"
-        starts = prefix == "B" or (prefix == "I" and (i == 0 or tags[i - 1][2:] != label or tags[i - 1] == "O"))
-        ends = prefix != "O" and not (nxt.startswith("I-") and nxt[2:] == label)
-        cell = "*" if prefix == "O" else ("(" + label if starts else "") + "*" + (")" if ends else "")
-        cells.append(cell)
-    return cells
 
 
 def word_lemmas(sentence: Sentence) -> list[str]:

@@ -23,6 +23,7 @@ from conllu.serializer import serialize_field
 from hierarchy.corpus.sentence import Sentence, read_sentences
 from hierarchy.errors import CorpusError
 from hierarchy.fileio import atomic_write
+from hierarchy.trees import find_cycle
 
 N_COLUMNS = len(DEFAULT_FIELDS)  # 10: ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC
 
@@ -161,28 +162,6 @@ def _check_heads(path, heads: list, numbers: list[int]) -> list[int] | None:
         chain = " -> ".join(map(str, cycle + cycle[:1]))
         raise CorpusError(path, numbers[cycle[0] - 1], f"HEAD cycle {chain}: word {cycle[0]} does not reach the root")
     return heads
-
-
-def find_cycle(heads: list[int]) -> list[int]:
-    """The words of one cycle, smallest first, or ``[]`` when every word reaches the root 0.
-
-    >>> find_cycle([0, 3, 2])  # word 1 is the root; words 2 and 3 point at each other
-    [2, 3]
-    """
-    state = [0] * (len(heads) + 1)  # 0 unseen, 1 on the current path, 2 reaches the root
-    for start in range(1, len(heads) + 1):
-        path, i = [], start
-        while i != 0 and state[i] == 0:
-            state[i] = 1
-            path.append(i)
-            i = heads[i - 1]
-        if i != 0 and state[i] == 1:
-            cycle = path[path.index(i):]
-            first = cycle.index(min(cycle))
-            return cycle[first:] + cycle[:first]
-        for j in path:
-            state[j] = 2
-    return []
 
 
 def write_conllu(path, sentences) -> None:

@@ -1,4 +1,5 @@
-"""Dependency parsing with biaffine arc and label scorers (Dozat & Manning) and well-formed tree decoding."""
+"""Dependency parsing with biaffine arc and label scorers (Dozat & Manning) and well-formed tree decoding: the head
+and the ``deps`` task's spec."""
 import torch
 import torch.nn.functional as F
 from allennlp_light.modules.matrix_attention import BilinearMatrixAttention
@@ -7,9 +8,10 @@ from torch import nn
 from ..batching import unpad
 from ..decoding import decode_tree
 from ..modules import MLP
+from .spec import TaskSpec, Writers, read_ud, token_gold, token_labels, write_ud
 
 
-class DependencyTask(nn.Module):
+class DependencyHead(nn.Module):
     """Scores every (dependent, head) pair; a learned ROOT state is prepended at position 0."""
 
     fields = ["heads", "rels"]
@@ -28,20 +30,21 @@ class DependencyTask(nn.Module):
             self.arc_attn = BilinearMatrixAttention(arc_dim, arc_dim, use_input_biases=True)
         self.rel_attn = nn.Bilinear(rel_dim, rel_dim, n_rels)  # scored only at chosen heads: O(n) not O(n^2)
 
-    def forward(self, h: torch.Tensor, batch, attention: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """``h [batch_size, seq_len, n_in]`` -> ``s_arc [batch_size, seq_len + 1, seq_len + 1]`` (``s_arc[b, i, j]``:
+    def forward(self, context) -> dict[str, torch.Tensor]:
+        """``context.states [batch_size, seq_len, n_in]`` -> ``s_arc [batch_size, seq_len + 1, seq_len + 1]`` (``s_arc[b, i, j]``:
         word i takes head j, 0 = ROOT) and the label representations ``rel_dep``, ``rel_head``
         ``[batch_size, seq_len + 1, rel_dim]`` that :meth:`rel_scores` combines once heads are chosen.
 
-        Without arcs of its own, ``attention [batch_size, seq_len, seq_len]`` (a syntax head's logits, word i
-        attends to word j, to itself for ROOT) gives them: ``s_arc[b, i, j] = attention[b, i - 1, j - 1]`` and
-        ``s_arc[b, i, 0] = attention[b, i - 1, i - 1]``; a word never heads itself."""
+        Without arcs of its own, ``context.arcs [batch_size, seq_len, seq_len]`` (a syntax head's logits, word i
+        attends to word j, to itself for ROOT) gives them: ``s_arc[b, i, j] = arcs[b, i - 1, j - 1]`` and
+        ``s_arc[b, i, 0] = arcs[b, i - 1, i - 1]``; a word never heads itself."""
+        h, batch = context.states, context.batch
         h = torch.cat([self.root.to(h.dtype).expand(h.shape[0], 1, -1), h], 1)
         heads_mask = F.pad(batch.mask, (1, 0), value=True)  # ROOT can be a head, padding cannot
         if self.own_arcs:
             s_arc = self.arc_attn(self.arc_dep(h), self.arc_head(h))
         else:
-            s_arc = attention_arcs(attention.float())
+            s_arc = attention_arcs(context.arcs.float())
         s_arc = s_arc.float().masked_fill(~heads_mask[:, None, :], float("-inf"))
         return {"s_arc": s_arc, "rel_dep": self.rel_dep(h), "rel_head": self.rel_head(h)}
 
@@ -98,3 +101,91 @@ def attention_arcs(attention: torch.Tensor) -> torch.Tensor:
     words = attention.masked_fill(torch.eye(n, dtype=torch.bool, device=attention.device), float("-inf"))
     rows = torch.cat([diagonal[..., None], words], -1)  # (batch, seq, seq + 1)
     return F.pad(rows, (0, 0, 1, 0))
+
+
+def _head(n_in, config, vocabs, layer, tasks) -> DependencyHead:
+    rels = vocabs.labels["rels"]
+    return DependencyHead(n_in, len(rels), config.arc_dim, config.rel_dim, config.dropout, rels.stoi.get("root"),
+                          own_arcs=not layer.syntax_head)
+
+
+def _gold(sentences, vocabs, seq_len: int) -> dict[str, torch.Tensor]:
+    """``heads`` (1-based, 0 = ROOT) and ``rels`` ``[batch_size, seq_len]``, -100 where absent or unknown."""
+    gold = token_gold(("rels",))(sentences, vocabs, seq_len)
+    for i, s in enumerate(sentences):
+        if s.heads is not None:
+            tensor = gold.setdefault("heads", torch.full((len(sentences), seq_len), -100, dtype=torch.long))
+            tensor[i, : len(s)] = torch.tensor(s.heads)
+    return gold
+
+
+def _metric(predicted, gold, vocabs) -> dict:
+    from ..metrics import AttachmentMetric
+
+    metric = AttachmentMetric()
+    for p, g in zip(predicted, gold):
+        if g.heads is not None:
+            metric.update(p.heads, p.rels, g.heads, g.rels)
+    return {"deps": metric}
+
+
+ROOT = "ROOT"  # spaCy's dep_ of a sentence's root (UD's "root")
+SPACE_DEP = "dep"  # the dep_ of a whitespace token, attached to a neighbouring word
+
+
+class SpacyDeps:
+    """``token.head`` and ``token.dep_``: a sentence's root is its own head with ``dep_ == "ROOT"`` (spaCy's
+    convention); whitespace tokens attach with ``dep`` to the previous word of their sentence (the next one when
+    they open it); labels are scored lowercased, as spaCy's parser does, so ``ROOT`` matches UD's ``root``."""
+
+    assigns = ["token.head", "token.dep"]
+    score_weights = {"dep_uas": 0.1, "dep_las": 0.4, "dep_las_per_type": None}
+    performance = {"dep_uas": ("deps", "uas"), "dep_las": ("deps", "las")}  # where metrics.json has them
+
+    def write(self, doc, parse, vocab) -> None:
+        from spacy.attrs import DEP, HEAD
+
+        n = len(doc)
+        heads, deps = list(range(n)), [SPACE_DEP] * n
+        for (start, end), words, sentence in zip(parse.bounds, parse.words, parse.sentences):
+            attach_spaces(start, end, words, heads, deps)
+            for j, i in enumerate(words):
+                head = sentence.heads[j]
+                heads[i], deps[i] = (words[head - 1], sentence.rels[j]) if head else (i, ROOT)
+        parse.set_columns(doc, [HEAD, DEP], [[h - i for i, h in enumerate(heads)], [vocab.strings.add(d) for d in deps]])
+
+    def score(self, examples, **kwargs) -> dict:
+        from spacy.scorer import Scorer
+
+        def getter(token, attr):
+            return token.vocab.strings.as_string(getattr(token, attr)).lower()
+
+        return Scorer.score_deps(examples, "dep", getter=getter, **kwargs)
+
+
+def attach_spaces(start: int, end: int, words: list, heads: list, deps: list) -> None:
+    """Attach the whitespace tokens of the sentence ``start:end`` (those not in ``words``) to the previous word of
+    the sentence, else the next; in a sentence of whitespace only, the first token is the root."""
+    previous, following = None, iter(words)
+    upcoming = next(following, None)
+    for i in range(start, end):
+        if upcoming is not None and i == upcoming:
+            previous, upcoming = i, next(following, None)
+            continue
+        target = previous if previous is not None else upcoming
+        if target is None:
+            target = start
+            if i == start:
+                deps[i] = ROOT
+        heads[i] = target
+
+
+SPEC = TaskSpec(
+    name="deps", title="dependencies", data_key="deps", flag="conllu", arcs=True,
+    read=read_ud,
+    fields=("heads", "rels"), labels=token_labels(("rels",)), head=_head, gold=_gold,
+    predictions=lambda values, vocabs, item: {"heads": values["heads"],
+                                              "rels": [vocabs.labels["rels"].itos[i] for i in values["rels"]]},
+    metric=_metric, rows=lambda name, m: [("UAS", None, None, m.values["uas"]), ("LAS", None, None, m.values["las"])],
+    writers=Writers(json=lambda s: {"heads": s.heads, "deprels": s.rels}, spacy=SpacyDeps(), file=(".conllu", write_ud)),
+)

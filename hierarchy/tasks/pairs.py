@@ -11,9 +11,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..corpus.pairs import read_pairs
 from ..modules import MLP
 
 N_SCORES = 5  # relatedness scores 1..5
+
+
+def read(path, data):
+    """The pair tasks' ``read`` (one function, so tasks reading the same file share one reading of it)."""
+    return read_pairs(path, data.skip_bad)
 
 
 def pair_features(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -37,7 +43,7 @@ def score_distribution(scores: torch.Tensor) -> torch.Tensor:
     return target.scatter_(1, low.long()[:, None], upper)
 
 
-class PairTask(nn.Module):
+class PairHead(nn.Module):
     """Pooled pair features -> an MLP -> ``n_out`` logits ``[n_pairs, n_out]``."""
 
     def __init__(self, n_in: int, n_out: int, mlp_dim: int, dropout: float):
@@ -45,23 +51,22 @@ class PairTask(nn.Module):
         self.mlp = MLP(2 * n_in, mlp_dim, dropout)
         self.classifier = nn.Linear(mlp_dim, n_out)
 
-    def logits(self, h: torch.Tensor, batch) -> torch.Tensor:
-        return self.classifier(self.mlp(pair_features(h, batch.mask)))
+    def logits(self, context) -> torch.Tensor:
+        return self.classifier(self.mlp(pair_features(context.states, context.batch.mask)))
 
 
-class RelatednessTask(PairTask):
+class RelatednessHead(PairHead):
     """Relatedness: a distribution over the scores 1..5; label embeddings from its softmax go upward."""
-
-    fields = ["score"]
 
     def __init__(self, n_in: int, mlp_dim: int, label_dim: int, dropout: float):
         super().__init__(n_in, N_SCORES, mlp_dim, dropout)
         self.label_embeddings = nn.Linear(N_SCORES, label_dim, bias=False)
         self.n_label_out = label_dim
 
-    def forward(self, h: torch.Tensor, batch) -> dict[str, torch.Tensor]:
-        """``h [2 * n_pairs, seq_len, n_in]`` -> ``{"score": [n_pairs, 5]}`` logits over the scores 1..5."""
-        return {"score": self.logits(h, batch)}
+    def forward(self, context) -> dict[str, torch.Tensor]:
+        """``context.states [2 * n_pairs, seq_len, n_in]`` -> ``{"score": [n_pairs, 5]}`` logits over the scores
+        1..5."""
+        return {"score": self.logits(context)}
 
     def label_embedding(self, scores) -> torch.Tensor:
         """``[2 * n_pairs, label_dim]``: softmax-weighted embeddings of the five scores, one per sentence (a pair's
@@ -83,18 +88,17 @@ class RelatednessTask(PairTask):
         return {"score": (p @ torch.arange(1.0, N_SCORES + 1, device=p.device)).tolist()}
 
 
-class EntailmentTask(PairTask):
+class EntailmentHead(PairHead):
     """Entailment: ENTAILMENT / NEUTRAL / CONTRADICTION (the order of ``vocabs.labels["entailment"]``)."""
 
-    fields = ["label", "probabilities"]
     n_label_out = 0
 
     def __init__(self, n_in: int, n_labels: int, mlp_dim: int, dropout: float):
         super().__init__(n_in, n_labels, mlp_dim, dropout)
 
-    def forward(self, h: torch.Tensor, batch) -> dict[str, torch.Tensor]:
-        """``h [2 * n_pairs, seq_len, n_in]`` -> ``{"label": [n_pairs, n_labels]}`` logits."""
-        return {"label": self.logits(h, batch)}
+    def forward(self, context) -> dict[str, torch.Tensor]:
+        """``context.states [2 * n_pairs, seq_len, n_in]`` -> ``{"label": [n_pairs, n_labels]}`` logits."""
+        return {"label": self.logits(context)}
 
     def loss(self, scores, batch) -> torch.Tensor:
         """Cross-entropy over the pairs with a gold label."""

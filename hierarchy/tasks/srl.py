@@ -1,38 +1,24 @@
-"""Semantic role labelling (LISA, Strubell et al. 2018): predicates, their senses, and their arguments scored by a
-bilinear product of each predicate's representation with every word's.
+"""Semantic roles (``srl``): the arguments of each predicate, labelled with their role, as in LISA; the predicates
+and their rolesets too, unless a ``predicates`` task lower in the stack finds them. The heads are in
+:mod:`~hierarchy.tasks.srl_heads`; this module says how the task reads, scores and writes.
 
-* Predicate identification: a binary decision per word, made by the SRL head itself or, as in LISA, by a
-  ``predicates`` task lower in the stack (:class:`PredicateTask`), whose label embedding then feeds the layers up.
-* Sense: per predicate word, a classifier over the sense numbers seen in training (``01``, ``02``...: the part
-  of a roleset after the last dot). The roleset written is ``lemma.NN``; a lemma never seen as a predicate in
-  training gets ``lemma.01`` (the first, usually most frequent, sense), whatever the classifier says. Span corpora
-  carry lemmas without a sense number: their predicted sense is the lemma. See :func:`roleset`.
-* Arguments: MLPs give a predicate representation and an argument representation per word; a biaffine scorer
-  gives ``s_role [batch_size, n_pred, seq_len, n_roles]``. Head-based data (a role or ``_`` per word, ``V`` on
-  the predicate): a softmax per (predicate, word); ``V`` is forced on the predicate and forbidden elsewhere.
-  Span data (BIO tags per predicate): a CRF per predicate, decoded by Viterbi under the BIO transition
-  constraints, with ``B-V`` forced on the predicate.
-
-The training loss scores the arguments of the gold predicates; decoding scores those of the predicted ones.
-The SRL head passes no label embedding upward (``n_label_out = 0``).
+Head-based data (Universal PropBank CoNLL-U, ``data.srl_format = "conllu"``) is scored like the CoNLL-2009
+scorer, span data (``"conll05"``) like CoNLL-2005's ``srl-eval.pl`` (see :mod:`hierarchy.metrics`). Which of the
+two a model predicts is decided once, by its role vocabulary (:func:`span_roles`).
 """
+from collections import Counter, defaultdict
+from functools import lru_cache
+
 import torch
-import torch.nn.functional as F
-from allennlp_light.modules import ConditionalRandomField
-from torch import nn
 
-from ..batching import unpad
-from ..decoding import bio_constraints, viterbi
-from ..modules import MLP
+from ..corpus.srl import ARGS_COLUMN, PRED_COLUMN, format_args, read_srl, word_lemmas, write_srl
+from ..spans import bio_spans, is_bio
+from .spec import TaskSpec, Writers
+from .srl_heads import NO_SENSE, NOT_PREDICATE, PREDICATES, PredicateHead, SRLHead
 
-NOT_PREDICATE = -1  # the sense id of a word that is not a predicate
-NO_SENSE = -2  # the sense id of a predicate when the model has no sense classifier (span corpora)
-
-
-def is_bio(labels) -> bool:
-    """Whether role labels are span BIO tags (``O``, ``B-A0``...) rather than head-based roles (``_``, ``ARG0``)."""
-    labels = list(labels)
-    return "O" in labels and all(label == "O" or label[:2] in ("B-", "I-") for label in labels)
+KEY = "srl"  # doc.spans key, Doc extension (doc._.srl) and evaluate flag
+DATA_KEY = "srl_data"  # the Doc extension that stores the frames with token offsets (it serializes)
+FORMATS = ("conllu", "conll05")
 
 
 def roleset(lemma: str, sense: str | None, seen_lemmas, renamed=None) -> str:
@@ -52,157 +38,179 @@ def roleset(lemma: str, sense: str | None, seen_lemmas, renamed=None) -> str:
     return f"{lemma}.{sense}" if lemma in seen_lemmas else f"{lemma}.01"
 
 
-class Predicates(nn.Module):
-    """Predicate identification (two classes per word) and sense classification from one MLP over the states."""
+def span_roles(vocabs) -> bool:
+    """Whether a model's roles are BIO tags over argument spans (else one label per argument head)."""
+    return "roles" in vocabs.labels and is_bio(vocabs.labels["roles"].itos)
 
-    def __init__(self, n_in: int, n_senses: int, mlp_dim: int, dropout: float, enabled: bool = True):
-        super().__init__()
-        self.mlp = MLP(n_in, mlp_dim, dropout) if enabled else None
-        self.predicate = nn.Linear(mlp_dim, 2) if enabled else None
-        self.sense = nn.Linear(mlp_dim, n_senses) if n_senses and enabled else None
 
-    def predicate_scores(self, h: torch.Tensor) -> dict[str, torch.Tensor]:
-        """``h [batch_size, seq_len, n_in]`` -> ``s_pred [batch_size, seq_len, 2]`` and ``s_sense [batch_size,
-        seq_len, n_senses]`` (absent without senses)."""
-        x = self.mlp(h)
-        scores = {"s_pred": self.predicate(x)}
-        if self.sense is not None:
-            scores["s_sense"] = self.sense(x)
-        return scores
+def read(path, data):
+    return read_srl(path, data.srl_format, data.skip_bad)
 
-    def predicate_loss(self, scores, batch) -> torch.Tensor:
-        """Cross-entropy of predicate identification, plus that of senses at gold predicates."""
-        loss = F.cross_entropy(scores["s_pred"].flatten(0, 1).float(), batch.gold["predicates"].flatten(),
-                               ignore_index=-100)
-        senses = batch.gold.get("senses")
-        if "s_sense" in scores and senses is not None and (senses >= 0).any():
-            loss = loss + F.cross_entropy(scores["s_sense"].flatten(0, 1).float(), senses.flatten(), ignore_index=-100)
-        return loss
 
-    @staticmethod
-    def decode_predicates(scores, batch) -> tuple[torch.Tensor, list[list[int]]]:
-        """``is_pred [batch_size, seq_len]`` and the senses per sentence: a sense id per word
-        (:data:`NOT_PREDICATE`, :data:`NO_SENSE` or an index into the sense numbers)."""
-        is_pred = (scores["s_pred"].argmax(-1) == 1) & batch.mask  # (batch, seq)
-        if "s_sense" in scores:
-            senses = scores["s_sense"].argmax(-1).masked_fill(~is_pred, NOT_PREDICATE)
+def labels(sentences) -> dict:
+    """The SRL tables: ``roles`` (every role label, with ``_`` and ``V``, or ``O`` and ``B-V``, always in),
+    ``senses`` (the sense numbers of the rolesets, ``01`` of ``give.01``; none in span corpora, whose senses are
+    lemmas), ``sense_lemmas`` (the lemmas seen as predicates, :func:`roleset`) and ``roleset_lemmas``: ``"word
+    lemma<TAB>roleset lemma"`` for each word lemma whose most frequent roleset names another lemma (``service`` ->
+    ``serve.01``, ``thanks`` -> ``thank.01``)."""
+    from ..vocab import Vocab
+
+    annotated = [s for s in sentences if s.roles is not None]
+    renamed = defaultdict(Counter)
+    for s in annotated:
+        for lemma, sense in zip(word_lemmas(s), s.senses):
+            if "." in sense:
+                renamed[lemma][sense.rpartition(".")[0]] += 1
+    renamed = {lemma: counts.most_common(1)[0][0] for lemma, counts in renamed.items()}
+    roles = {label for s in annotated for column in s.roles for label in column}
+    span = "O" in roles or any(label[:2] in ("B-", "I-") for label in roles)
+    roles |= {"O", "B-V"} if span else {"_", "V"}
+    rolesets = {sense for s in annotated for sense in s.senses if sense != "_"}
+    senses = {r.rpartition(".")[2] for r in rolesets if "." in r}
+    lemmas = {r.rpartition(".")[0] if "." in r else r for r in rolesets}
+    return {"roles": Vocab(sorted(roles), specials=()), "senses": Vocab(sorted(senses), specials=()),
+            "sense_lemmas": Vocab(sorted(lemmas), specials=()),
+            "roleset_lemmas": Vocab(sorted(f"{a}\t{b}" for a, b in renamed.items() if a != b), specials=())}
+
+
+def gold(sentences, vocabs, seq_len: int) -> dict[str, torch.Tensor]:
+    """``predicates`` ``[batch_size, seq_len]`` (1 on predicates, 0 elsewhere), ``senses`` ``[batch_size,
+    seq_len]`` (the sense number's index on predicates), ``pred_index`` ``[batch_size, n_pred]`` (the gold
+    predicates' positions, padded with 0) and ``roles`` ``[batch_size, n_pred, seq_len]`` (label indices of each
+    gold predicate's column); -100 where absent (a sentence without SRL annotation, an unknown label)."""
+    n = len(sentences)
+    n_pred = max(len(s.roles or []) for s in sentences)
+    senses, roles = vocabs.labels["senses"].stoi, vocabs.labels["roles"].stoi
+    out = {"predicates": torch.full((n, seq_len), -100, dtype=torch.long),
+           "senses": torch.full((n, seq_len), -100, dtype=torch.long),
+           "pred_index": torch.zeros(n, n_pred, dtype=torch.long),
+           "roles": torch.full((n, n_pred, seq_len), -100, dtype=torch.long)}
+    for i, s in enumerate(sentences):
+        if s.senses is None:
+            continue
+        predicates = [k for k, sense in enumerate(s.senses) if sense != "_"]
+        out["predicates"][i, : len(s)] = torch.tensor([int(sense != "_") for sense in s.senses])
+        for j, (k, column) in enumerate(zip(predicates, s.roles)):
+            out["senses"][i, k] = senses.get(s.senses[k].rpartition(".")[2], -100) if "." in s.senses[k] else -100
+            out["pred_index"][i, j] = k
+            out["roles"][i, j, : len(s)] = torch.tensor([roles.get(label, -100) for label in column])
+    return out
+
+
+@lru_cache(maxsize=8)
+def renamed_lemmas(table) -> dict[str, str]:
+    """The ``roleset_lemmas`` table as ``{word lemma: roleset lemma}``."""
+    return dict(pair.split("\t") for pair in table.itos)
+
+
+def sense_strings(ids: list[int], vocabs, sentence) -> list[str]:
+    """Decoded sense ids (:data:`NOT_PREDICATE`, :data:`NO_SENSE` or an index into the sense numbers) as rolesets."""
+    numbers, seen = vocabs.labels["senses"].itos, vocabs.labels["sense_lemmas"].stoi
+    table = vocabs.labels.get("roleset_lemmas")
+    lemmas, renamed = word_lemmas(sentence), renamed_lemmas(table) if table is not None else {}
+    return ["_" if i == NOT_PREDICATE else roleset(lemmas[k], None if i == NO_SENSE else numbers[i], seen, renamed)
+            for k, i in enumerate(ids)]
+
+
+def predictions(values: dict, vocabs, sentence) -> dict:
+    itos = vocabs.labels["roles"].itos
+    return {"senses": sense_strings(values["senses"], vocabs, sentence),
+            "roles": [[itos[i] for i in column] for column in values["roles"]]}
+
+
+def metric(predicted, gold_sentences, vocabs) -> dict:
+    from ..metrics import SpanSRLMetric, SRLMetric
+
+    m = SpanSRLMetric() if span_roles(vocabs) else SRLMetric()
+    for p, g in zip(predicted, gold_sentences):
+        if g.senses is not None:
+            m.update(p.senses, p.roles, g.senses, g.roles)
+    return {KEY: m}
+
+
+def rows(name, m) -> list:
+    v = m.values
+    return [("predicates", v["predicate_precision"], v["predicate_recall"], v["predicate_f1"]),
+            ("sense accuracy", None, None, v["sense_acc"]),
+            ("labeled arguments", v["precision"], v["recall"], v["f1"])] + [
+        (f"  {role}", t["precision"], t["recall"], t["f1"]) for role, t in m.per_role.items()]
+
+
+def frames(sentence, words: list) -> list:
+    """The frames of one predicted sentence, with Doc token offsets (``words[j]``: the Doc index of word j):
+    ``{"predicate": i, "roleset", "arguments": [{"role", "start", "end", "head"}]}``, end exclusive, ``head``
+    the argument's head (head-based roles) or ``None`` (spans)."""
+    out = []
+    predicates = [j for j, sense in enumerate(sentence.senses) if sense != "_"]
+    for p, column in zip(predicates, sentence.roles):
+        span = is_bio(set(column) | {"O"})
+        if span:
+            spans = [(a, b, role) for a, b, role in bio_spans(column) if role != "V"]
         else:
-            senses = torch.full_like(is_pred, NO_SENSE, dtype=torch.long).masked_fill(~is_pred, NOT_PREDICATE)
-        return is_pred, unpad(senses, batch.lens.tolist())
+            spans = [(j, j + 1, role) for j, role in enumerate(column) if role not in ("_", "V")]
+        arguments = [{"role": role, "start": words[a], "end": words[b - 1] + 1, "head": None if span else words[a]}
+                     for a, b, role in spans]
+        out.append({"predicate": words[p], "roleset": sentence.senses[p], "arguments": arguments})
+    return out
 
 
-def _has_predicates(batch) -> bool:
-    gold = batch.gold.get("predicates")
-    return gold is not None and bool((gold >= 0).any())
+class SpacySRL:
+    """``doc._.srl_data`` (frames with token offsets, what the Doc stores), ``doc._.srl`` (the same with Tokens
+    and Spans) and ``doc.spans["srl"]``: the arguments labelled with their role."""
+
+    assigns = ["doc.spans", f"doc._.{DATA_KEY}"]
+    score_weights = {}
+    performance = {}
+
+    def write(self, doc, parse, vocab) -> None:
+        from spacy.tokens import Span
+
+        found = [f for words, s in zip(parse.words, parse.sentences) if s is not None for f in frames(s, words)]
+        doc._.set(DATA_KEY, found)
+        doc.spans[KEY] = [Span(doc, a["start"], a["end"], a["role"]) for f in found for a in f["arguments"]]
+
+    def score(self, examples, **kwargs) -> dict:
+        return {}
 
 
-class PredicateTask(Predicates):
-    """Predicates and their senses on their own, at a lower layer than the roles (LISA predicts them with POS);
-    the SRL task above then labels the arguments of these predicates. Passes a softmax-weighted embedding of
-    predicate / not predicate upward."""
-
-    fields = ["senses"]
-
-    def __init__(self, n_in: int, n_senses: int, mlp_dim: int, label_dim: int, dropout: float):
-        super().__init__(n_in, n_senses, mlp_dim, dropout)
-        self.label_embeddings = nn.Linear(2, label_dim, bias=False)
-        self.n_label_out = label_dim
-
-    def forward(self, h: torch.Tensor, batch) -> dict[str, torch.Tensor]:
-        return self.predicate_scores(h)
-
-    def label_embedding(self, scores) -> torch.Tensor:
-        """``[batch_size, seq_len, label_dim]``."""
-        return self.label_embeddings(scores["s_pred"].softmax(-1))
-
-    def loss(self, scores, batch) -> torch.Tensor:
-        return self.predicate_loss(scores, batch) if _has_predicates(batch) else scores["s_pred"].sum() * 0
-
-    def decode(self, scores, batch) -> dict[str, list]:
-        return {"senses": self.decode_predicates(scores, batch)[1]}
+def _frames_getter(doc):
+    """``doc._.srl``: the frames of ``doc._.srl_data`` with Tokens (argument heads) and Spans (span arguments)."""
+    found = doc._.get(DATA_KEY)
+    if found is None:
+        return None
+    return [{"predicate": doc[f["predicate"]], "roleset": f["roleset"],
+             "arguments": [(a["role"], doc[a["start"]:a["end"]] if a["head"] is None else doc[a["head"]])
+                           for a in f["arguments"]]} for f in found]
 
 
-class SRLTask(Predicates):
-    """Roles of each predicate's arguments; with ``own_predicates=False`` the predicates (and the ``s_pred`` and
-    ``s_sense`` scores that :meth:`decode` reads) come from a :class:`PredicateTask` lower in the stack."""
+def register_extensions() -> None:
+    from spacy.tokens import Doc
 
-    fields = ["senses", "roles"]
-    n_label_out = 0
+    if not Doc.has_extension(DATA_KEY):
+        Doc.set_extension(DATA_KEY, default=None)
+    if not Doc.has_extension(KEY):
+        Doc.set_extension(KEY, getter=_frames_getter)
 
-    def __init__(self, n_in: int, roles: list[str], n_senses: int, mlp_dim: int, role_dim: int, dropout: float,
-                 own_predicates: bool = True):
-        super().__init__(n_in, n_senses, mlp_dim, dropout, enabled=own_predicates)
-        self.span = is_bio(roles)
-        self.role_pred, self.role_arg = MLP(n_in, role_dim, dropout), MLP(n_in, role_dim, dropout)
-        self.role_weight = nn.Parameter(torch.zeros(len(roles), role_dim + 1, role_dim + 1))
-        self.v = roles.index("B-V" if self.span else "V") if ("B-V" if self.span else "V") in roles else None
-        self.crf = (ConditionalRandomField(len(roles), bio_constraints(roles), include_start_end_transitions=True)
-                    if self.span else None)
 
-    def forward(self, h: torch.Tensor, batch) -> dict[str, torch.Tensor]:
-        """``h [batch_size, seq_len, n_in]`` -> the role representations ``role_pred``, ``role_arg``
-        ``[batch_size, seq_len, role_dim]`` that :meth:`role_scores` combines once predicates are chosen, and,
-        with its own predicates, ``s_pred`` and ``s_sense`` (see :meth:`Predicates.predicate_scores`)."""
-        scores = {"role_pred": self.role_pred(h), "role_arg": self.role_arg(h)}
-        return scores | (self.predicate_scores(h) if self.predicate is not None else {})
+def html_spans(sentence) -> list:
+    words = list(range(len(sentence)))
+    return [(KEY, [(a["start"], a["end"], f"{a['role']} of {sentence.words[f['predicate']]}")
+                   for f in frames(sentence, words) for a in f["arguments"]])]
 
-    def role_scores(self, scores, pred_index: torch.Tensor) -> torch.Tensor:
-        """``pred_index [batch_size, n_pred]`` (word positions) -> ``s_role [batch_size, n_pred, seq_len, n_roles]``."""
-        role_pred = scores["role_pred"].gather(1, pred_index[..., None].expand(-1, -1, scores["role_pred"].shape[-1]))
-        role_pred = F.pad(role_pred, (0, 1), value=1.0)  # (batch, n_pred, role_dim + 1): a bias term
-        role_arg = F.pad(scores["role_arg"], (0, 1), value=1.0)  # (batch, seq, role_dim + 1)
-        return torch.einsum("bpx,rxy,bsy->bpsr", role_pred, self.role_weight.to(role_pred.dtype), role_arg)
 
-    def constrain(self, s_role: torch.Tensor, pred_index: torch.Tensor) -> torch.Tensor:
-        """Force the V label on each predicate's own word (and, head-based, forbid it elsewhere)."""
-        if self.v is None:
-            return s_role
-        own = torch.zeros(s_role.shape[:3], dtype=torch.bool, device=s_role.device)  # (batch, n_pred, seq)
-        own.scatter_(2, pred_index[..., None], True)
-        s_role = s_role.float().clone()
-        if not self.span:
-            s_role[..., self.v] = s_role[..., self.v].masked_fill(~own, -1e4)
-        is_v = torch.zeros(s_role.shape[-1], dtype=torch.bool, device=s_role.device)
-        is_v[self.v] = True
-        return s_role.masked_fill(own[..., None] & ~is_v, -1e4)
+def _head(n_in, config, vocabs, layer, tasks) -> SRLHead:
+    return SRLHead(n_in, vocabs.labels["roles"].itos, len(vocabs.labels["senses"]), config.mlp_dim, config.rel_dim,
+                   config.dropout, own_predicates=PREDICATES not in tasks)
 
-    def loss(self, scores, batch) -> torch.Tensor:
-        """Predicate and sense cross-entropy (with its own predicates), plus the role loss of the gold predicates:
-        cross-entropy per (predicate, word), or the CRF's negative log-likelihood per word."""
-        if not _has_predicates(batch):
-            return scores["role_arg"].sum() * 0
-        loss = self.predicate_loss(scores, batch) if self.predicate is not None else scores["role_arg"].sum() * 0
-        roles = batch.gold.get("roles")  # (batch, n_pred, seq)
-        if roles is None or not (roles >= 0).any():
-            return loss
-        s_role = self.role_scores(scores, batch.gold["pred_index"]).float()
-        if not self.span:
-            return loss + F.cross_entropy(s_role.flatten(0, 2), roles.flatten(), ignore_index=-100)
-        mask = batch.mask[:, None, :].expand_as(roles)
-        rows = ((roles >= 0) | ~mask).all(-1) & (roles >= 0).any(-1)  # (batch, n_pred) fully labelled predicates
-        if not rows.any():
-            return loss
-        log_likelihood = self.crf(s_role[rows], roles[rows].clamp(min=0), mask[rows])
-        return loss - log_likelihood / mask[rows].sum()
 
-    def decode(self, scores, batch) -> dict[str, list]:
-        """Per sentence: a sense id per word (:data:`NOT_PREDICATE`, :data:`NO_SENSE` or an index into the sense
-        numbers) and a list of role-label ids per predicted predicate, predicates in sentence order."""
-        lens = batch.lens.tolist()
-        is_pred, senses = self.decode_predicates(scores, batch)
-        predicates = [torch.nonzero(row[:n]).flatten().tolist() for row, n in zip(is_pred.cpu(), lens)]
-        n_pred = max(map(len, predicates))
-        roles = [[] for _ in lens]
-        if n_pred:
-            pred_index = torch.tensor([p + [0] * (n_pred - len(p)) for p in predicates], device=is_pred.device)
-            s_role = self.constrain(self.role_scores(scores, pred_index).float(), pred_index)
-            if self.span:
-                seq_len = s_role.shape[2]
-                mask = batch.mask[:, None, :].expand(-1, n_pred, -1).reshape(-1, seq_len)
-                labels = viterbi(self.crf, s_role.reshape(-1, seq_len, s_role.shape[-1]), mask)
-                for i, p in enumerate(predicates):
-                    roles[i] = [labels[i * n_pred + j] for j in range(len(p))]
-            else:
-                best = s_role.argmax(-1).tolist()  # (batch, n_pred, seq), one tolist for the batch
-                roles = [[best[i][j][:n] for j in range(len(p))] for i, (p, n) in enumerate(zip(predicates, lens))]
-        return {"senses": senses, "roles": roles}
+SPEC = TaskSpec(
+    name="srl", title="semantic roles", data_key="srl", flag=KEY, read=read, options={"srl_format": FORMATS},
+    fields=("senses", "roles"), labels=labels, head=_head, gold=gold, predictions=predictions, metric=metric,
+    rows=rows, needs=(PREDICATES,), details=lambda m: {"per_role": m.per_role},
+    annotated=lambda s: s.senses is not None,
+    writers=Writers(conllu={PRED_COLUMN: lambda s, k: s.senses[k], ARGS_COLUMN: lambda s, k: format_args(s.senses, s.roles, k)},
+                    json=lambda s: {KEY: frames(s, list(range(len(s))))}, spacy=SpacySRL(), html=html_spans,
+                    file=(lambda data: ".srl.conllu" if data.srl_format == "conllu" else ".srl.txt",
+                          lambda path, gold_sentences, predicted, data: write_srl(path, predicted, data.srl_format)),
+                    replaces_extra=True),
+)

@@ -1,4 +1,5 @@
-"""Token classification (POS: UPOS and XPOS heads side by side), softmax-weighted label embeddings upward."""
+"""Token classification: one MLP over the layer's states, a linear classifier per label field (POS: ``upos`` and
+``xpos`` side by side), softmax-weighted label embeddings upward (JMT)."""
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -7,8 +8,8 @@ from ..batching import unpad
 from ..modules import MLP
 
 
-class TaggingTask(nn.Module):
-    """One MLP over the layer's states, then a linear classifier per label field (e.g. ``upos``, ``xpos``)."""
+class TaggingHead(nn.Module):
+    """``TaggingHead(n_in, {"upos": 17, "xpos": 45}, mlp_dim, label_dim, dropout)``."""
 
     def __init__(self, n_in: int, n_labels: dict[str, int], mlp_dim: int, label_dim: int, dropout: float):
         super().__init__()
@@ -18,9 +19,9 @@ class TaggingTask(nn.Module):
         self.label_embeddings = nn.ModuleDict({f: nn.Linear(n, label_dim, bias=False) for f, n in n_labels.items()})
         self.n_label_out = label_dim * len(n_labels)
 
-    def forward(self, h: torch.Tensor, batch) -> dict[str, torch.Tensor]:
-        """``h [batch_size, seq_len, n_in]`` -> ``{field: [batch_size, seq_len, n_labels]}``."""
-        x = self.mlp(h)
+    def forward(self, context) -> dict[str, torch.Tensor]:
+        """``context.states [batch_size, seq_len, n_in]`` -> ``{field: [batch_size, seq_len, n_labels]}``."""
+        x = self.mlp(context.states)
         return {f: classifier(x) for f, classifier in self.classifiers.items()}
 
     def label_embedding(self, scores) -> torch.Tensor:
@@ -39,5 +40,34 @@ class TaggingTask(nn.Module):
     def decode(self, scores, batch) -> dict[str, list[list[int]]]:
         """Argmax label ids per field, one list per sentence."""
         lens = batch.lens.tolist()
-        preds = {f: scores[f].argmax(-1) for f in self.fields}
-        return {f: unpad(p, lens) for f, p in preds.items()}
+        return {f: unpad(scores[f].argmax(-1), lens) for f in self.fields}
+
+
+def tagging_head(fields: tuple[str, ...]):
+    """A spec's ``head``: a :class:`TaggingHead` over ``fields``, sized from their label tables."""
+
+    def head(n_in, config, vocabs, layer, tasks) -> TaggingHead:
+        n_labels = {f: len(vocabs.labels[f]) for f in fields}
+        return TaggingHead(n_in, n_labels, config.mlp_dim, config.label_dim, config.dropout)
+
+    return head
+
+
+def accuracy_metric(fields: tuple[str, ...]):
+    """A spec's ``metric``: token accuracy per field, over the gold sentences that carry it."""
+
+    def metric(predicted, gold, vocabs) -> dict:
+        from ..metrics import AccuracyMetric
+
+        metrics = {f: AccuracyMetric() for f in fields}
+        for p, g in zip(predicted, gold):
+            for f, m in metrics.items():
+                if g.get(f) is not None:
+                    m.update(p.get(f), g.get(f))
+        return {f: m for f, m in metrics.items() if m.n_tokens}
+
+    return metric
+
+
+def accuracy_rows(name: str, metric) -> list:
+    return [(f"{name.upper()} accuracy", None, None, metric.values["acc"])]

@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError, safe_open
 
-from .errors import ConfigError
-from .persistence import save_tensors
+from ..errors import ConfigError
+from ..persistence import save_tensors
 
 NAME = "checkpoint.safetensors"
 

@@ -1,0 +1,38 @@
+"""Read every task's training and dev corpus, as its spec says."""
+from __future__ import annotations
+
+from ..config import Config
+from ..errors import CorpusError
+from ..tasks import TASKS
+
+
+def load_corpora(config: Config) -> tuple[dict, dict]:
+    """Read every task's train and dev corpus with its spec's reader (a file that tasks with the same reader share
+    is read once): ``({task: items}, {task: items})``, items being sentences or, for pair tasks, pairs. A task
+    without a dev file holds out the last ``data.holdout`` training items when that is set."""
+    cache, train, dev = {}, {}, {}
+    data = config.data
+    for task in config.tasks():
+        spec = TASKS[task]
+        key = spec.data_key
+        for split, path in ((train, getattr(data, key)), (dev, getattr(data, f"{key}_dev"))):
+            if not path:
+                continue
+            if (spec.read, path) not in cache:
+                cache[spec.read, path] = spec.read(path, data)
+            split[task] = cache[spec.read, path]
+            if not any(spec.carries(item) for item in split[task]):
+                raise CorpusError(path, None, f"no {spec.unit} carries {spec.fields[0]} annotation, needed by task "
+                                              f"'{task}'")
+        if task not in dev and data.holdout:
+            path = getattr(data, key)
+            if len(train[task]) <= data.holdout:
+                raise CorpusError(path, None, f"data.holdout = {data.holdout} leaves no training sentence")
+            if ("holdout", path) not in cache:  # tasks sharing a file share its split (and count once in vocabs)
+                cache["holdout", path] = train[task][: -data.holdout], train[task][-data.holdout :]
+            train[task], dev[task] = cache["holdout", path]
+    if data.max_sentences:
+        cut = {}
+        train = {task: cut.setdefault(id(items), items[: data.max_sentences]) for task, items in train.items()}
+        dev = {task: cut.setdefault(id(items), items[: data.max_sentences]) for task, items in dev.items()}
+    return train, dev

@@ -1,0 +1,183 @@
+"""The training loop: a sampler picks the task(s) of each step, a weighting combines their losses, successive
+regularization keeps the layers below a task near where the previous task left them (JMT); dev-based model
+selection, early stopping, gradient clipping, crash-safe checkpoints and resume."""
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from ..batching import batches
+from ..config import Config
+from ..errors import ConfigError
+from ..fileio import atomic_write
+from ..model import Hierarchy
+from ..persistence import load_config_file, resolve_device, save_json, save_model
+from ..plot import plot_history
+from ..predict import Predictor, autocast
+from ..tasks import TASKS
+from ..vocab import Vocabs
+from .checkpoint import NAME as CHECKPOINT, load_checkpoint, save_checkpoint
+from .corpora import load_corpora
+from .optim import make_optimizer, set_learning_rate
+from .samplers import SAMPLERS
+from .weighting import WEIGHTINGS
+
+
+class Trainer:
+    """Owns the loop; the model only scores. ``Trainer(config, output).fit(resume=False)``."""
+
+    def __init__(self, config: Config, output, progress: bool = True):
+        self.config, self.output, self.progress = config, Path(output), progress
+        self.train_data, self.dev_data = load_corpora(config)  # fails before anything is written
+        self.device = resolve_device(config.train.device)
+        if config.train.threads:
+            torch.set_num_threads(config.train.threads)
+        self.tasks = config.tasks()
+
+    def build(self, resume: bool = False) -> None:
+        """The vocabularies (built from the corpora, or those of the run being resumed), the model, the sampler,
+        the weighting and the optimizer; nothing is written."""
+        cfg = self.config.train
+        torch.manual_seed(cfg.seed)
+        if resume:
+            self.vocabs = Vocabs.load(self.output / "vocab.json")
+            saved = load_config_file(self.output / "config.toml")
+            if saved.model != self.config.model:
+                raise ConfigError(f"{self.output}: the recipe's [model] differs from the one being resumed")
+        else:
+            self.vocabs = Vocabs.build(self.train_data, self.config.model.min_freq)
+        self.model = Hierarchy(self.config.model, self.vocabs).to(self.device)
+        self.sampler = SAMPLERS[cfg.sampling](self.tasks, cfg)
+        self.weighting = WEIGHTINGS[cfg.weighting](self.tasks, cfg)
+        self.optimizer = make_optimizer([*self.model.parameters(), *self.weighting.parameters()], cfg)
+
+    def fit(self, resume: bool = False) -> dict:
+        cfg = self.config.train
+        self.build(resume)
+        state = {"epoch": 0, "best": -1.0, "best_epoch": 0, "history": [], "seconds": 0.0, "words": 0}
+        if resume:
+            state = load_checkpoint(self.output, self.model, self.optimizer)
+            self.sampler.load_state_dict(state.get("sampler", {}))
+            self.weighting.load_state_dict(state.get("weighting", {}))
+        else:  # nothing but the directory until the first epoch ends: a run killed before it can simply restart
+            self.output.mkdir(parents=True, exist_ok=True)
+        for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
+            if epoch - state["best_epoch"] > cfg.patience and state["best_epoch"]:
+                break
+            start = time.perf_counter()
+            set_learning_rate(self.optimizer, cfg, epoch)  # from the recipe, also when resuming
+            losses, words = self.train_epoch(random.Random(cfg.seed * 1000 + epoch))
+            seconds = time.perf_counter() - start
+            results, _ = Predictor(self.model, self.vocabs, self.device).evaluate(self.dev_data or self.train_data)
+            dev = {task: {name: m.values for name, m in metrics.items()} for task, metrics in results.items()}
+            task_scores = {task: task_score(task, metrics) for task, metrics in results.items()}
+            score = self.selection_score(task_scores)
+            self.sampler.update(task_scores)
+            self.weighting.update(task_scores)
+            state["seconds"] += seconds
+            state["words"] += words
+            state["history"].append(
+                {"epoch": epoch, "loss": losses, "dev": dev, "score": score, "seconds": seconds,
+                 "words_per_second": words / seconds}
+            )
+            if score > state["best"]:
+                state.update(best=score, best_epoch=epoch, best_dev=dev)
+                save_model(self.model, self.config, self.vocabs, self.output)
+            state.update(epoch=epoch, sampler=self.sampler.state_dict(), weighting=self.weighting.state_dict())
+            save_checkpoint(self.output, self.model, self.optimizer, state)
+            self.write_reports(state)
+            if self.progress:
+                tqdm.write(f"epoch {epoch}: score {score:.2f} (best {state['best']:.2f} at {state['best_epoch']}) "
+                           + " ".join(f"{t}={losses[t]:.3f}" for t in losses))
+        return state
+
+    def selection_score(self, task_scores: dict[str, float]) -> float:
+        """The weighted mean of the per-task dev scores (percent): each spec's ``score_weight``, or the recipe's
+        ``train.score_weights``."""
+        weights = {t: self.config.train.score_weights.get(t, TASKS[t].score_weight) for t in task_scores}
+        return sum(weights[t] * s for t, s in task_scores.items()) / sum(weights.values())
+
+    def task_batches(self, task: str, rng: random.Random) -> list:
+        spec = TASKS[task]
+        items = self.train_data[task]  # sentence pairs are never empty (the reader refuses them)
+        items = items if spec.unit == "pair" else [s for s in items if len(s)]
+        size = int(self.config.train.task_batch_tokens.get(task, self.config.train.batch_tokens))
+        return list(batches(items, self.vocabs, size, True, rng, specs=[spec]))
+
+    def train_epoch(self, rng) -> tuple[dict, int]:
+        """One pass of the sampler's steps; returns the mean loss per task and the words trained on. A step that
+        trains one task pays ``delta * ||theta - theta'||^2`` over the parameters below it, ``theta'`` being
+        where they were when its phase began (successive regularization)."""
+        self.model.train()
+        cfg = self.config.train
+        epoch_batches = {task: self.task_batches(task, rng) for task in self.tasks}
+        steps = list(self.sampler.steps(epoch_batches, rng))
+        totals, counts, words = dict.fromkeys(self.tasks, 0.0), dict.fromkeys(self.tasks, 0), 0
+        phase, lower, anchor = None, {}, {}
+        for step in tqdm(steps, desc="train", leave=False, disable=not self.progress):
+            single = len(step.tasks) == 1
+            if single and (step.phase, step.tasks[0]) != phase:
+                phase = step.phase, step.tasks[0]
+                lower = self.model.lower_parameters(step.tasks[0])
+                anchor = {name: p.detach().clone() for name, p in lower.items()}
+            losses = {}
+            for task, batch in zip(step.tasks, step.batches):
+                batch = batch.to(self.device)
+                losses[task] = self.task_loss(task, batch)
+                totals[task] += losses[task].item()
+                counts[task] += 1
+                words += batch.n_words()
+            loss = self.weighting.combine(losses)
+            if single and cfg.delta > 0 and lower:
+                loss = loss + cfg.delta * regularization(lower, anchor)
+            self.step(loss)
+        return {task: totals[task] / max(counts[task], 1) for task in self.tasks}, words
+
+    def task_loss(self, task: str, batch) -> torch.Tensor:
+        with autocast(self.device):
+            scores = self.model(batch, [task])
+        return self.model.tasks[task].loss(scores[task], batch)
+
+    def step(self, loss: torch.Tensor) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip)
+        self.optimizer.step()
+
+    def write_reports(self, state: dict) -> None:
+        history = state["history"]
+        with atomic_write(self.output / "log.jsonl") as f:
+            f.writelines(json.dumps(line) + "\n" for line in history)
+        save_json(
+            {"best_epoch": state["best_epoch"], "dev": state.get("best_dev", {}), "epochs": state["epoch"],
+             "train_seconds": state["seconds"], "train_words_per_second": state["words"] / max(state["seconds"], 1e-9),
+             "device": str(self.device)},
+            self.output / "metrics.json",
+        )
+        plot_history(history, self.output / "dev-scores.png")
+
+
+def task_score(task: str, metrics: dict) -> float:
+    """The dev score of ``task`` that model selection reads, in percent (its spec's ``score``: UPOS accuracy,
+    chunk F1, LAS, labeled argument F1, Pearson's r...)."""
+    return 100 * TASKS[task].score(metrics)
+
+
+def regularization(lower: dict, anchor: dict) -> torch.Tensor:
+    """``sum ||theta - theta'||^2`` over the lower parameters."""
+    return sum(((p - anchor[name]) ** 2).sum() for name, p in lower.items())
+
+
+def check_output(output: Path, resume: bool, force: bool) -> None:
+    """Refuse to write into a non-empty directory unless asked; resuming needs a checkpoint. (A run killed before
+    its first epoch ended leaves an empty directory, which a plain re-run takes.)"""
+    if resume:
+        if not (output / CHECKPOINT).is_file():
+            raise ConfigError(f"{output}: no {CHECKPOINT} to resume from")
+    elif output.exists() and any(not p.name.endswith(".tmp") for p in output.iterdir()) and not force:
+        raise ConfigError(f"{output}: already exists; pass --resume to continue training or --force to overwrite")

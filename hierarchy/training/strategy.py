@@ -1,0 +1,17 @@
+"""What samplers and weightings share: the tasks they serve, the ``[train]`` config, a look at each epoch's dev
+scores, and the state that goes into the checkpoint so ``--resume`` continues exactly."""
+from __future__ import annotations
+
+
+class Strategy:
+    def __init__(self, tasks: list[str], config):
+        self.tasks, self.config = tasks, config
+
+    def update(self, dev_scores: dict[str, float]) -> None:
+        """See the epoch's per-task dev scores (percent)."""
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
