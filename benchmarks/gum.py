@@ -1,0 +1,105 @@
+"""Benchmark: the entity-mention layer on UD English GUM dev, in the hierarchy and alone; prints Markdown tables.
+
+    python benchmarks/gum.py                                   # the three runs below, then the tables
+    python benchmarks/gum.py --runs mentions-only --epochs 2   # one quick run
+    python benchmarks/gum.py --jobs 2 --resume                 # continue stopped runs, two at a time
+    python benchmarks/gum.py --table
+
+Runs (recipe models/jmt-gum.toml: POS, chunks, mentions, dependencies; 128-unit BiLSTMs; no pretrained vectors):
+
+- ``hierarchy``: the recipe as it is: POS, mentions and dependencies from GUM train, chunks from CoNLL-2000.
+- ``ewt-syntax``: POS and dependencies from UD English EWT train instead (mentions still from GUM); every layer is
+  scored on GUM dev, to see which syntax corpus serves the mention layer better.
+- ``mentions-only``: the same three layers below and at the mention layer, only mentions supervised.
+
+Mentions are scored as the issue asks: a predicted mention is right when its first word, last word and type match
+a gold outermost mention (conlleval's counting). Results go to benchmarks/out-gum/.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from jmt import ROOT, dev_cell, make_parser, result_rows, run_all, run_result
+
+RECIPE = ROOT / "models" / "jmt-gum.toml"
+EWT = ROOT.parent / "shared" / "corpora" / "ud-english-ewt"
+GUM_DEV = ROOT.parent / "shared" / "corpora" / "ud-english-gum" / "en_gum-ud-dev.conllu"
+RUNS = ["hierarchy", "ewt-syntax", "mentions-only"]
+
+
+def one_run(name: str, args) -> dict:
+    import torch
+
+    from hierarchy.config import load_config
+    from hierarchy.corpus.entities import read_mentions
+    from hierarchy.persistence import load_model
+    from hierarchy.predict import Predictor
+    from hierarchy.training import Trainer
+
+    torch.set_num_threads(args.threads)
+    config = load_config(args.recipe, [f"train.epochs={args.epochs}", f"train.device={args.device}"] + args.set)
+    if name == "ewt-syntax":
+        config.data.pos = config.data.deps = str(EWT / "en_ewt-ud-train.conllu")
+    if name == "mentions-only":
+        depth = next(k for k, layer in enumerate(config.model.layers) if "mentions" in layer.tasks)
+        config.model.layers = config.model.layers[: depth + 1]
+        for layer in config.model.layers:
+            layer.tasks = [t for t in layer.tasks if t == "mentions"]
+    out = Path(args.out) / name
+    start = time.perf_counter()
+    trainer = Trainer(config, out, progress=False)
+    state = trainer.fit(resume=args.resume and (out / "checkpoint.safetensors").exists())
+    wall = time.perf_counter() - start
+    model, _, vocabs = load_model(out, trainer.device)
+    gold = read_mentions(GUM_DEV)
+    predictor = Predictor(model, vocabs, trainer.device)
+    predictor(gold[:50])  # warm up
+    t0 = time.perf_counter()
+    predicted = predictor(gold)
+    seconds = time.perf_counter() - t0
+    from hierarchy.tasks import TASKS
+
+    scores = {t: {n: m.values | TASKS[t].details(m) for n, m in TASKS[t].metric(predicted, gold, vocabs).items()}
+              for t in model.depth}
+    return run_result(name, args, trainer, state, out, wall) | {
+        "gum_dev": scores, "annotate_words_per_second": sum(len(s) for s in gold) / seconds,
+    }
+
+
+def table(out: Path) -> str:
+    """The dev scores on GUM dev of the best epoch of each run (chunk F1 on the held-out CoNLL-2000), then the
+    mention F1 per type."""
+    lines = [
+        "| run | device | UPOS | chunk F1 | mention P | mention R | mention F1 | UAS | LAS | epochs (best) "
+        "| train words/s | s/epoch | annotate words/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    rows = result_rows(out, RUNS, partial=True)
+    for r in rows:
+        gum = {"dev": r.get("gum_dev", r["dev"])}
+        get = lambda task, name, key, row=gum: dev_cell(row, task, name, key)  # noqa: E731
+        speed = "-" if r.get("annotate_words_per_second") is None else f"{r['annotate_words_per_second']:.0f}"
+        lines.append(
+            f"| {r['run']} | {r['device']} ({r['threads']} thr) | {get('pos', 'upos', 'acc')} "
+            f"| {dev_cell(r, 'chunks', 'chunks', 'f1')} | {get('mentions', 'mentions', 'precision')} "
+            f"| {get('mentions', 'mentions', 'recall')} | {get('mentions', 'mentions', 'f1')} "
+            f"| {get('deps', 'deps', 'uas')} | {get('deps', 'deps', 'las')} | {r['epochs']} ({r['best_epoch']}) "
+            f"| {r['train_words_per_second']:.0f} | {r['epoch_seconds']:.0f} | {speed} |")
+    types = sorted({t for r in rows for t in r.get("gum_dev", {}).get("mentions", {}).get("mentions", {})
+                    .get("per_type", {})})
+    if types:
+        lines += ["", "| run | " + " | ".join(types) + " |", "|---|" + "---|" * len(types)]
+        for r in rows:
+            per_type = r.get("gum_dev", {}).get("mentions", {}).get("mentions", {}).get("per_type", {})
+            lines.append(f"| {r['run']} | " + " | ".join(f"{per_type[t]['f1']:.1f}" if t in per_type else "-"
+                                                         for t in types) + " |")
+    return "\n".join(lines)
+
+
+def main():
+    run_all(__file__, one_run, table, make_parser(__doc__, RUNS, "out-gum", RECIPE).parse_args())
+
+
+if __name__ == "__main__":
+    main()
