@@ -116,9 +116,7 @@ class ModelConfig:
     rel_dim: int = 64  # bilinear label representation
     dropout: float = 0.33
     word_dropout: float = 0.1  # replace a training word by the unknown word with this probability
-    layers: list[LayerConfig] = field(
-        default_factory=lambda: [LayerConfig(tasks=["pos"]), LayerConfig(tasks=["chunks"]), LayerConfig(tasks=["deps"])]
-    )
+    layers: list[LayerConfig] = field(default_factory=list)  # [[model.layers]] in a recipe, bottom first
 
 
 @dataclass
@@ -154,6 +152,8 @@ class Config:
 
     def validate(self, where: str) -> None:
         tasks, seen = _tasks(), self.tasks()
+        if not seen:
+            raise ConfigError(f"{where}: no task in model.layers (expected [[model.layers]] tables with tasks = [...])")
         for task in seen:
             if task not in tasks:
                 raise ConfigError(f"{where}: unknown task '{task}' in model.layers (expected one of {', '.join(tasks)})")

@@ -47,7 +47,6 @@ from spacy.util import minibatch
 from .corpus import Sentence
 from .errors import ConfigError
 from .tasks import TASKS
-from .tasks.srl import register_extensions
 
 MODEL_FILES = ("config.toml", "vocab.json", "weights.safetensors", "metrics.json")
 #: The tasks a Doc can show: those whose spec has a spaCy writer.
@@ -55,8 +54,6 @@ WRITERS = {name: spec.writers.spacy for name, spec in TASKS.items() if spec.writ
 
 DEFAULT_CONFIG = {"model": "", "batch_size": 64, "batch_tokens": 4000, "layers": None, "device": "auto",
                   "precision": "auto"}
-
-register_extensions()
 
 
 @Language.factory(

@@ -99,10 +99,10 @@ def test_train_writes_a_model_directory(model_dir):
     assert not [n for n in names if n.endswith(".tmp")]
     assert f"format_version = {FORMAT_VERSION}" in (model_dir / "config.toml").read_text()
     config = load_config_file(model_dir / "config.toml")
-    assert config.train.epochs == 1 and config.tasks() == ["pos", "chunks", "deps", "srl", "relatedness", "entailment"]
+    assert config.train.epochs == 1 and config.tasks() == ["pos", "chunks", "mentions", "deps", "srl", "relatedness", "entailment"]
     log = [json.loads(line) for line in (model_dir / "log.jsonl").read_text().splitlines()]
     assert [line["epoch"] for line in log] == [1]
-    assert set(log[0]["dev"]) == {"pos", "chunks", "deps", "srl", "relatedness", "entailment"}
+    assert set(log[0]["dev"]) == {"pos", "chunks", "mentions", "deps", "srl", "relatedness", "entailment"}
     metrics = json.loads((model_dir / "metrics.json").read_text())
     assert metrics["best_epoch"] == 1 and metrics["epochs"] == 1
     assert metrics["dev"]["pos"]["upos"]["acc"] >= 0 and "las" in metrics["dev"]["deps"]["deps"]
@@ -148,7 +148,7 @@ def test_evaluate_prints_one_table(model_dir):
     assert rows["all chunks"][3:] == [f"{chunks[k]:.2f}" for k in ("precision", "recall", "f1")]
     assert rows["NP"][5] == f"{chunks['per_type']['NP']['f1']:.2f}"  # one row per chunk type
     assert set(chunks["per_type"]) <= set(rows)
-    assert rows["UAS"][:2] == ["3", "dependencies"] and rows["LAS"][:2] == ["3", "dependencies"]
+    assert rows["UAS"][:2] == ["4", "dependencies"] and rows["LAS"][:2] == ["4", "dependencies"]
     assert rows["UAS"][5] == f"{expected['deps']['deps']['uas']:.2f}"
     assert rows["LAS"][5] == f"{expected['deps']['deps']['las']:.2f}"
 
@@ -410,11 +410,11 @@ def test_evaluate_pairs_prints_scores_and_confusion(model_dir):
     expected = expected_pair_scores(model_dir)
     rows = {cells[2]: cells for cells in table_rows(result.stdout, 6)}
     related, entail = expected["relatedness"]["relatedness"], expected["entailment"]["entailment"]
-    assert rows["Pearson r x 100"][:2] == ["5", "relatedness"]
+    assert rows["Pearson r x 100"][:2] == ["6", "relatedness"]
     assert rows["Pearson r x 100"][5] == f"{related['pearson']:.2f}"
     assert rows["Spearman rho x 100"][5] == f"{related['spearman']:.2f}"
     assert rows["MSE"][5] == f"{related['mse']:.4f}"
-    assert rows["accuracy"][:2] == ["6", "entailment"] and rows["accuracy"][5] == f"{entail['acc']:.2f}"
+    assert rows["accuracy"][:2] == ["7", "entailment"] and rows["accuracy"][5] == f"{entail['acc']:.2f}"
     for label, c in entail["per_class"].items():  # one row per class
         assert rows[label][3:] == [f"{c[k]:.2f}" for k in ("precision", "recall", "f1")], label
     assert not {"UAS", "UPOS accuracy", "all chunks"} & set(rows)  # only the layers of the given file
@@ -446,7 +446,7 @@ def test_evaluate_pairs_with_sentence_files(model_dir):
     result = invoke(*args)
     assert result.exit_code == 0, result.output
     layers = [cells[0] for cells in table_rows(result.stdout, 6) if cells[0].isdigit()]
-    assert layers == sorted(layers) and set(layers) == {"1", "2", "3", "5", "6"}
+    assert layers == sorted(layers) and set(layers) == {"1", "2", "4", "6", "7"}
 
 
 def test_evaluate_pairs_writes_predictions(model_dir, tmp_path):

@@ -183,7 +183,7 @@ def test_missing_or_invalid_file(tmp_path):
 def test_jmt_recipe_loads_and_validates():
     config = load_config(ROOT / "models" / "jmt.toml")
     assert config.format_version == FORMAT_VERSION
-    assert config.tasks() == ["pos", "chunks", "deps", "srl", "relatedness", "entailment"]
+    assert config.tasks() == ["pos", "chunks", "mentions", "deps", "srl", "relatedness", "entailment"]
     assert [layer.tasks for layer in config.model.layers] == [["pos"], ["chunks"], ["deps"], ["srl"], ["relatedness"],
                                                                ["entailment"]]
     assert config.train.sampling == "schedule" and config.train.delta > 0

@@ -119,7 +119,7 @@ def test_bad_input(tmp_path):
     assert not (tmp_path / "m").exists()
 
 
-def test_jmt_recipe_has_srl_at_layer_4():
+def test_jmt_recipe_has_srl_at_layer_5():
     config = load_config(ROOT / "models" / "jmt.toml")
-    assert [layer.tasks for layer in config.model.layers][3] == ["srl"]
+    assert [layer.tasks for layer in config.model.layers][4] == ["srl"]
     assert (ROOT / config.data.srl).is_file() and (ROOT / config.data.srl_dev).is_file()

@@ -154,25 +154,6 @@ def frames(sentence, words: list) -> list:
     return out
 
 
-class SpacySRL:
-    """``doc._.srl_data`` (frames with token offsets, what the Doc stores), ``doc._.srl`` (the same with Tokens
-    and Spans) and ``doc.spans["srl"]``: the arguments labelled with their role."""
-
-    assigns = ["doc.spans", f"doc._.{DATA_KEY}"]
-    score_weights = {}
-    performance = {}
-
-    def write(self, doc, parse, vocab) -> None:
-        from spacy.tokens import Span
-
-        found = [f for words, s in zip(parse.words, parse.sentences) if s is not None for f in frames(s, words)]
-        doc._.set(DATA_KEY, found)
-        doc.spans[KEY] = [Span(doc, a["start"], a["end"], a["role"]) for f in found for a in f["arguments"]]
-
-    def score(self, examples, **kwargs) -> dict:
-        return {}
-
-
 def _frames_getter(doc):
     """``doc._.srl``: the frames of ``doc._.srl_data`` with Tokens (argument heads) and Spans (span arguments)."""
     found = doc._.get(DATA_KEY)
@@ -190,6 +171,28 @@ def register_extensions() -> None:
         Doc.set_extension(DATA_KEY, default=None)
     if not Doc.has_extension(KEY):
         Doc.set_extension(KEY, getter=_frames_getter)
+
+
+class SpacySRL:
+    """``doc._.srl_data`` (frames with token offsets, what the Doc stores), ``doc._.srl`` (the same with Tokens
+    and Spans) and ``doc.spans["srl"]``: the arguments labelled with their role."""
+
+    assigns = ["doc.spans", f"doc._.{DATA_KEY}"]
+    score_weights = {}
+    performance = {}
+
+    def __init__(self):
+        register_extensions()
+
+    def write(self, doc, parse, vocab) -> None:
+        from spacy.tokens import Span
+
+        found = [f for words, s in zip(parse.words, parse.sentences) if s is not None for f in frames(s, words)]
+        doc._.set(DATA_KEY, found)
+        doc.spans[KEY] = [Span(doc, a["start"], a["end"], a["role"]) for f in found for a in f["arguments"]]
+
+    def score(self, examples, **kwargs) -> dict:
+        return {}
 
 
 def html_spans(sentence) -> list:
