@@ -108,7 +108,7 @@ def test_train_writes_a_model_directory(model_dir):
     assert metrics["dev"]["pos"]["upos"]["acc"] >= 0 and "las" in metrics["dev"]["deps"]["deps"]
     assert (model_dir / "dev-scores.png").read_bytes().startswith(PNG)
     assert set(json.loads((model_dir / "vocab.json").read_text())["labels"]) == {
-        "upos", "xpos", "chunks", "rels", "roles", "senses", "sense_lemmas", "roleset_lemmas", "entailment"}
+        "upos", "xpos", "chunks", "mentions", "rels", "roles", "senses", "sense_lemmas", "roleset_lemmas", "entailment"}
     load_model(model_dir)
 
 

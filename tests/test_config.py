@@ -184,8 +184,8 @@ def test_jmt_recipe_loads_and_validates():
     config = load_config(ROOT / "models" / "jmt.toml")
     assert config.format_version == FORMAT_VERSION
     assert config.tasks() == ["pos", "chunks", "mentions", "deps", "srl", "relatedness", "entailment"]
-    assert [layer.tasks for layer in config.model.layers] == [["pos"], ["chunks"], ["deps"], ["srl"], ["relatedness"],
-                                                               ["entailment"]]
+    assert [layer.tasks for layer in config.model.layers] == [["pos"], ["chunks"], ["mentions"], ["deps"], ["srl"],
+                                                              ["relatedness"], ["entailment"]]
     assert config.train.sampling == "schedule" and config.train.delta > 0
     for task in config.tasks():  # the recipe's paths are relative to the repository root
         assert (ROOT / getattr(config.data, TASKS[task].data_key)).is_file()
