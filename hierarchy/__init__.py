@@ -1,8 +1,9 @@
-"""hierarchy: one network whose successive layers predict POS tags, chunks, dependency trees and sentence-pair
-relatedness and entailment (JMT). ``hierarchy.load(model_dir)`` gives a :class:`~hierarchy.pipeline.Pipeline`.
+"""hierarchy: one network whose successive layers predict POS tags, chunks, entity mentions, dependency trees,
+semantic roles and sentence-pair relatedness and entailment (JMT, LISA). ``hierarchy.load(model_dir)`` gives a
+:class:`~hierarchy.pipeline.Pipeline`.
 
-This module stays light: spaCy imports ``hierarchy.spacy_component`` through its entry point whenever it builds a
-pipeline, so torch is imported only when a model is loaded.
+This module stays light (nothing is imported until a model is loaded); spaCy imports
+``hierarchy.spacy_component`` through its entry point whenever it builds a pipeline.
 """
 __version__ = "0.1.0"
 

@@ -9,13 +9,15 @@
     [(t.text, t.pos_, t.tag_, t.head.i, t.dep_) for t in doc]
     doc.spans["chunks"]                                        # NP / VP / PP ... spans
 
-What it writes, per layer of the model (``layers`` picks a subset):
+What it writes, per layer of the model (``layers`` picks a subset), each by its task spec's writer
+(``TaskSpec.writers.spacy``):
 
 - ``pos``: ``token.pos_`` (UPOS) and ``token.tag_`` (XPOS).
 - ``deps``: ``token.head`` and ``token.dep_``. A sentence's root is its own head with ``dep_ == "ROOT"`` (spaCy's
   convention, where UD writes ``root``); the other labels are the model's (UD) labels. Each sentence is one tree, so
   ``doc.sents`` after the component gives the sentences it was given.
 - ``chunks``: ``doc.spans["chunks"]``, spans labelled NP, VP, PP...
+- ``mentions``: ``doc.ents`` and ``doc.spans["mentions"]``, the outermost entity mentions labelled with their type.
 - ``srl``: ``doc._.srl``, one frame per predicate: ``{"predicate": Token, "roleset": "give.01", "arguments":
   [(role, Token)]}`` with the argument's head token (head-based models) or ``[(role, Span)]`` (span-based models);
   ``doc._.srl_data``, the same with token offsets (``{"predicate": i, "roleset": ..., "arguments": [{"role",
