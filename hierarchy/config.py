@@ -156,7 +156,8 @@ class Config:
             raise ConfigError(f"{where}: no task in model.layers (expected [[model.layers]] tables with tasks = [...])")
         for task in seen:
             if task not in tasks:
-                raise ConfigError(f"{where}: unknown task '{task}' in model.layers (expected one of {', '.join(tasks)})")
+                raise ConfigError(f"{where}: unknown task '{task}' in model.layers "
+                                  f"(expected one of {', '.join(tasks)})")
         if len(set(seen)) != len(seen):
             raise ConfigError(f"{where}: a task appears in more than one layer: {seen}")
         depth = {task: k for k, layer in enumerate(self.model.layers) for task in layer.tasks}

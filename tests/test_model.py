@@ -6,8 +6,9 @@ import dataclasses
 import pytest
 import torch
 
-from conftest import SAMPLE, tiny_config, gold_specs
+from conftest import SAMPLE, gold_specs, tiny_config
 from hierarchy.batching import make_batch
+from hierarchy.config import TrainConfig
 from hierarchy.corpus import read_conll2000, read_conllu
 from hierarchy.decoding import is_tree, repair_bio
 from hierarchy.model import Hierarchy
@@ -15,6 +16,7 @@ from hierarchy.modules import BiLSTM
 from hierarchy.persistence import load_model, save_model
 from hierarchy.predict import annotate
 from hierarchy.tasks import TASKS
+from hierarchy.training import make_optimizer
 from hierarchy.vocab import Vocabs
 
 FIELDS = ("words", "upos", "xpos", "heads", "rels", "chunks")
@@ -46,8 +48,9 @@ def overfit(sample):
     vocabs = Vocabs.build({"pos": ud, "chunks": chunks, "deps": ud}, min_freq=1)
     torch.manual_seed(0)
     model = Hierarchy(config.model, vocabs)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
-    ud_batch, chunk_batch = make_batch(ud, vocabs, specs=gold_specs(vocabs)), make_batch(chunks, vocabs, specs=gold_specs(vocabs))
+    optimizer = make_optimizer(model.parameters(), TrainConfig(lr=0.05))
+    specs = gold_specs(vocabs)
+    ud_batch, chunk_batch = make_batch(ud, vocabs, specs=specs), make_batch(chunks, vocabs, specs=specs)
     for _ in range(40):
         scores = model(ud_batch, ["pos", "deps"])
         loss = model.tasks["pos"].loss(scores["pos"], ud_batch) + model.tasks["deps"].loss(scores["deps"], ud_batch)
@@ -207,7 +210,8 @@ def test_forward_shapes(untrained, sample):
 def test_loss_ignores_sentences_without_the_layer(untrained, sample):
     """A chunk batch has no heads, a CoNLL-U batch no chunks: their losses are zero, not an error."""
     model, vocabs = untrained
-    batch_ud, batch_chunks = make_batch(sample[0][:2], vocabs, specs=gold_specs(vocabs)), make_batch(sample[1][:2], vocabs, specs=gold_specs(vocabs))
+    batch_ud, batch_chunks = (make_batch(sample[0][:2], vocabs, specs=gold_specs(vocabs)),
+                               make_batch(sample[1][:2], vocabs, specs=gold_specs(vocabs)))
     assert model.tasks["chunks"].loss(model(batch_ud, ["chunks"])["chunks"], batch_ud) == 0
     assert model.tasks["deps"].loss(model(batch_chunks, ["deps"])["deps"], batch_chunks) == 0
 

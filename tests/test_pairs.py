@@ -10,9 +10,9 @@ import random
 import pytest
 import torch
 
-from conftest import SAMPLE, tiny_pair_config, gold_specs
+from conftest import SAMPLE, gold_specs, tiny_pair_config
 from hierarchy.batching import batches, make_pair_batch
-from hierarchy.config import LayerConfig
+from hierarchy.config import LayerConfig, TrainConfig
 from hierarchy.corpus import Pair, Sentence, format_pairs, read_conll2000, read_conllu, read_pairs, write_pairs
 from hierarchy.errors import ConfigError, CorpusError
 from hierarchy.metrics import EntailmentMetric, RelatednessMetric
@@ -20,7 +20,7 @@ from hierarchy.model import Hierarchy
 from hierarchy.persistence import load_model, save_model
 from hierarchy.predict import evaluate, predict_pairs, score
 from hierarchy.tasks.pairs import score_distribution
-from hierarchy.training import Trainer, load_corpora
+from hierarchy.training import Trainer, load_corpora, make_optimizer
 from hierarchy.vocab import Vocabs
 
 SICK_HEADER = ("pair_ID\tsentence_A\tsentence_B\tentailment_label\trelatedness_score\tentailment_AB\tentailment_BA\t"
@@ -274,7 +274,7 @@ def overfit(data):
     vocabs = Vocabs.build(data, min_freq=1)
     torch.manual_seed(0)
     model = Hierarchy(config.model, vocabs)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    optimizer = make_optimizer(model.parameters(), TrainConfig(lr=0.05))
     batch = make_pair_batch(pairs, vocabs, specs=gold_specs(vocabs, 'pair'))
     for _ in range(60):
         scores = model(batch, ["relatedness", "entailment"])
@@ -354,7 +354,8 @@ def test_pair_losses_and_padding(untrained, data):
     for task in ("relatedness", "entailment"):
         loss = model.tasks[task].loss(together[task], batch)
         assert loss.shape == () and torch.isfinite(loss) and loss > 0
-    unlabelled = make_pair_batch([Pair(p.premise, p.hypothesis) for p in pairs], vocabs, specs=gold_specs(vocabs, 'pair'))
+    unlabelled = make_pair_batch([Pair(p.premise, p.hypothesis) for p in pairs], vocabs,
+                                 specs=gold_specs(vocabs, 'pair'))
     scores = model(unlabelled, ["entailment"])
     assert all(model.tasks[t].loss(scores[t], unlabelled) == 0 for t in ("relatedness", "entailment"))
 

@@ -60,7 +60,9 @@ def test_injection_reaches_the_layers_above_the_syntax_head_only():
     vocabs = Vocabs.build({"pos": sentences, "deps": sentences, "srl": sentences}, 1)
     torch.manual_seed(0)
     model = Hierarchy(config.model, vocabs).eval()
-    plain, injected = make_batch(sentences, vocabs, specs=gold_specs(vocabs)), make_batch(sentences, vocabs, inject=True, specs=gold_specs(vocabs))
+    specs = gold_specs(vocabs)
+    plain = make_batch(sentences, vocabs, specs=specs)
+    injected = make_batch(sentences, vocabs, inject=True, specs=specs)
     assert injected.inject[0].tolist()[: len(sentences[0])] == [1, 4, 3, 1, 4, 6, 4, 8, 4, 4]  # root word 5 -> 4
     with torch.no_grad():
         a, b = model(plain, ["deps", "srl"]), model(injected, ["deps", "srl"])

@@ -12,7 +12,7 @@ from hierarchy.tasks.srl import renamed_lemmas, roleset
 from hierarchy.training import Trainer
 from hierarchy.vocab import Vocabs
 
-from conftest import ROOT, SAMPLE, tiny_config, gold_specs
+from conftest import ROOT, SAMPLE, gold_specs, tiny_config
 
 FILES = {"conllu": "srl-train.conllu", "conll05": "srl-spans.txt"}
 

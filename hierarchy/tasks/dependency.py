@@ -152,7 +152,8 @@ class SpacyDeps:
             for j, i in enumerate(words):
                 head = sentence.heads[j]
                 heads[i], deps[i] = (words[head - 1], sentence.rels[j]) if head else (i, ROOT)
-        parse.set_columns(doc, [HEAD, DEP], [[h - i for i, h in enumerate(heads)], [vocab.strings.add(d) for d in deps]])
+        offsets, labels = [h - i for i, h in enumerate(heads)], [vocab.strings.add(d) for d in deps]
+        parse.set_columns(doc, [HEAD, DEP], [offsets, labels])
 
     def score(self, examples, **kwargs) -> dict:
         from spacy.scorer import Scorer
@@ -187,5 +188,6 @@ SPEC = TaskSpec(
     predictions=lambda values, vocabs, item: {"heads": values["heads"],
                                               "rels": [vocabs.labels["rels"].itos[i] for i in values["rels"]]},
     metric=_metric, rows=lambda name, m: [("UAS", None, None, m.values["uas"]), ("LAS", None, None, m.values["las"])],
-    writers=Writers(json=lambda s: {"heads": s.heads, "deprels": s.rels}, spacy=SpacyDeps(), file=(".conllu", write_ud)),
+    writers=Writers(json=lambda s: {"heads": s.heads, "deprels": s.rels}, spacy=SpacyDeps(),
+                    file=(".conllu", write_ud)),
 )

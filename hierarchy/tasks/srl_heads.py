@@ -1,5 +1,5 @@
-"""The heads of semantic role labelling (LISA, Strubell et al. 2018): predicates, their senses, and their arguments scored by a
-bilinear product of each predicate's representation with every word's.
+"""The heads of semantic role labelling (LISA, Strubell et al. 2018): predicates, their senses, and their arguments
+scored by a bilinear product of each predicate's representation with every word's.
 
 * Predicate identification: a binary decision per word, made by the SRL head itself or, as in LISA, by a
   ``predicates`` task lower in the stack (:class:`PredicateHead`), whose label embedding then feeds the layers up.
