@@ -91,23 +91,23 @@ def data_options() -> dict[str, tuple]:
 def parse_gold_args(args: list[str]) -> tuple[dict, dict]:
     """``--conllu A --srl-format conll05`` -> ``({"conllu": Path("A")}, {"srl_format": "conllu05"})``."""
     flags, options, files, chosen, i = gold_flags(), data_options(), {}, {}, 0
+    expected = ", ".join([f"--{f} FILE" for f in flags] + [f"--{o.replace('_', '-')} VALUE" for o in options])
     while i < len(args):
-        name, sep, value = args[i][2:].partition("=") if args[i].startswith("--") else ("", "", "")
+        name, sep, value = args[i][2:].partition("=")
+        option = name.replace("-", "_")
+        if not args[i].startswith("--") or (name not in flags and option not in options):
+            raise HierarchyError(f"command line: unexpected argument '{args[i]}' (expected {expected})")
         if not sep:
             if i + 1 >= len(args):
                 raise HierarchyError(f"command line: '{args[i]}' needs a value")
             value, i = args[i + 1], i + 1
-        option = name.replace("-", "_")
         if name in flags:
             files[name] = Path(value)
-        elif option in options:
-            if value not in options[option]:
-                raise HierarchyError(f"command line: --{name} must be "
-                                     f"{' or '.join(repr(v) for v in options[option])}, not '{value}'")
-            chosen[option] = value
+        elif value not in options[option]:
+            raise HierarchyError(f"command line: --{name} must be "
+                                 f"{' or '.join(repr(v) for v in options[option])}, not '{value}'")
         else:
-            expected = ", ".join([f"--{f} FILE" for f in flags] + [f"--{o.replace('_', '-')}" for o in options])
-            raise HierarchyError(f"command line: unexpected argument '{args[i - (not sep)]}' (expected {expected})")
+            chosen[option] = value
         i += 1
     return files, chosen
 
