@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 import torch
 
 from .corpus.pairs import Pair
+from .vectors import lookup
 from .vocab import Vocabs, normalize
 
 MAX_WORD_CHARS = 20  # longer words keep their first 20 characters for the character encoder
+UNK_ROW = 1  # the static vectors' row of a word they do not have (0 is padding)
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Batch:
     index: list[int] = field(default_factory=list)
     inject: torch.Tensor | None = None  # an injected parse for a syntax head: each word's head position, self at root
     types: torch.Tensor | None = None  # each word's row of ``chars``
+    vectors: torch.Tensor | None = None  # each word's row of the static vectors (models with vectors)
 
     def to(self, device) -> "Batch":
         gold = {k: v.to(device, non_blocking=True) for k, v in self.gold.items()}
@@ -47,6 +50,7 @@ class Batch:
             self.index,
             None if self.inject is None else self.inject.to(device, non_blocking=True),
             self.types.to(device, non_blocking=True),
+            None if self.vectors is None else self.vectors.to(device, non_blocking=True),
         )
 
     def n_words(self) -> int:
@@ -60,27 +64,32 @@ def make_batch(sentences, vocabs: Vocabs, index: list[int] | None = None, inject
     parse a syntax head attends to (LISA). Each distinct word form of the batch has one row of ``chars``."""
     n, seq_len = len(sentences), max(len(s) for s in sentences)
     n_chars = min(MAX_WORD_CHARS, max(len(w) for s in sentences for w in s.words))
-    forms = {}  # word form -> (its row of ``chars``, its word id); row 0 (no characters) is the padding's
+    forms = {}  # word form -> (its row of ``chars``, its word id, its vector row); row 0 of ``chars``: padding
     char_ids, unk = vocabs.chars.stoi, vocabs.chars.unk
-    char_rows, word_rows, type_rows = [[0] * n_chars], [], []
+    vectors = vocabs.vectors.stoi if vocabs.vectors is not None else None
+    char_rows, word_rows, type_rows, vector_rows = [[0] * n_chars], [], [], []
     for s in sentences:
-        words, types = [], []
+        words, types, rows = [], [], []
         for w in s.words:
             known = forms.get(w)
             if known is None:
                 ids = [char_ids.get(c, unk) for c in w[:n_chars]]
                 char_rows.append(ids + [0] * (n_chars - len(ids)))
-                known = forms[w] = (len(char_rows) - 1, vocabs.words[normalize(w)])
+                row = lookup(vectors, w, UNK_ROW) if vectors is not None else 0
+                known = forms[w] = (len(char_rows) - 1, vocabs.words[normalize(w)], row)
             types.append(known[0])
             words.append(known[1])
+            rows.append(known[2])
         pad = [0] * (seq_len - len(s))
         word_rows.append(words + pad)
         type_rows.append(types + pad)
+        vector_rows.append(rows + pad)
     lens = torch.tensor([len(s) for s in sentences])
     mask = torch.arange(seq_len)[None, :] < lens[:, None]
     gold = {name: tensor for spec in specs for name, tensor in spec.gold(sentences, vocabs, seq_len).items()}
     batch = Batch(torch.tensor(word_rows), torch.tensor(char_rows), mask, lens, gold,
-                  list(range(n)) if index is None else index, types=torch.tensor(type_rows))
+                  list(range(n)) if index is None else index, types=torch.tensor(type_rows),
+                  vectors=torch.tensor(vector_rows) if vectors is not None else None)
     if inject:
         batch.inject = torch.zeros(n, seq_len, dtype=torch.long)
         for i, s in enumerate(sentences):

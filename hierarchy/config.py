@@ -116,6 +116,9 @@ class ModelConfig:
     rel_dim: int = 64  # bilinear label representation
     dropout: float = 0.33
     word_dropout: float = 0.1  # replace a training word by the unknown word with this probability
+    vectors: str = ""  # static word vectors (GloVe / word2vec text, .npy + word list, or a directory): see vectors.py
+    vectors_top: int = 20000  # besides the corpora's words, keep the vectors of the file's N most frequent words
+    vectors_trainable: bool = False  # fine-tune the vectors (default: frozen; a learned projection adapts them)
     layers: list[LayerConfig] = field(default_factory=list)  # [[model.layers]] in a recipe, bottom first
 
 

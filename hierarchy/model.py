@@ -25,7 +25,8 @@ class Hierarchy(nn.Module):
         super().__init__()
         self.embed = Embeddings(
             len(vocabs.words), len(vocabs.chars), config.word_dim, config.chars, config.char_dim, config.char_size,
-            config.word_dropout,
+            config.word_dropout, len(vocabs.vectors) if vocabs.vectors else 0, vocabs.vectors_dim,
+            config.vectors_trainable,
         )
         self.dropout = InputVariationalDropout(config.dropout)
         self.layers = nn.ModuleList()
@@ -53,7 +54,7 @@ class Hierarchy(nn.Module):
         feed the layers above.
         """
         top = max(self.depth[t] for t in tasks)
-        x = self.dropout(self.embed(batch.words, batch.chars, batch.types))  # (batch, seq, n_embed)
+        x = self.dropout(self.embed(batch.words, batch.chars, batch.types, batch.vectors))  # (batch, seq, n_embed)
         h, labels, scores = None, [], {}
         for k in range(top + 1):
             inputs = torch.cat([x] + ([h] if h is not None else []) + labels, -1)

@@ -46,8 +46,10 @@ def sentences_of(items):
 class Vocabs:
     """All tables of one model: ``words``, ``chars`` and a label table per annotation (``upos``, ``rels``...)."""
 
-    def __init__(self, words: Vocab, chars: Vocab, labels: dict[str, Vocab]):
+    def __init__(self, words: Vocab, chars: Vocab, labels: dict[str, Vocab], vectors: Vocab | None = None,
+                 vectors_dim: int = 0):
         self.words, self.chars, self.labels = words, chars, labels
+        self.vectors, self.vectors_dim = vectors, vectors_dim  # the words of the static vectors kept, and their size
 
     @classmethod
     def build(cls, corpora: dict[str, list], min_freq: int = 2) -> "Vocabs":
@@ -71,12 +73,18 @@ class Vocabs:
         )
 
     def to_json(self) -> dict:
-        return {"words": self.words.itos, "chars": self.chars.itos, "labels": {k: v.itos for k, v in self.labels.items()}}
+        table = {"words": self.words.itos, "chars": self.chars.itos,
+                 "labels": {k: v.itos for k, v in self.labels.items()}}
+        if self.vectors is not None:
+            table["vectors"] = {"words": self.vectors.itos, "dim": self.vectors_dim}
+        return table
 
     @classmethod
     def from_json(cls, table: dict) -> "Vocabs":
+        vectors = table.get("vectors")
         return cls(
-            Vocab(table["words"]), Vocab(table["chars"]), {k: Vocab(v, specials=()) for k, v in table["labels"].items()}
+            Vocab(table["words"]), Vocab(table["chars"]), {k: Vocab(v, specials=()) for k, v in table["labels"].items()},
+            Vocab(vectors["words"]) if vectors else None, vectors["dim"] if vectors else 0,
         )
 
     def save(self, path) -> None:

@@ -43,20 +43,42 @@ class Embeddings(nn.Module):
     encoder runs once per distinct form.
 
     During training each word is replaced by the unknown word (index 1) with probability ``word_dropout``.
+
+    With ``n_vectors`` rows of static vectors of size ``vectors_dim``, ``vectors [batch_size, seq_len]`` (each word's
+    row, 0 padding, 1 unknown) picks them; a linear projection to ``word_dim`` is concatenated after the word
+    embedding. The vectors are frozen unless ``vectors_trainable``; :meth:`set_vectors` fills them in.
     """
 
-    def __init__(self, n_words, n_chars, word_dim, chars="cnn", char_dim=32, char_size=100, word_dropout=0.0):
+    def __init__(self, n_words, n_chars, word_dim, chars="cnn", char_dim=32, char_size=100, word_dropout=0.0,
+                 n_vectors=0, vectors_dim=0, vectors_trainable=False):
         super().__init__()
         self.words = nn.Embedding(n_words, word_dim, padding_idx=0)
         self.word_dropout = word_dropout
-        self.chars = {"cnn": lambda: CharCNN(n_chars, char_dim, char_size), "lstm": lambda: CharLSTM(n_chars, char_dim, char_size)}.get(chars, lambda: None)()
+        encoders = {"cnn": lambda: CharCNN(n_chars, char_dim, char_size),
+                    "lstm": lambda: CharLSTM(n_chars, char_dim, char_size)}
+        self.chars = encoders.get(chars, lambda: None)()
         self.n_out = word_dim + {"cnn": char_size, "lstm": 2 * char_size}.get(chars, 0)
+        self.vectors = self.project = None
+        if n_vectors:
+            self.vectors = nn.Embedding(n_vectors, vectors_dim, padding_idx=0)
+            self.vectors.weight.requires_grad_(vectors_trainable)
+            self.project = nn.Linear(vectors_dim, word_dim)
+            self.n_out += word_dim
 
-    def forward(self, words: torch.Tensor, chars: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
+    def set_vectors(self, matrix) -> None:
+        """Fill the static vectors with ``matrix [n_vectors, vectors_dim]`` (rows 0 and 1, padding and unknown,
+        should be zeros)."""
+        with torch.no_grad():
+            self.vectors.weight.copy_(torch.as_tensor(matrix))
+
+    def forward(self, words: torch.Tensor, chars: torch.Tensor, types: torch.Tensor,
+                vectors: torch.Tensor | None = None) -> torch.Tensor:
         if self.training and self.word_dropout > 0:
             drop = (torch.rand(words.shape, device=words.device) < self.word_dropout) & (words > 0)
             words = words.masked_fill(drop, 1)
         x = self.words(words)
+        if self.vectors is not None:
+            x = torch.cat([x, self.project(self.vectors(vectors))], -1)  # (batch, seq, 2 * word_dim)
         if self.chars is not None:
             x = torch.cat([x, self.chars(chars)[types].to(x.dtype)], -1)
         return x

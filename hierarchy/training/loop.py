@@ -20,6 +20,7 @@ from ..persistence import load_config_file, resolve_device, save_json, save_mode
 from ..plot import plot_history
 from ..predict import Predictor, autocast
 from ..tasks import TASKS
+from ..vectors import attach
 from ..vocab import Vocabs
 from .checkpoint import NAME as CHECKPOINT, load_checkpoint, save_checkpoint
 from .corpora import load_corpora
@@ -51,7 +52,13 @@ class Trainer:
                 raise ConfigError(f"{self.output}: the recipe's [model] differs from the one being resumed")
         else:
             self.vocabs = Vocabs.build(self.train_data, self.config.model.min_freq)
-        self.model = Hierarchy(self.config.model, self.vocabs).to(self.device)
+        vectors = None
+        if self.config.model.vectors and not resume:  # a resumed run has them in its vocabulary and checkpoint
+            vectors = attach(self.vocabs, [self.train_data, self.dev_data], self.config.model)
+        self.model = Hierarchy(self.config.model, self.vocabs)
+        if vectors is not None:
+            self.model.embed.set_vectors(vectors)
+        self.model.to(self.device)
         self.sampler = SAMPLERS[cfg.sampling](self.tasks, cfg)
         self.weighting = WEIGHTINGS[cfg.weighting](self.tasks, cfg)
         self.optimizer = make_optimizer([*self.model.parameters(), *self.weighting.parameters()], cfg)
