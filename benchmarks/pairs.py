@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from jmt import ROOT, dev_cell, make_parser, result_rows, run_all, run_result  # noqa: E402  (the shared process pool and command line)
+from jmt import ROOT, dev_cell, make_parser, result_rows, run_all, run_result, supervise_only, train_run  # noqa: E402  (the shared process pool and command line)
 
 RECIPE = ROOT / "models" / "jmt-sick.toml"
 RUNS = ["hierarchy", "pairs-only"]
@@ -30,23 +30,17 @@ RUNS = ["hierarchy", "pairs-only"]
 def one_run(name: str, args) -> dict:
     import torch
 
-    from hierarchy.config import PAIR_TASKS, load_config
-    from hierarchy.persistence import load_model
+    from hierarchy.config import load_config
     from hierarchy.predict import predict_pairs, score
-    from hierarchy.training import Trainer, load_corpora
+    from hierarchy.tasks import TASKS
+    from hierarchy.training import load_corpora
 
     torch.set_num_threads(args.threads)
     config = load_config(args.recipe, [f"train.epochs={args.epochs}", f"train.device={args.device}"] + args.set)
     config.model.layers = [layer for layer in config.model.layers if "srl" not in layer.tasks]
     if name == "pairs-only":  # the same layers, only the pair tasks supervised
-        for layer in config.model.layers:
-            layer.tasks = [t for t in layer.tasks if t in PAIR_TASKS]
-    out = Path(args.out) / name
-    start = time.perf_counter()
-    trainer = Trainer(config, out, progress=False)
-    state = trainer.fit(resume=args.resume and (out / "checkpoint.safetensors").exists())
-    wall = time.perf_counter() - start
-    model, _, vocabs = load_model(out, trainer.device)  # the best epoch's model
+        supervise_only(config, [t for t in config.tasks() if TASKS[t].unit == "pair"])
+    trainer, state, out, wall, model, vocabs = train_run(name, config, args)
     _, dev = load_corpora(config)
     pairs = dev["entailment"]
     predict_pairs(model, vocabs, pairs[:50], device=trainer.device)  # warm up

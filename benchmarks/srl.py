@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from jmt import ROOT, RECIPE, dev_cell, make_parser, result_rows, run_all, run_result  # noqa: E402  (the shared process pool and command line)
+from jmt import ROOT, RECIPE, dev_cell, make_parser, result_rows, run_all, run_result, supervise_only, train_run  # noqa: E402  (the shared process pool and command line)
 
 UP = ROOT.parent / "shared" / "corpora" / "up-english-ewt"
 RUNS = ["hierarchy", "srl-only", "lisa"]
@@ -68,34 +68,27 @@ def lisa_recipe(overrides: list[str]):
 def one_run(name: str, args) -> dict:
     import torch
 
-    from hierarchy.persistence import load_model
     from hierarchy.predict import annotate, score
-    from hierarchy.training import Trainer, load_corpora
+    from hierarchy.training import load_corpora
 
     torch.set_num_threads(args.threads)
     overrides = [f"train.epochs={args.epochs}", f"train.device={args.device}"] + args.set
     config = lisa_recipe(overrides) if name == "lisa" else srl_recipe(args.recipe, overrides)
     if name == "srl-only":  # the same layers, only SRL supervised
-        for layer in config.model.layers:
-            layer.tasks = [t for t in layer.tasks if t == "srl"]
-    out = Path(args.out) / name
-    start = time.perf_counter()
-    trainer = Trainer(config, out, progress=False)
-    state = trainer.fit(resume=args.resume and (out / "checkpoint.safetensors").exists())
-    wall = time.perf_counter() - start
-    model, _, vocabs = load_model(out, trainer.device)  # the best epoch's model
+        supervise_only(config, ["srl"])
+    trainer, state, out, wall, model, vocabs = train_run(name, config, args)
     _, dev = load_corpora(config)
     sentences = dev["srl"]
     annotate(model, vocabs, sentences[:50], ["srl"], device=trainer.device)  # warm up
     t0 = time.perf_counter()
     predicted = annotate(model, vocabs, sentences, ["srl"], device=trainer.device)
     seconds = time.perf_counter() - t0
-    srl = score("srl", predicted, sentences)["srl"]
+    srl = score("srl", predicted, sentences, vocabs)["srl"]
     injected = None
     if name == "lisa":  # the dev file's own (gold) parse in the syntax head
         heads = [s.heads for s in sentences]
         gold_syntax = annotate(model, vocabs, sentences, ["srl"], device=trainer.device, inject=heads)
-        injected = score("srl", gold_syntax, sentences)["srl"].values
+        injected = score("srl", gold_syntax, sentences, vocabs)["srl"].values
     return run_result(name, args, trainer, state, out, wall) | {
         "srl": srl.values, "per_role": srl.per_role, "srl_gold_syntax": injected,
         "annotate_words_per_second": sum(len(s) for s in sentences) / seconds,
