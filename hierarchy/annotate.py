@@ -172,14 +172,13 @@ def sentence_doc(vocab, sentence: Sentence, tasks):
     HTML (``writers.html``) in ``doc.spans``; and the keys of those spans, in the order of the tasks."""
     from spacy.tokens import Doc, Span
 
-    from .spacy_component import WRITERS, DocParse
+    from .spacy_component import WRITERS, DocParse, write_doc
 
     doc = Doc(vocab, words=sentence.words)
-    parse = DocParse([(0, len(doc))], [list(range(len(doc)))], [sentence])
+    write_doc(doc, DocParse([(0, len(doc))], [list(range(len(doc)))], [sentence]), [t for t in tasks if t in WRITERS],
+              vocab)
     keys = []
     for t in tasks:
-        if t in WRITERS:
-            WRITERS[t].write(doc, parse, vocab)
         for key, spans in TASKS[t].writers.html(sentence) if TASKS[t].writers.html else ():
             doc.spans[key] = [Span(doc, a, b, label) for a, b, label in spans]
             keys.append(key)

@@ -64,32 +64,32 @@ def make_batch(sentences, vocabs: Vocabs, index: list[int] | None = None, inject
     parse a syntax head attends to (LISA). Each distinct word form of the batch has one row of ``chars``."""
     n, seq_len = len(sentences), max(len(s) for s in sentences)
     n_chars = min(MAX_WORD_CHARS, max(len(w) for s in sentences for w in s.words))
-    forms = {}  # word form -> (its row of ``chars``, its word id, its vector row); row 0 of ``chars``: padding
+    forms = {}  # word form -> (its row of ``chars``, its word id); row 0 (no characters) is the padding's
     char_ids, unk = vocabs.chars.stoi, vocabs.chars.unk
-    vectors = vocabs.vectors.stoi if vocabs.vectors is not None else None
-    char_rows, word_rows, type_rows, vector_rows = [[0] * n_chars], [], [], []
+    char_rows, word_rows, type_rows = [[0] * n_chars], [], []
     for s in sentences:
-        words, types, rows = [], [], []
+        words, types = [], []
         for w in s.words:
             known = forms.get(w)
             if known is None:
                 ids = [char_ids.get(c, unk) for c in w[:n_chars]]
                 char_rows.append(ids + [0] * (n_chars - len(ids)))
-                row = lookup(vectors, w, UNK_ROW) if vectors is not None else 0
-                known = forms[w] = (len(char_rows) - 1, vocabs.words[normalize(w)], row)
+                known = forms[w] = (len(char_rows) - 1, vocabs.words[normalize(w)])
             types.append(known[0])
             words.append(known[1])
-            rows.append(known[2])
         pad = [0] * (seq_len - len(s))
         word_rows.append(words + pad)
         type_rows.append(types + pad)
-        vector_rows.append(rows + pad)
     lens = torch.tensor([len(s) for s in sentences])
     mask = torch.arange(seq_len)[None, :] < lens[:, None]
-    gold = {name: tensor for spec in specs for name, tensor in spec.gold(sentences, vocabs, seq_len).items()}
-    batch = Batch(torch.tensor(word_rows), torch.tensor(char_rows), mask, lens, gold,
-                  list(range(n)) if index is None else index, types=torch.tensor(type_rows),
-                  vectors=torch.tensor(vector_rows) if vectors is not None else None)
+    types = torch.tensor(type_rows)
+    vectors = None
+    if vocabs.vectors is not None:  # one lookup per distinct form (row 0 of ``chars``, padding, gets row 0)
+        table = vocabs.vectors.stoi
+        vectors = torch.tensor([0] + [lookup(table, w, UNK_ROW) for w in forms])[types]  # (batch, seq)
+    batch = Batch(torch.tensor(word_rows), torch.tensor(char_rows), mask, lens,
+                  gold_tensors(specs, sentences, vocabs, seq_len), list(range(n)) if index is None else index,
+                  types=types, vectors=vectors)
     if inject:
         batch.inject = torch.zeros(n, seq_len, dtype=torch.long)
         for i, s in enumerate(sentences):
@@ -114,8 +114,13 @@ def make_pair_batch(pairs, vocabs: Vocabs, index: list[int] | None = None, specs
     tensors of the pair task ``specs``."""
     batch = make_batch([p.premise for p in pairs] + [p.hypothesis for p in pairs], vocabs)
     batch.index = list(range(len(pairs))) if index is None else index
-    batch.gold = {name: tensor for spec in specs for name, tensor in spec.gold(pairs, vocabs, 0).items()}
+    batch.gold = gold_tensors(specs, pairs, vocabs, 0)
     return batch
+
+
+def gold_tensors(specs, items, vocabs: Vocabs, seq_len: int) -> dict[str, torch.Tensor]:
+    """The gold tensors of a batch of ``items`` (sentences, or pairs), as each task spec builds them."""
+    return {name: tensor for spec in specs for name, tensor in spec.gold(items, vocabs, seq_len).items()}
 
 
 def buckets(lengths: list[int], batch_tokens: int, shuffle: bool = False, rng: random.Random | None = None):

@@ -13,7 +13,6 @@ from allennlp_light.modules.conditional_random_field.conditional_random_field im
 )
 from allennlp_light.nn.chu_liu_edmonds import decode_mst
 
-from .spans import repair_bio  # noqa: F401  (its old home, until callers import it from hierarchy.spans)
 from .trees import find_cycle
 
 

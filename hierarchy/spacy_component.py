@@ -35,7 +35,7 @@ saved with ``nlp.to_disk(dir)`` finds it without importing ``hierarchy``. ``to_d
 """
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, List, Optional
 
@@ -78,20 +78,28 @@ def make_component(nlp: Language, name: str, model: str, batch_size: int, batch_
 class DocParse:
     """What :meth:`HierarchyComponent.predict` returns for one Doc: per sentence its ``(start, end)`` token offsets,
     the Doc indices of its words (whitespace tokens left out) and a Sentence with the predicted layers (``None``
-    for a sentence without words). The task writers (``spec.writers.spacy``) read it."""
+    for a sentence without words). The task writers (``spec.writers.spacy``) read it, and hand it token
+    attributes with :meth:`set_columns`, which :func:`write_doc` writes in one ``doc.from_array``."""
 
     bounds: list
     words: list
     sentences: list
+    columns: dict = field(default_factory=dict)  # spaCy attribute id -> one value per token (``HEAD``: offsets)
 
-    @staticmethod
-    def set_columns(doc, attrs: list, columns: list) -> None:
-        """``doc.from_array(attrs, ...)`` with one list per attribute, one value per token (``HEAD``: offsets)."""
-        if not len(doc):
-            return
+    def set_columns(self, attrs: list, columns: list) -> None:
+        self.columns.update(zip(attrs, columns))
+
+
+def write_doc(doc, parse: DocParse, layers, vocab) -> None:
+    """Run the spaCy writers of ``layers`` on ``doc``, then write the token attributes they set in one
+    ``doc.from_array``."""
+    for layer in layers:
+        WRITERS[layer].write(doc, parse, vocab)
+    if parse.columns and len(doc):
+        attrs = list(parse.columns)
         array = numpy.zeros((len(doc), len(attrs)), dtype="uint64")  # (n_tokens, n_attrs)
-        for k, (attr, column) in enumerate(zip(attrs, columns)):  # head offsets wrap around, as spaCy expects
-            array[:, k] = numpy.array(column, dtype="int64" if attr == HEAD else "uint64").astype("uint64")
+        for k, attr in enumerate(attrs):  # head offsets wrap around, as spaCy expects
+            array[:, k] = numpy.array(parse.columns[attr], dtype="int64" if attr == HEAD else "uint64").astype("uint64")
         doc.from_array(attrs, array)
 
 
@@ -194,10 +202,9 @@ class HierarchyComponent(Pipe):
 
     def set_annotations(self, docs, parses: List[DocParse]) -> None:
         """Each annotated layer's writer (its spec's ``writers.spacy``) writes its part of every Doc."""
-        writers = [WRITERS[layer] for layer in self.layers]
+        layers = self.layers
         for doc, parse in zip(docs, parses):
-            for writer in writers:
-                writer.write(doc, parse, self.vocab)
+            write_doc(doc, parse, layers, self.vocab)
 
     # -- scoring ---------------------------------------------------------------------------------------------
 

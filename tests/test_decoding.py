@@ -9,7 +9,8 @@ from allennlp_light.modules.conditional_random_field.conditional_random_field im
 )
 
 from hierarchy import decoding
-from hierarchy.decoding import bio_constraints, decode_tree, is_tree, repair_bio, viterbi
+from hierarchy.decoding import bio_constraints, decode_tree, is_tree, viterbi
+from hierarchy.spans import repair_bio
 
 
 @lru_cache

@@ -10,11 +10,12 @@ from conftest import SAMPLE, gold_specs, tiny_config
 from hierarchy.batching import make_batch
 from hierarchy.config import TrainConfig
 from hierarchy.corpus import read_conll2000, read_conllu
-from hierarchy.decoding import is_tree, repair_bio
+from hierarchy.decoding import is_tree
 from hierarchy.model import Hierarchy
 from hierarchy.modules import BiLSTM
 from hierarchy.persistence import load_model, save_model
 from hierarchy.predict import annotate
+from hierarchy.spans import repair_bio
 from hierarchy.tasks import TASKS
 from hierarchy.training import make_optimizer
 from hierarchy.vocab import Vocabs

@@ -13,7 +13,8 @@ import hierarchy
 from conftest import ROOT, SAMPLE, tiny_pair_config
 from hierarchy.corpus import Pair, Sentence, read_conllu, read_pairs
 from hierarchy.corpus.pairs import LABELS, tokenize
-from hierarchy.decoding import is_tree, repair_bio
+from hierarchy.decoding import is_tree
+from hierarchy.spans import repair_bio
 from hierarchy.errors import ConfigError
 from hierarchy.pipeline import Pipeline
 from hierarchy.tasks import Context

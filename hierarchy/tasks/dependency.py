@@ -153,7 +153,7 @@ class SpacyDeps:
                 head = sentence.heads[j]
                 heads[i], deps[i] = (words[head - 1], sentence.rels[j]) if head else (i, ROOT)
         offsets, labels = [h - i for i, h in enumerate(heads)], [vocab.strings.add(d) for d in deps]
-        parse.set_columns(doc, [HEAD, DEP], [offsets, labels])
+        parse.set_columns([HEAD, DEP], [offsets, labels])
 
     def score(self, examples, **kwargs) -> dict:
         from spacy.scorer import Scorer

@@ -22,7 +22,7 @@ class SpacyPOS:
         for words, sentence in zip(parse.words, parse.sentences):
             for j, i in enumerate(words):
                 pos[i], tags[i] = IDS.get(sentence.upos[j], IDS["X"]), vocab.strings.add(sentence.xpos[j])
-        parse.set_columns(doc, [POS, TAG], [pos, tags])
+        parse.set_columns([POS, TAG], [pos, tags])
 
     def score(self, examples, **kwargs) -> dict:
         from spacy.scorer import Scorer

@@ -33,8 +33,8 @@ class Writers:
 
     ``conllu``: CoNLL-U Plus columns ``{COLUMN: value(sentence, k)}`` for word ``k`` (fields CoNLL-U has, like
     UPOS or HEAD, need none); ``json``: ``json(sentence) -> dict`` of the task's keys in a ``jsonl`` line;
-    ``spacy``: an object with ``write(doc, parse, vocab)`` (the Doc's native attributes, ``doc.spans``,
-    extensions), ``score(examples, **kwargs) -> dict`` (``nlp.evaluate``), ``score_weights`` (spaCy's score
+    ``spacy``: an object with ``write(doc, parse, vocab)`` (``doc.spans``, extensions; token attributes through
+    ``parse.set_columns``), ``score(examples, **kwargs) -> dict`` (``nlp.evaluate``), ``score_weights`` (spaCy's score
     names and their weights), ``performance`` (``{spaCy score name: (metric name, value)}`` in the dev scores,
     for a packaged model's meta.json) and ``assigns`` (what it sets, for spaCy's pipe analysis); ``html``:
     ``html(sentence) -> [(spans key, [(start, end, label)])]``, the spans shown under a sentence's tree;

@@ -14,7 +14,7 @@ import torch
 from ..corpus.srl import ARGS_COLUMN, PRED_COLUMN, format_args, read_srl, word_lemmas, write_srl
 from ..spans import bio_spans, is_bio
 from .spec import TaskSpec, Writers
-from .srl_heads import NO_SENSE, NOT_PREDICATE, PREDICATES, PredicateHead, SRLHead
+from .srl_heads import NO_SENSE, NOT_PREDICATE, PREDICATES, SRLHead
 
 KEY = "srl"  # doc.spans key, Doc extension (doc._.srl) and evaluate flag
 DATA_KEY = "srl_data"  # the Doc extension that stores the frames with token offsets (it serializes)
