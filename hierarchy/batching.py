@@ -38,6 +38,7 @@ class Batch:
     inject: torch.Tensor | None = None  # an injected parse for a syntax head: each word's head position, self at root
     types: torch.Tensor | None = None  # each word's row of ``chars``
     vectors: torch.Tensor | None = None  # each word's row of the static vectors (models with vectors)
+    texts: list[list[str]] = field(default_factory=list)  # each row's words (a transformer input reads them)
 
     def to(self, device) -> "Batch":
         gold = {k: v.to(device, non_blocking=True) for k, v in self.gold.items()}
@@ -51,6 +52,7 @@ class Batch:
             None if self.inject is None else self.inject.to(device, non_blocking=True),
             self.types.to(device, non_blocking=True),
             None if self.vectors is None else self.vectors.to(device, non_blocking=True),
+            self.texts,
         )
 
     def n_words(self) -> int:
@@ -89,7 +91,7 @@ def make_batch(sentences, vocabs: Vocabs, index: list[int] | None = None, inject
         vectors = torch.tensor([0] + [lookup(table, w, UNK_ROW) for w in forms])[types]  # (batch, seq)
     batch = Batch(torch.tensor(word_rows), torch.tensor(char_rows), mask, lens,
                   gold_tensors(specs, sentences, vocabs, seq_len), list(range(n)) if index is None else index,
-                  types=types, vectors=vectors)
+                  types=types, vectors=vectors, texts=[s.words for s in sentences])
     if inject:
         batch.inject = torch.zeros(n, seq_len, dtype=torch.long)
         for i, s in enumerate(sentences):

@@ -104,6 +104,17 @@ class LayerConfig:
 
 
 @dataclass
+class TransformerConfig:
+    """``[model.transformer]``: a pretrained transformer beneath the hierarchy (see modules/transformer.py)."""
+
+    path: str = ""  # a local Hugging Face model directory (config.json, weights, tokenizer); empty: none
+    pooling: str = "first"  # a word's vector from its subword pieces: "first" or "mean"
+    freeze: bool = True  # true: features computed once per corpus (cached on disk); false: fine-tuned
+    lr: float = 5e-5  # fine-tuning: the encoder's learning rate (then decays with train.lr_decay)
+    warmup: int = 1000  # fine-tuning: steps over which the encoder's learning rate rises linearly from 0
+
+
+@dataclass
 class ModelConfig:
     word_dim: int = 100
     chars: str = "cnn"  # character features: "cnn", "lstm" or "none"
@@ -119,6 +130,7 @@ class ModelConfig:
     vectors: str = ""  # static word vectors (GloVe / word2vec text, .npy + word list, or a directory): see vectors.py
     vectors_top: int = 20000  # besides the corpora's words, keep the vectors of the file's N most frequent words
     vectors_trainable: bool = False  # fine-tune the vectors (default: frozen; a learned projection adapts them)
+    transformer: TransformerConfig = field(default_factory=TransformerConfig)
     layers: list[LayerConfig] = field(default_factory=list)  # [[model.layers]] in a recipe, bottom first
 
 
@@ -140,6 +152,7 @@ class TrainConfig:
     device: str = "auto"  # "auto", "cpu" or "cuda"
     threads: int = 0  # CPU threads for torch (0: torch's default); small models train fastest on 1
     output: str = ""  # model directory; empty: the recipe's path without ".toml"
+    feature_cache: str = "~/.cache/hierarchy/features"  # a frozen transformer's features per corpus; "": none
 
 
 @dataclass
@@ -190,6 +203,12 @@ class Config:
                 if getattr(self.data, name) not in allowed:
                     raise ConfigError(f"{where}: data.{name} must be "
                                       f"{' or '.join(repr(a) for a in allowed)}, not '{getattr(self.data, name)}'")
+        transformer = self.model.transformer
+        if transformer.pooling not in ("first", "mean"):
+            raise ConfigError(f"{where}: model.transformer.pooling must be 'first' or 'mean', not "
+                              f"'{transformer.pooling}'")
+        if transformer.lr <= 0 or transformer.warmup < 0:
+            raise ConfigError(f"{where}: model.transformer.lr must be positive and warmup 0 or more")
         if self.model.chars not in ("cnn", "lstm", "none"):
             raise ConfigError(f"{where}: model.chars must be 'cnn', 'lstm' or 'none', not '{self.model.chars}'")
         from .training import SAMPLERS, WEIGHTINGS

@@ -7,6 +7,7 @@ from torch import nn
 
 from .config import ModelConfig
 from .modules import AttentionLayer, BiLSTM, Embeddings
+from .modules.transformer import TransformerInput
 from .tasks import TASKS, Context
 
 
@@ -21,12 +22,17 @@ class Hierarchy(nn.Module):
     relatedness of a pair given to both its sentences); a per-sentence one reaches every token of the sentence.
     """
 
-    def __init__(self, config: ModelConfig, vocabs):
+    def __init__(self, config: ModelConfig, vocabs, encoder_path=None):
+        """``encoder_path``: where the ``[model.transformer]`` encoder is (default: its configured path)."""
         super().__init__()
+        transformer = None
+        if config.transformer.path:
+            transformer = TransformerInput(encoder_path or config.transformer.path, config.transformer.pooling,
+                                           config.transformer.freeze)
         self.embed = Embeddings(
             len(vocabs.words), len(vocabs.chars), config.word_dim, config.chars, config.char_dim, config.char_size,
             config.word_dropout, len(vocabs.vectors) if vocabs.vectors else 0, vocabs.vectors_dim,
-            config.vectors_trainable,
+            config.vectors_trainable, transformer,
         )
         self.dropout = InputVariationalDropout(config.dropout)
         self.layers = nn.ModuleList()
@@ -54,7 +60,7 @@ class Hierarchy(nn.Module):
         feed the layers above.
         """
         top = max(self.depth[t] for t in tasks)
-        x = self.dropout(self.embed(batch.words, batch.chars, batch.types, batch.vectors))  # (batch, seq, n_embed)
+        x = self.dropout(self.embed(batch))  # (batch, seq, n_embed)
         h, labels, scores = None, [], {}
         for k in range(top + 1):
             inputs = torch.cat([x] + ([h] if h is not None else []) + labels, -1)

@@ -2,8 +2,10 @@
 loading never unpickles code) and ``metrics.json``."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -15,7 +17,11 @@ from .config import Config, read_config, save_config
 from .errors import ConfigError
 from .fileio import atomic_write, umask
 from .model import Hierarchy
+from .modules.transformer import encoder_files, encoder_identity
 from .vocab import Vocabs
+
+
+ENCODER = "encoder"  # a self-contained model directory's copy of its transformer encoder
 
 
 def save_tensors(tensors: dict[str, torch.Tensor], path, metadata: dict[str, str] | None = None) -> None:
@@ -37,9 +43,20 @@ def save_json(obj, path) -> None:
         json.dump(obj, f, indent=2)
 
 
-def save_model(model: Hierarchy, config: Config, vocabs: Vocabs, directory) -> None:
+def save_model(model: Hierarchy, config: Config, vocabs: Vocabs, directory, copy_encoder: bool = False) -> None:
+    """Write the model directory; ``copy_encoder``: with the transformer input's files in ``encoder/`` (which
+    its config then names), so the directory needs nothing outside it."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    transformer = model.embed.transformer
+    if copy_encoder and transformer is not None:
+        (directory / ENCODER).mkdir(exist_ok=True)
+        for file in encoder_files(transformer.path):
+            if file.resolve() != (directory / ENCODER / file.name).resolve():
+                shutil.copyfile(file, directory / ENCODER / file.name)
+        model_config = dataclasses.replace(
+            config.model, transformer=dataclasses.replace(config.model.transformer, path=ENCODER))
+        config = dataclasses.replace(config, model=model_config)
     save_config(config, directory / "config.toml")
     vocabs.save(directory / "vocab.json")
     save_tensors(model.state_dict(), directory / "weights.safetensors")
@@ -65,7 +82,7 @@ def load_model(directory, device="cpu") -> tuple[Hierarchy, Config, Vocabs]:
         raise ConfigError(f"{directory}: model directory not found")
     config = load_config_file(directory / "config.toml")
     vocabs = Vocabs.load(directory / "vocab.json")
-    model = Hierarchy(config.model, vocabs)
+    model = Hierarchy(config.model, vocabs, find_encoder(directory, config, vocabs))
     weights = directory / "weights.safetensors"
     if not weights.is_file():
         raise ConfigError(f"{weights}: file not found (expected the model's weights)")
@@ -79,3 +96,28 @@ def load_model(directory, device="cpu") -> tuple[Hierarchy, Config, Vocabs]:
         raise ConfigError(f"{weights}: weights do not match config.toml ({str(e).splitlines()[0]})") from None
     model.eval()
     return model.to(device), config, vocabs
+
+
+def find_encoder(directory, config: Config, vocabs: Vocabs) -> Path | None:
+    """The model's transformer encoder directory: its configured path read from the model directory (a packaged
+    model's ``encoder/``), else as given; it must be the encoder the model was trained with (``vocabs.encoder``)."""
+    path = config.model.transformer.path
+    if not path:
+        return None
+    found = next((p for p in (Path(directory) / path, Path(path)) if p.is_dir()), None)
+    if found is None:
+        raise ConfigError(f"{directory}: the transformer encoder '{path}' of this model was not found (expected "
+                          "a local Hugging Face model directory, by that path from the model directory or from here)")
+    check_encoder(found, vocabs)
+    return found
+
+
+def check_encoder(path, vocabs: Vocabs) -> None:
+    """Refuse an encoder other than the one ``vocabs`` records (another config.json)."""
+    if vocabs.encoder is None:
+        return
+    found, expected = encoder_identity(path), vocabs.encoder
+    if found["config_sha256"] != expected["config_sha256"]:
+        raise ConfigError(f"{path}: this model was trained with the transformer '{expected['name']}' (config "
+                          f"sha256 {expected['config_sha256'][:12]}), but this directory holds '{found['name']}' "
+                          f"(config sha256 {found['config_sha256'][:12]})")

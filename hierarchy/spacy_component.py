@@ -221,12 +221,13 @@ class HierarchyComponent(Pipe):
     # -- serialization ---------------------------------------------------------------------------------------
 
     def to_disk(self, path, *, exclude=()) -> None:
-        """Write the model directory's files (from memory, so they match what annotates) into ``path``."""
+        """Write the model directory's files (from memory, so they match what annotates) into ``path``, with a
+        copy of its transformer encoder if it has one: the saved pipeline needs nothing outside it."""
         from .persistence import save_json, save_model
 
         model = self._require_model()
         path = Path(path)
-        save_model(model, self.config, self.vocabs, path)
+        save_model(model, self.config, self.vocabs, path, copy_encoder=True)
         if self.metrics:
             save_json(self.metrics, path / "metrics.json")
 

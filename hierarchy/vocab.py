@@ -47,9 +47,10 @@ class Vocabs:
     """All tables of one model: ``words``, ``chars`` and a label table per annotation (``upos``, ``rels``...)."""
 
     def __init__(self, words: Vocab, chars: Vocab, labels: dict[str, Vocab], vectors: Vocab | None = None,
-                 vectors_dim: int = 0):
+                 vectors_dim: int = 0, encoder: dict | None = None):
         self.words, self.chars, self.labels = words, chars, labels
         self.vectors, self.vectors_dim = vectors, vectors_dim  # the words of the static vectors kept, and their size
+        self.encoder = encoder  # the transformer input's identity ({"name", "config_sha256"}), checked at load
 
     @classmethod
     def build(cls, corpora: dict[str, list], min_freq: int = 2) -> "Vocabs":
@@ -77,6 +78,8 @@ class Vocabs:
                  "labels": {k: v.itos for k, v in self.labels.items()}}
         if self.vectors is not None:
             table["vectors"] = {"words": self.vectors.itos, "dim": self.vectors_dim}
+        if self.encoder is not None:
+            table["encoder"] = self.encoder
         return table
 
     @classmethod
@@ -84,7 +87,7 @@ class Vocabs:
         vectors = table.get("vectors")
         return cls(
             Vocab(table["words"]), Vocab(table["chars"]), {k: Vocab(v, specials=()) for k, v in table["labels"].items()},
-            Vocab(vectors["words"]) if vectors else None, vectors["dim"] if vectors else 0,
+            Vocab(vectors["words"]) if vectors else None, vectors["dim"] if vectors else 0, table.get("encoder"),
         )
 
     def save(self, path) -> None:

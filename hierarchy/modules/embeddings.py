@@ -47,11 +47,15 @@ class Embeddings(nn.Module):
     With ``n_vectors`` rows of static vectors of size ``vectors_dim``, ``vectors [batch_size, seq_len]`` (each word's
     row, 0 padding, 1 unknown) picks them; a linear projection to ``word_dim`` is concatenated after the word
     embedding. The vectors are frozen unless ``vectors_trainable``; :meth:`set_vectors` fills them in.
+
+    With a ``transformer`` (:class:`~hierarchy.modules.transformer.TransformerInput`), its scalar mix for
+    ``batch.texts`` is concatenated last.
     """
 
     def __init__(self, n_words, n_chars, word_dim, chars="cnn", char_dim=32, char_size=100, word_dropout=0.0,
-                 n_vectors=0, vectors_dim=0, vectors_trainable=False):
+                 n_vectors=0, vectors_dim=0, vectors_trainable=False, transformer=None):
         super().__init__()
+        self.transformer = transformer
         self.words = nn.Embedding(n_words, word_dim, padding_idx=0)
         self.word_dropout = word_dropout
         encoders = {"cnn": lambda: CharCNN(n_chars, char_dim, char_size),
@@ -64,6 +68,8 @@ class Embeddings(nn.Module):
             self.vectors.weight.requires_grad_(vectors_trainable)
             self.project = nn.Linear(vectors_dim, word_dim)
             self.n_out += word_dim
+        if transformer is not None:
+            self.n_out += transformer.size
 
     def set_vectors(self, matrix) -> None:
         """Fill the static vectors with ``matrix [n_vectors, vectors_dim]`` (rows 0 and 1, padding and unknown,
@@ -71,14 +77,17 @@ class Embeddings(nn.Module):
         with torch.no_grad():
             self.vectors.weight.copy_(torch.as_tensor(matrix))
 
-    def forward(self, words: torch.Tensor, chars: torch.Tensor, types: torch.Tensor,
-                vectors: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, batch) -> torch.Tensor:
+        """``batch`` (:class:`~hierarchy.batching.Batch`) -> ``[batch_size, seq_len, n_out]``."""
+        words = batch.words
         if self.training and self.word_dropout > 0:
             drop = (torch.rand(words.shape, device=words.device) < self.word_dropout) & (words > 0)
             words = words.masked_fill(drop, 1)
         x = self.words(words)
         if self.vectors is not None:
-            x = torch.cat([x, self.project(self.vectors(vectors))], -1)  # (batch, seq, 2 * word_dim)
+            x = torch.cat([x, self.project(self.vectors(batch.vectors))], -1)  # (batch, seq, 2 * word_dim)
         if self.chars is not None:
-            x = torch.cat([x, self.chars(chars)[types].to(x.dtype)], -1)
+            x = torch.cat([x, self.chars(batch.chars)[batch.types].to(x.dtype)], -1)
+        if self.transformer is not None:
+            x = torch.cat([x, self.transformer(batch.texts, words.shape[1]).to(x.dtype)], -1)
         return x

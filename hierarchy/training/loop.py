@@ -21,10 +21,13 @@ from ..plot import plot_history
 from ..predict import Predictor, autocast
 from ..tasks import TASKS
 from ..vectors import attach
-from ..vocab import Vocabs
+from ..features import cached_features
+from ..modules.transformer import encoder_identity
+from ..persistence import check_encoder
+from ..vocab import Vocabs, sentences_of
 from .checkpoint import NAME as CHECKPOINT, load_checkpoint, save_checkpoint
 from .corpora import load_corpora
-from .optim import make_optimizer, set_learning_rate
+from .optim import make_optimizer, parameter_groups, set_learning_rate
 from .samplers import SAMPLERS
 from .weighting import WEIGHTINGS
 
@@ -55,20 +58,33 @@ class Trainer:
         vectors = None
         if self.config.model.vectors and not resume:  # a resumed run has them in its vocabulary and checkpoint
             vectors = attach(self.vocabs, [self.train_data, self.dev_data], self.config.model)
+        encoder = self.config.model.transformer.path
+        if encoder:
+            if resume:
+                check_encoder(encoder, self.vocabs)
+            else:
+                self.vocabs.encoder = encoder_identity(encoder)
         self.model = Hierarchy(self.config.model, self.vocabs)
         if vectors is not None:
             self.model.embed.set_vectors(vectors)
         self.model.to(self.device)
+        transformer = self.model.embed.transformer
+        if transformer is not None and transformer.freeze:
+            for items in {id(c): c for split in (self.train_data, self.dev_data) for c in split.values()}.values():
+                cached_features(transformer, [s.words for s in sentences_of(items)], cfg.feature_cache,
+                                self.progress)
         self.sampler = SAMPLERS[cfg.sampling](self.tasks, cfg)
         self.weighting = WEIGHTINGS[cfg.weighting](self.tasks, cfg)
-        self.optimizer = make_optimizer([*self.model.parameters(), *self.weighting.parameters()], cfg)
+        self.optimizer = make_optimizer(parameter_groups(self.model, self.weighting.parameters()), cfg)
+        self.epoch, self.steps = 0, 0  # the epoch being trained and the optimizer steps taken in the whole run
 
     def fit(self, resume: bool = False) -> dict:
         cfg = self.config.train
         self.build(resume)
-        state = {"epoch": 0, "best": -1.0, "best_epoch": 0, "history": [], "seconds": 0.0, "words": 0}
+        state = {"epoch": 0, "best": -1.0, "best_epoch": 0, "history": [], "seconds": 0.0, "words": 0, "steps": 0}
         if resume:
             state = load_checkpoint(self.output, self.model, self.optimizer)
+            self.steps = state.get("steps", 0)
             self.sampler.load_state_dict(state.get("sampler", {}))
             self.weighting.load_state_dict(state.get("weighting", {}))
         else:  # nothing but the directory until the first epoch ends: a run killed before it can simply restart
@@ -77,7 +93,8 @@ class Trainer:
             if epoch - state["best_epoch"] > cfg.patience and state["best_epoch"]:
                 break
             start = time.perf_counter()
-            set_learning_rate(self.optimizer, cfg, epoch)  # from the recipe, also when resuming
+            self.epoch = epoch
+            set_learning_rate(self.optimizer, cfg, epoch, self.config.model.transformer, self.steps)  # also resuming
             losses, words = self.train_epoch(random.Random(cfg.seed * 1000 + epoch))
             seconds = time.perf_counter() - start
             results, _ = Predictor(self.model, self.vocabs, self.device).evaluate(self.dev_data or self.train_data)
@@ -95,7 +112,8 @@ class Trainer:
             if score > state["best"]:
                 state.update(best=score, best_epoch=epoch, best_dev=dev)
                 save_model(self.model, self.config, self.vocabs, self.output)
-            state.update(epoch=epoch, sampler=self.sampler.state_dict(), weighting=self.weighting.state_dict())
+            state.update(epoch=epoch, steps=self.steps, sampler=self.sampler.state_dict(),
+                         weighting=self.weighting.state_dict())
             save_checkpoint(self.output, self.model, self.optimizer, state)
             self.write_reports(state)
             if self.progress:
@@ -154,7 +172,11 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip)
+        if len(self.optimizer.param_groups) > 1:  # a fine-tuned encoder warms up step by step
+            set_learning_rate(self.optimizer, self.config.train, self.epoch, self.config.model.transformer,
+                              self.steps)
         self.optimizer.step()
+        self.steps += 1
 
     def write_reports(self, state: dict) -> None:
         history = state["history"]

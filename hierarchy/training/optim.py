@@ -3,9 +3,22 @@ from __future__ import annotations
 
 import torch
 
+ENCODER = "encoder"  # the parameter group of a fine-tuned transformer input
+
+
+def parameter_groups(model, extra=()) -> list[dict]:
+    """The trainable parameters of ``model`` (and ``extra`` ones, e.g. a weighting's) as optimizer groups: a
+    fine-tuned transformer input's in a group named :data:`ENCODER`, the rest in one named ``main``."""
+    transformer = model.embed.transformer
+    encoder = list(transformer.encoder.parameters()) if transformer is not None and not transformer.freeze else []
+    own = {id(p) for p in encoder}
+    main = [p for p in [*model.parameters(), *extra] if p.requires_grad and id(p) not in own]
+    return [{"params": main, "name": "main"}] + ([{"params": encoder, "name": ENCODER}] if encoder else [])
+
 
 def make_optimizer(parameters, config) -> torch.optim.Optimizer:
-    """Adam with ``betas=(0.9, 0.9)`` (Dozat & Manning) at ``train.lr``."""
+    """Adam with ``betas=(0.9, 0.9)`` (Dozat & Manning) at ``train.lr`` over ``parameters`` (tensors or the
+    groups of :func:`parameter_groups`)."""
     return torch.optim.Adam(parameters, config.lr, betas=(0.9, 0.9))
 
 
@@ -19,6 +32,23 @@ def learning_rate(config, epoch: int) -> float:
     return config.lr * config.lr_decay ** (epoch - 1)
 
 
-def set_learning_rate(optimizer, config, epoch: int) -> None:
+def encoder_learning_rate(transformer, config, epoch: int, step: int) -> float:
+    """A fine-tuned encoder's rate at optimizer ``step`` (0-based, counted over the whole run) of ``epoch``:
+    ``transformer.lr``, decayed like :func:`learning_rate`, times a linear warm-up over ``transformer.warmup`` steps.
+
+    >>> from types import SimpleNamespace
+    >>> encoder_learning_rate(SimpleNamespace(lr=1e-4, warmup=4), SimpleNamespace(lr_decay=1.0), 1, 1)
+    5e-05
+    """
+    warm = min(1.0, (step + 1) / transformer.warmup) if transformer.warmup else 1.0
+    return transformer.lr * config.lr_decay ** (epoch - 1) * warm
+
+
+def set_learning_rate(optimizer, config, epoch: int, transformer=None, step: int = 0) -> None:
+    """Set every group's rate for ``epoch`` (``config``: a TrainConfig); the :data:`ENCODER` group's for ``step``
+    of it as :func:`encoder_learning_rate` says (``transformer``: the model's TransformerConfig)."""
     for group in optimizer.param_groups:
-        group["lr"] = learning_rate(config, epoch)
+        if group.get("name") == ENCODER:
+            group["lr"] = encoder_learning_rate(transformer, config, epoch, step)
+        else:
+            group["lr"] = learning_rate(config, epoch)

@@ -1,0 +1,62 @@
+"""The on-disk cache of a frozen transformer's per-word features: one safetensors file per corpus, named by a hash
+of the encoder (its config and weights), the pooling and the corpus's text, so a second run over the same corpus
+with the same encoder reads the file instead of running the encoder."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+
+from .modules.transformer import TransformerInput, encoder_files, encoder_identity
+from .persistence import save_tensors
+
+
+def file_sha256(path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cache_key(encoder_path, pooling: str, sentences: list[list[str]]) -> str:
+    """A hash of the encoder (config and weight files), the pooling and the text of ``sentences``."""
+    digest = hashlib.sha256()
+    identity = {"encoder": encoder_identity(encoder_path), "pooling": pooling,
+                "weights": [file_sha256(f) for f in encoder_files(encoder_path)[1:2]]}
+    digest.update(json.dumps(identity, sort_keys=True).encode())
+    for words in sentences:
+        digest.update("\t".join(words).encode() + b"\n")
+    return digest.hexdigest()[:32]
+
+
+def cached_features(transformer: TransformerInput, sentences: list[list[str]], directory,
+                    progress: bool = False) -> bool:
+    """Fill ``transformer.features`` for ``sentences`` (word lists; the empty ones are skipped): from
+    ``directory``'s file for them when there is one (True), else computed and written there (False).
+    ``directory`` empty: computed, nothing written."""
+    sentences = [s for s in sentences if s]
+    if not directory:
+        transformer.precompute(sentences, progress=progress)
+        return False
+    path = Path(directory).expanduser() / f"{cache_key(transformer.path, transformer.pooling, sentences)}.safetensors"
+    if path.is_file():
+        try:
+            tensors = load_file(path)
+            rows = torch.split(tensors["features"], tensors["lengths"].tolist())
+        except (SafetensorError, OSError, KeyError, RuntimeError):
+            rows = None  # a damaged file is recomputed and replaced
+        if rows is not None and len(rows) == len(sentences):
+            for words, row in zip(sentences, rows):
+                transformer.features[tuple(words)] = row
+            return True
+    transformer.precompute(sentences, progress=progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    features = torch.cat([transformer.features[tuple(s)] for s in sentences])  # (n_words, n_layers, size)
+    save_tensors({"features": features, "lengths": torch.tensor([len(s) for s in sentences])}, path,
+                 {"encoder": json.dumps(encoder_identity(transformer.path)), "pooling": transformer.pooling})
+    return False

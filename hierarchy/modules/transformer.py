@@ -1,0 +1,213 @@
+"""A pretrained transformer as layer 0: a local Hugging Face model directory, its subword pieces pooled to words, a
+learned scalar mix over its layers (ELMo / UDify), overlapping windows for sentences longer than the model takes.
+
+Loaded with ``transformers`` (the ``transformers`` extra) from the directory only, never from the network. Frozen,
+the encoder is not a submodule (not saved with the model, not trained, always in eval mode) and its per-word
+features can be computed once per corpus (:meth:`TransformerInput.precompute`, cached on disk by
+:mod:`hierarchy.features`); fine-tuned, it is an ordinary submodule.
+"""
+from __future__ import annotations
+
+import bisect
+import hashlib
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+#: The files of a model directory a pipeline needs: config, weights and tokenizer (see :func:`encoder_files`).
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+                   "vocab.txt", "vocab.json", "merges.txt", "spiece.model", "sentencepiece.bpe.model")
+
+
+def encoder_identity(path) -> dict:
+    """``{"name", "config_sha256"}`` of the model directory ``path``: what a model directory records of the
+    encoder it was trained with, and checks at load."""
+    config = Path(path) / "config.json"
+    try:
+        data = config.read_bytes()
+    except OSError:
+        raise ConfigError(f"{path}: not a Hugging Face model directory (expected config.json, weights and a "
+                          "tokenizer)") from None
+    import json
+
+    try:
+        name = json.loads(data).get("_name_or_path") or Path(path).resolve().name
+    except (json.JSONDecodeError, AttributeError):
+        raise ConfigError(f"{config}: not a valid JSON model configuration") from None
+    return {"name": name, "config_sha256": hashlib.sha256(data).hexdigest()}
+
+
+def encoder_files(path) -> list[Path]:
+    """The files of the model directory ``path`` a pipeline needs (config, weights, tokenizer); what
+    ``hierarchy package`` copies."""
+    path = Path(path)
+    weights = next(([path / w] for w in WEIGHT_FILES if (path / w).is_file()), [])
+    return [path / "config.json", *weights, *(path / f for f in TOKENIZER_FILES if (path / f).is_file())]
+
+
+def load_encoder(path):
+    """``(model, tokenizer)`` from the local directory ``path``; a :class:`ConfigError` naming it otherwise."""
+    try:
+        import transformers
+    except ImportError:
+        raise ConfigError("a [model.transformer] input needs transformers: pip install 'hierarchy[transformers]'"
+                          ) from None
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    encoder_identity(path)  # a clear error for a directory without config.json
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        model = transformers.AutoModel.from_pretrained(str(path), local_files_only=True)
+    except (OSError, ValueError, KeyError) as e:
+        raise ConfigError(f"{path}: cannot load the transformer ({str(e).splitlines()[0]})") from None
+    if not tokenizer.is_fast:
+        raise ConfigError(f"{path}: the tokenizer has no fast version (word alignment needs one)")
+    return model, tokenizer
+
+
+def windows(n: int, size: int) -> tuple[list[int], list[int]]:
+    """Cover ``n`` pieces with windows of ``size`` pieces that overlap by half: ``(starts, owner)``, where piece
+    ``p`` is read from window ``owner[p]``, the one in which it has the most context on its nearer side.
+
+    >>> windows(5, 8)
+    ([0], [0, 0, 0, 0, 0])
+    >>> windows(10, 4)
+    ([0, 2, 4, 6], [0, 0, 0, 1, 1, 2, 2, 3, 3, 3])
+    """
+    stride = max(size // 2, 1)
+    starts = list(range(0, max(n - size, 0) + 1, stride))
+    if starts[-1] + size < n:
+        starts.append(n - size)
+    owner = []
+    for p in range(n):
+        last = bisect.bisect_right(starts, p)  # windows 0..last-1 start at or before p; at most 4 contain it
+        inside = [w for w in range(max(last - 4, 0), last) if p < starts[w] + size]
+        owner.append(max(inside, key=lambda w: (min(p - starts[w], starts[w] + size - 1 - p), -w)))
+    return starts, owner
+
+
+class ScalarMix(nn.Module):
+    """``[..., n_layers, size] -> [..., size]``: ``gamma * sum_l softmax(w)_l h_l`` (Peters et al. 2018)."""
+
+    def __init__(self, n_layers: int):
+        super().__init__()
+        self.weights = nn.Parameter(torch.zeros(n_layers))
+        self.gamma = nn.Parameter(torch.ones(()))
+
+    def forward(self, layers: torch.Tensor) -> torch.Tensor:
+        return self.gamma * torch.einsum("...lh,l->...h", layers, self.weights.softmax(0).to(layers.dtype))
+
+
+class TransformerInput(nn.Module):
+    """``texts`` (each sentence's words) -> ``[batch_size, seq_len, size]``: the scalar mix of the encoder's layers
+    (the embedding output and each layer's), one vector per word pooled from its pieces (``first`` or ``mean``).
+
+    ``freeze``: the encoder is fixed and features of sentences given to :meth:`precompute` are looked up; others
+    are computed on the fly. Otherwise the encoder is fine-tuned with the rest.
+    """
+
+    def __init__(self, path, pooling: str = "first", freeze: bool = True):
+        super().__init__()
+        model, self.tokenizer = load_encoder(path)
+        self.path, self.pooling, self.freeze = Path(path), pooling, freeze
+        if freeze:
+            model.eval().requires_grad_(False)
+            self.__dict__["encoder"] = model  # not a submodule: not in state_dict(), parameters() or train()
+        else:
+            self.encoder = model
+        config = model.config
+        self.size, self.n_layers = config.hidden_size, config.num_hidden_layers + 1
+        self.mix = ScalarMix(self.n_layers)
+        limits = [config.max_position_embeddings, self.tokenizer.model_max_length]
+        probe = self.tokenizer([["x"]], is_split_into_words=True)  # where the special tokens go
+        ids, word_ids = probe["input_ids"][0], probe.word_ids(0)
+        self.prefix, self.suffix = ids[: word_ids.index(0)], ids[word_ids.index(0) + 1 :]
+        self.max_pieces = min(n for n in limits if n and n < 1e6) - len(self.prefix) - len(self.suffix)
+        self.features: dict[tuple, torch.Tensor] = {}  # frozen: tuple(words) -> [n_words, n_layers, size]
+
+    def _apply(self, fn, *args, **kwargs):
+        super()._apply(fn, *args, **kwargs)
+        if self.freeze:
+            self.encoder._apply(fn, *args, **kwargs)  # .to(device) moves the frozen encoder too
+        return self
+
+    def forward(self, texts: list[list[str]], seq_len: int) -> torch.Tensor:
+        device = self.mix.weights.device
+        layers = torch.zeros(len(texts), seq_len, self.n_layers, self.size, device=device)
+        missing = [i for i, words in enumerate(texts) if tuple(words) not in self.features]
+        if missing:
+            with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze):
+                computed = self.encode([texts[i] for i in missing], seq_len)
+            layers = layers.to(computed.dtype)
+            layers[missing] = computed
+        for i, words in enumerate(texts):
+            if tuple(words) in self.features:
+                layers[i, : len(words)] = self.features[tuple(words)].to(device, layers.dtype)
+        return self.mix(layers)  # (batch, seq, size)
+
+    def encode(self, texts: list[list[str]], seq_len: int) -> torch.Tensor:
+        """``[len(texts), seq_len, n_layers, size]``: run the encoder over every window of every sentence in one
+        batch and pool each word's pieces."""
+        encoded = self.tokenizer(texts, is_split_into_words=True, add_special_tokens=False)
+        unk = self.tokenizer.unk_token_id
+        rows, select = [], []  # each window's ids; per piece read: (window row, position, flat word index)
+        for i, words in enumerate(texts):
+            pieces, word_of = [], []
+            ids, word_ids = encoded["input_ids"][i], encoded.word_ids(i)
+            own = [[] for _ in words]
+            for piece, w in zip(ids, word_ids):
+                own[w].append(piece)
+            for w, word_pieces in enumerate(own):  # a word the tokenizer drops (a control character) reads <unk>
+                word_pieces = word_pieces or [unk]
+                pieces += word_pieces
+                word_of += [w] * len(word_pieces)
+            starts, owner = windows(len(pieces), self.max_pieces)
+            first_row = len(rows)
+            for s in starts:
+                rows.append(self.prefix + pieces[s : s + self.max_pieces] + self.suffix)
+            seen = set()
+            for p, (w, k) in enumerate(zip(word_of, owner)):
+                if self.pooling == "first" and w in seen:
+                    continue
+                seen.add(w)
+                select.append((first_row + k, len(self.prefix) + p - starts[k], i * seq_len + w))
+        width = max(len(r) for r in rows)
+        pad = self.tokenizer.pad_token_id or 0
+        device = self.mix.weights.device
+        ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows], device=device)
+        mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], device=device)
+        hidden = self.encoder(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+        hidden = torch.stack(hidden, 0)  # (n_layers, n_windows, width, size)
+        row, col, word = (torch.tensor(c, device=device) for c in zip(*select))
+        picked = hidden[:, row, col]  # (n_layers, n_pieces_read, size)
+        total = torch.zeros(self.n_layers, len(texts) * seq_len, self.size, device=device, dtype=picked.dtype)
+        total.index_add_(1, word, picked)
+        counts = torch.zeros(len(texts) * seq_len, device=device).index_add_(0, word, torch.ones(len(word), device=device))
+        total = total / counts.clamp(min=1)[None, :, None].to(total.dtype)  # mean pooling; first: one piece each
+        return total.view(self.n_layers, len(texts), seq_len, self.size).permute(1, 2, 0, 3)
+
+    @torch.no_grad()
+    def precompute(self, sentences: list[list[str]], batch_words: int = 2000, progress: bool = False) -> None:
+        """Compute (frozen) the features of ``sentences`` (word lists) into :attr:`features`, in batches of about
+        ``batch_words`` words, stored in half precision."""
+        todo = sorted({tuple(s) for s in sentences if s and tuple(s) not in self.features}, key=len)
+        from tqdm import tqdm
+
+        bar = tqdm(total=sum(map(len, todo)), desc="transformer features", unit="word", leave=False,
+                   disable=not progress)
+        start = 0
+        while start < len(todo):
+            end = start + 1
+            while end < len(todo) and (end - start + 1) * len(todo[end]) <= batch_words:
+                end += 1
+            group = todo[start:end]
+            layers = self.encode([list(s) for s in group], len(group[-1])).to("cpu", torch.float16)
+            for s, row in zip(group, layers):
+                self.features[s] = row[: len(s)].clone()
+            bar.update(sum(map(len, group)))
+            start = end
+        bar.close()
