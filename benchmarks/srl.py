@@ -12,7 +12,9 @@ same size added above dependencies, trained on the rebuilt UP English EWT train 
 layers, only SRL supervised (no lower supervision, no POS / chunk label embeddings). ``lisa``: models/lisa.toml at
 full size (four attention layers of 256 units and 8 heads, the syntax head in layer 3), POS and predicates at the
 bottom, dependencies and roles all from the UP files (their UD columns), trained jointly; scored with its own parse
-and, in a second row, with the gold parse of the dev file injected into the syntax head. Dev scores are those of the best epoch. Results go to
+and, in a second row, with the gold parse of the dev file injected into the syntax head. ``lisa-minilm``: the same
+with all-MiniLM-L6-v2 beneath it (models/lisa-minilm.toml, frozen). ``--recipe models/jmt-ewt-minilm.toml`` puts
+the transformer beneath the hierarchy and srl-only runs. Dev scores are those of the best epoch. Results go to
 benchmarks/out-srl/.
 """
 from __future__ import annotations
@@ -25,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from jmt import ROOT, RECIPE, dev_cell, make_parser, result_rows, run_all, run_result, supervise_only, train_run  # noqa: E402  (the shared process pool and command line)
 
 UP = ROOT.parent / "shared" / "corpora" / "up-english-ewt"
-RUNS = ["hierarchy", "srl-only", "lisa"]
-LISA = ROOT / "models" / "lisa.toml"
+RUNS = ["hierarchy", "srl-only", "lisa", "lisa-minilm"]
+LISA = {"lisa": ROOT / "models" / "lisa.toml", "lisa-minilm": ROOT / "models" / "lisa-minilm.toml"}
 
 
 def srl_recipe(recipe, overrides: list[str]):
@@ -44,13 +46,13 @@ def srl_recipe(recipe, overrides: list[str]):
     return config
 
 
-def lisa_recipe(overrides: list[str]):
-    """models/lisa.toml at full size on UP English EWT."""
+def lisa_recipe(name: str, overrides: list[str]):
+    """models/lisa.toml (or lisa-minilm.toml) at full size on UP English EWT."""
     import dataclasses
 
     from hierarchy.config import apply_override, load_config
 
-    config = load_config(LISA)
+    config = load_config(LISA[name])
     for key in ("pos", "deps", "srl"):
         setattr(config.data, key, str(UP / "en_ewt-up-train.rebuilt.conllu"))
         setattr(config.data, f"{key}_dev", str(UP / "en_ewt-up-dev.conllu"))
@@ -61,7 +63,7 @@ def lisa_recipe(overrides: list[str]):
     config.train.batch_tokens, config.train.lr, config.train.patience = 2000, 1e-3, 5
     for override in overrides:
         apply_override(config, override)
-    config.validate(f"{LISA} (full size)")
+    config.validate(f"{LISA[name]} (full size)")
     return config
 
 
@@ -73,7 +75,7 @@ def one_run(name: str, args) -> dict:
 
     torch.set_num_threads(args.threads)
     overrides = [f"train.epochs={args.epochs}", f"train.device={args.device}"] + args.set
-    config = lisa_recipe(overrides) if name == "lisa" else srl_recipe(args.recipe, overrides)
+    config = lisa_recipe(name, overrides) if name in LISA else srl_recipe(args.recipe, overrides)
     if name == "srl-only":  # the same layers, only SRL supervised
         supervise_only(config, ["srl"])
     trainer, state, out, wall, model, vocabs = train_run(name, config, args)
@@ -85,7 +87,7 @@ def one_run(name: str, args) -> dict:
     seconds = time.perf_counter() - t0
     srl = score("srl", predicted, sentences, vocabs)["srl"]
     injected = None
-    if name == "lisa":  # the dev file's own (gold) parse in the syntax head
+    if name in LISA:  # the dev file's own (gold) parse in the syntax head
         heads = [s.heads for s in sentences]
         gold_syntax = annotate(model, vocabs, sentences, ["srl"], device=trainer.device, inject=heads)
         injected = score("srl", gold_syntax, sentences, vocabs)["srl"].values
