@@ -17,6 +17,7 @@ from torch import nn
 
 from ..errors import ConfigError
 
+PIECES_PER_CALL = 4096  # padded pieces per encoder call
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 #: The files of a model directory a pipeline needs: config, weights and tokenizer (see :func:`encoder_files`).
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
@@ -175,20 +176,42 @@ class TransformerInput(nn.Module):
                     continue
                 seen.add(w)
                 select.append((first_row + k, len(self.prefix) + p - starts[k], i * seq_len + w))
-        width = max(len(r) for r in rows)
-        pad = self.tokenizer.pad_token_id or 0
         device = self.mix.weights.device
-        ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows], device=device)
-        mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], device=device)
-        hidden = self.encoder(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
-        hidden = torch.stack(hidden, 0)  # (n_layers, n_windows, width, size)
-        row, col, word = (torch.tensor(c, device=device) for c in zip(*select))
-        picked = hidden[:, row, col]  # (n_layers, n_pieces_read, size)
+        hidden = self.run_encoder(rows)  # (n_layers, total window length, size)
+        offsets = [0]
+        for r in rows:
+            offsets.append(offsets[-1] + len(r))
+        at = torch.tensor([offsets[r] + c for r, c, _ in select], device=device)
+        word = torch.tensor([w for _, _, w in select], device=device)
+        picked = hidden[:, at]  # (n_layers, n_pieces_read, size)
         total = torch.zeros(self.n_layers, len(texts) * seq_len, self.size, device=device, dtype=picked.dtype)
         total.index_add_(1, word, picked)
         counts = torch.zeros(len(texts) * seq_len, device=device).index_add_(0, word, torch.ones(len(word), device=device))
         total = total / counts.clamp(min=1)[None, :, None].to(total.dtype)  # mean pooling; first: one piece each
         return total.view(self.n_layers, len(texts), seq_len, self.size).permute(1, 2, 0, 3)
+
+    def run_encoder(self, rows: list[list[int]]) -> torch.Tensor:
+        """``[n_layers, sum of the rows' lengths, size]``: every layer's states of every piece of ``rows`` (windows
+        with their special tokens), the rows concatenated. The encoder runs on rows of similar length, about
+        :data:`PIECES_PER_CALL` padded pieces a call (a short sentence can have many pieces: URLs, numbers)."""
+        device, pad = self.mix.weights.device, self.tokenizer.pad_token_id or 0
+        order = sorted(range(len(rows)), key=lambda r: len(rows[r]))
+        states = [None] * len(rows)
+        start = 0
+        while start < len(order):
+            end = start + 1
+            while end < len(order) and (end - start + 1) * len(rows[order[end]]) <= PIECES_PER_CALL:
+                end += 1
+            group = [rows[r] for r in order[start:end]]
+            width = len(group[-1])
+            ids = torch.tensor([r + [pad] * (width - len(r)) for r in group], device=device)
+            mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in group], device=device)
+            out = self.encoder(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+            out = torch.stack(out, 0)  # (n_layers, len(group), width, size)
+            for j, r in enumerate(order[start:end]):
+                states[r] = out[:, j, : len(rows[r])]
+            start = end
+        return torch.cat(states, 1)
 
     @torch.no_grad()
     def precompute(self, sentences: list[list[str]], batch_words: int = 2000, progress: bool = False) -> None:
