@@ -136,8 +136,16 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    sampling: str = "schedule"  # which tasks train each step: "schedule" (JMT, bottom-up per task) or "joint"
-    weighting: str = "static"  # how a step's losses combine: "static" (train.weights)
+    sampling: str = "schedule"  # which task(s) train each step: "schedule" (JMT, bottom-up per task), "joint",
+    # "proportional", "temperature", "annealed", "uniform" or "autosem" (see training/samplers.py)
+    weighting: str = "static"  # how a step's losses combine: "static", "uncertainty", "dtp" or "pcgrad"
+    temperature: float = 2.0  # temperature / annealed sampling: p_t ∝ n_t ** (1 / T)
+    autosem_steps: int = 100  # autosem: steps per bandit round
+    autosem_decay: float = 0.3  # autosem: how far the arms decay toward the prior each round
+    primary: str = ""  # autosem: the task whose dev score is the reward (default: the top task)
+    dtp_gamma: float = 1.0  # dtp: the focusing exponent
+    dtp_smoothing: float = 0.5  # dtp: the KPI's moving-average weight of the newest epoch
+    diagnose_every: int = 0  # every N steps, log the tasks' gradient cosines and norms (0: never)
     epochs: int = 30
     patience: int = 5  # stop after this many epochs without a better dev score
     batch_tokens: int = 2000  # length-bucketed batches of about this many words
@@ -217,6 +225,15 @@ class Config:
             if getattr(self.train, key) not in known:
                 raise ConfigError(f"{where}: train.{key} must be one of {', '.join(known)}, "
                                   f"not '{getattr(self.train, key)}'")
+        if self.train.primary and self.train.primary not in seen:
+            raise ConfigError(f"{where}: train.primary names task '{self.train.primary}', which is in no layer "
+                              f"(expected one of {', '.join(seen)})")
+        if self.train.temperature <= 0 or self.train.autosem_steps < 1 or not 0 <= self.train.autosem_decay <= 1:
+            raise ConfigError(f"{where}: train.temperature must be positive, train.autosem_steps at least 1 and "
+                              "train.autosem_decay in [0, 1]")
+        if self.train.dtp_gamma < 0 or not 0 < self.train.dtp_smoothing <= 1 or self.train.diagnose_every < 0:
+            raise ConfigError(f"{where}: train.dtp_gamma must be 0 or more, train.dtp_smoothing in (0, 1] and "
+                              "train.diagnose_every 0 or more")
         if self.train.threads < 0:
             raise ConfigError(f"{where}: train.threads must be 0 (torch's default) or more, not {self.train.threads}")
         if self.train.device not in ("auto", "cpu", "cuda"):

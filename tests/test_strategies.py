@@ -1,11 +1,16 @@
 """Samplers and weightings, the training strategies that plug into the loop: what each step trains and how its
 losses combine; the optimizer and learning-rate schedule built in one place."""
+import math
 import random
 
+import pytest
 import torch
+from safetensors.torch import load_file
+
+from conftest import tiny_config
 
 from hierarchy.config import TrainConfig
-from hierarchy.training import SAMPLERS, WEIGHTINGS, make_optimizer
+from hierarchy.training import SAMPLERS, WEIGHTINGS, Trainer, make_optimizer
 from hierarchy.training.optim import learning_rate, set_learning_rate
 
 BATCHES = {"pos": ["p1", "p2", "p3"], "chunks": ["c1"], "deps": ["d1", "d2"]}
@@ -38,3 +43,134 @@ def test_one_optimizer_and_a_learning_rate_that_is_a_function_of_the_epoch():
     assert isinstance(optimizer, torch.optim.Adam) and optimizer.param_groups[0]["betas"] == (0.9, 0.9)
     set_learning_rate(optimizer, config, 3)
     assert optimizer.param_groups[0]["lr"] == learning_rate(config, 3) == 0.1 * 0.5 ** 2
+
+
+def draws(name: str, sizes: dict, epoch: int = 1, **config) -> dict:
+    """How often each task trains in one epoch of sampler ``name`` over tasks with ``sizes`` batches."""
+    batches = {t: [f"{t}{i}" for i in range(n)] for t, n in sizes.items()}
+    sampler = SAMPLERS[name](list(sizes), TrainConfig(**config))
+    sampler.begin(epoch)
+    counts = dict.fromkeys(sizes, 0)
+    for step in sampler.steps(batches, random.Random(0)):
+        counts[step.tasks[0]] += 1
+    return counts
+
+
+def test_sampled_tasks_follow_their_formula():
+    sizes = {"pos": 4000, "chunks": 1000, "deps": 250}
+    n = sum(sizes.values())  # an epoch has the schedule's number of steps
+    for name, exponent, extra in [("proportional", 1.0, {}), ("temperature", 0.5, {"temperature": 2.0}),
+                                  ("uniform", 0.0, {})]:
+        counts = draws(name, sizes, **extra)
+        assert sum(counts.values()) == n
+        expected = {t: n * s**exponent / sum(v**exponent for v in sizes.values()) for t, s in sizes.items()}
+        chi2 = sum((counts[t] - expected[t]) ** 2 / expected[t] for t in sizes)
+        assert chi2 < 13.8, (name, counts, expected)  # chi-square, 2 degrees of freedom, p = 0.001
+    annealed = SAMPLERS["annealed"](list(sizes), TrainConfig(temperature=4.0, epochs=5))
+    exponents = []
+    for epoch in (1, 3, 5):
+        annealed.begin(epoch)
+        exponents.append(annealed.exponent())
+    assert exponents == [1.0, 0.625, 0.25]  # from 1 to 1/T, linearly over the epochs
+    assert draws("annealed", sizes, 1, temperature=4.0, epochs=5) == draws("proportional", sizes)
+
+
+def test_a_sampled_task_takes_its_batches_in_order_and_phases_change_with_the_task():
+    sampler = SAMPLERS["uniform"](list(BATCHES), TrainConfig())
+    steps = list(sampler.steps(BATCHES, random.Random(3)))
+    for task in BATCHES:
+        mine = [s.batches[0] for s in steps if s.tasks == [task]]
+        assert mine == [BATCHES[task][i % len(BATCHES[task])] for i in range(len(mine))]
+    for a, b in zip(steps, steps[1:]):
+        assert (b.phase == a.phase) == (b.tasks == a.tasks)
+
+
+def test_autosem_updates_its_arms_as_the_paper_says():
+    sampler = SAMPLERS["autosem"](["pos", "deps"], TrainConfig(autosem_decay=0.5))
+    sampler.reward(0, 1)  # every arm halfway back to Beta(1, 1), then the chosen one's count
+    assert (sampler.alpha, sampler.beta) == ([2.0, 1.0], [1.0, 1.0])
+    sampler.reward(1, 0)
+    assert (sampler.alpha, sampler.beta) == ([1.5, 1.0], [1.0, 2.0])
+    sampler.reward(0, 1)
+    assert (sampler.alpha, sampler.beta) == ([2.25, 1.0], [1.0, 1.5])
+    assert sampler.mixing_ratio() == {"pos": (2.25 / 3.25) / (2.25 / 3.25 + 0.4), "deps": 0.4 / (2.25 / 3.25 + 0.4)}
+
+
+def test_autosem_rewards_a_round_that_raised_the_primary_score():
+    scores = iter([50.0, 51.0, 51.0, 49.0, 60.0])  # before the first round, then after each round
+    sampler = SAMPLERS["autosem"](["pos", "deps"], TrainConfig(autosem_steps=2, autosem_decay=0.0))
+    sampler.evaluate = lambda: next(scores)
+    batches = {"pos": ["p1", "p2", "p3"], "deps": ["d1", "d2", "d3", "d4", "d5"]}
+    steps = list(sampler.steps(batches, random.Random(0)))
+    assert len(steps) == 8 and all(len(set(s.tasks[0] for s in steps[i : i + 2])) == 1 for i in (0, 2, 4, 6))
+    rounds = sampler.log()["rounds"]
+    assert [r["reward"] for r in rounds] == [1, 0, 0, 1]
+    assert sum(sampler.alpha) + sum(sampler.beta) == 4 + 4  # priors plus one count per round (no decay)
+    assert sampler.state_dict()["last"] == 60.0
+
+
+def test_uncertainty_weighting_matches_the_hand_computed_loss():
+    weighting = WEIGHTINGS["uncertainty"](["pos", "relatedness"], TrainConfig())
+    with torch.no_grad():
+        weighting.log_variance.copy_(torch.tensor([0.5, -1.0]))
+    total = weighting.combine({"pos": torch.tensor(2.0), "relatedness": torch.tensor(3.0)})
+    by_hand = (math.exp(-0.5) * 2.0 + 0.5) + 0.5 * (math.exp(1.0) * 3.0 - 1.0)  # relatedness: a regression
+    assert total.item() == pytest.approx(by_hand)
+    assert weighting.weights() == pytest.approx({"pos": math.exp(-0.5), "relatedness": 0.5 * math.exp(1.0)})
+    total.backward()  # d/ds (exp(-s) L + s) = 1 - exp(-s) L
+    assert weighting.log_variance.grad.tolist() == pytest.approx([1 - math.exp(-0.5) * 2.0,
+                                                                 0.5 * (1 - math.exp(1.0) * 3.0)])
+
+
+def test_dtp_weights_the_harder_task_more():
+    weighting = WEIGHTINGS["dtp"](["pos", "relatedness"], TrainConfig(dtp_gamma=2.0, dtp_smoothing=0.5))
+    assert weighting.weights() == {"pos": 1.0, "relatedness": 1.0}  # no dev score yet
+    weighting.update({"pos": 90.0, "relatedness": 60.0})  # Pearson 0.6 -> KPI (0.6 + 1) / 2 = 0.8
+    weighting.update({"pos": 80.0, "relatedness": 20.0})  # KPIs 0.8 and 0.6, averaged with the previous
+    kpi = {"pos": 0.5 * 0.8 + 0.5 * 0.9, "relatedness": 0.5 * 0.6 + 0.5 * 0.8}
+    assert weighting.kpi == pytest.approx(kpi)
+    expected = {t: -((1 - k) ** 2) * math.log(k) for t, k in kpi.items()}
+    assert weighting.weights() == pytest.approx(expected)
+    assert expected["relatedness"] > expected["pos"]
+
+
+def test_pcgrad_projects_conflicting_gradients_and_sums_them():
+    x = torch.nn.Parameter(torch.zeros(2))  # shared by both losses
+    head = torch.nn.Parameter(torch.zeros(1))  # one task's own
+    weighting = WEIGHTINGS["pcgrad"](["a", "b"], TrainConfig())
+    losses = {"a": -x[0] + head.sum() * 0 + head.sum(), "b": x[0] - x[1]}  # gradients (-1, 0) and (1, -1) on x
+    weighting.backward(losses, None, [x, head])
+    # a, projected off b: (-1, 0) + 1/2 (1, -1) = (-0.5, -0.5); b off a: (1, -1) - (1, 0) = (0, -1)
+    assert x.grad.tolist() == [-0.5, -1.5] and head.grad.tolist() == [1.0]
+    x.grad = head.grad = None
+    weighting.backward({"a": -x[0], "b": -x[1]}, None, [x, head])  # orthogonal: no conflict, a plain sum
+    assert x.grad.tolist() == [-1.0, -1.0] and head.grad is None
+
+
+class Killed(Exception):
+    pass
+
+
+@pytest.mark.parametrize("sampling, weighting", [(s, "static") for s in SAMPLERS if s != "schedule"]
+                         + [("schedule", w) for w in WEIGHTINGS if w != "pcgrad"] + [("joint", "pcgrad")])
+def test_a_run_resumed_mid_way_continues_exactly(tmp_path, monkeypatch, sampling, weighting):
+    config = tiny_config(epochs=3, sampling=sampling, weighting=weighting, autosem_steps=2, diagnose_every=3)
+    config.data.max_sentences = 6
+    straight = Trainer(config, tmp_path / "straight", progress=False).fit()
+    write = Trainer.write_reports
+
+    def killed_after_the_first_checkpoint(self, state):
+        write(self, state)
+        raise Killed
+
+    monkeypatch.setattr(Trainer, "write_reports", killed_after_the_first_checkpoint)
+    with pytest.raises(Killed):
+        Trainer(config, tmp_path / "resumed", progress=False).fit()
+    monkeypatch.undo()
+    resumed = Trainer(config, tmp_path / "resumed", progress=False).fit(resume=True)
+    keys = ("loss", "dev", "sampler", "weighting", "interference")
+    assert [{k: h[k] for k in keys} for h in resumed["history"]] == [{k: h[k] for k in keys} for h in straight["history"]]
+    assert resumed["weighting"] == straight["weighting"] and resumed["sampler"] == straight["sampler"]
+    a, b = (load_file(tmp_path / run / "checkpoint.safetensors") for run in ("straight", "resumed"))
+    assert all(torch.equal(a[k], b[k]) for k in a if k.startswith("model."))
+    assert straight["history"][-1]["interference"]["n"] >= 1

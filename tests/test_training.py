@@ -219,8 +219,8 @@ def test_run_killed_mid_epoch_leaves_the_previous_checkpoint(tmp_path, monkeypat
     files = sorted(p.name for p in out.iterdir())
     steps = []
 
-    def dying_step(self, loss):
-        steps.append(loss)
+    def dying_step(self, losses, extra=None):
+        steps.append(losses)
         if len(steps) == 3:
             raise Killed
 
@@ -238,7 +238,7 @@ def test_run_killed_mid_epoch_leaves_the_previous_checkpoint(tmp_path, monkeypat
 def test_run_killed_in_its_first_epoch_can_simply_restart(tmp_path, monkeypatch):
     out = tmp_path / "out"
 
-    def dying_step(self, loss):
+    def dying_step(self, losses, extra=None):
         raise Killed
 
     monkeypatch.setattr(Trainer, "step", dying_step)
@@ -322,8 +322,8 @@ def test_lr_decay_sets_each_epochs_learning_rate(tmp_path, monkeypatch):
     """Epoch k trains at ``lr * lr_decay ** (k - 1)``, also after a resume (the rate comes from the recipe)."""
     seen = []
     step = Trainer.step
-    monkeypatch.setattr(Trainer, "step", lambda self, loss: (seen.append(self.optimizer.param_groups[0]["lr"]),
-                                                              step(self, loss)))
+    monkeypatch.setattr(Trainer, "step", lambda self, losses, extra=None: (
+        seen.append(self.optimizer.param_groups[0]["lr"]), step(self, losses, extra)))
     config = small_config(epochs=2, lr=0.01, lr_decay=0.5)
     Trainer(config, tmp_path / "out", progress=False).fit()
     assert sorted(set(seen), reverse=True) == pytest.approx([0.01, 0.005])

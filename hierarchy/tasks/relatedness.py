@@ -21,7 +21,8 @@ def _metric(predicted, gold, vocabs) -> dict:
 
 
 SPEC = TaskSpec(
-    name="relatedness", title="relatedness", data_key="pairs", flag="pairs", unit="pair",
+    name="relatedness", title="relatedness", data_key="pairs", flag="pairs", unit="pair", score_range=(-1.0, 1.0),
+    regression=True,
     read=read, fields=("relatedness",), labels=lambda pairs: {},
     head=lambda n_in, config, vocabs, layer, tasks: RelatednessHead(n_in, config.mlp_dim, config.label_dim,
                                                                     config.dropout),

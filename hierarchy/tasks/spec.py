@@ -71,6 +71,9 @@ class TaskSpec:
       spaces for per-type rows); ``score(metrics)``: the fraction model selection reads; ``score_weight``: its
       weight in model selection (a recipe's ``train.score_weights`` overrides it); ``details(metric)``: more
       for ``evaluate --json`` (per type, per class...); ``report(metric)``: more tables for ``evaluate``.
+      ``score_range``: the bounds of ``score`` (a correlation's are -1 and 1), which map it to [0, 1] where a
+      training strategy needs that (DTP's KPI); ``regression``: its loss is a regression's (uncertainty
+      weighting halves its terms, as Kendall et al. do).
     - ``needs``: tasks that, where the stack has them, must sit below it (their scores reach its head).
     - ``unit``: ``"sentence"`` or ``"pair"`` (sentence-pair tasks are the top of the stack).
     - ``flag``: ``hierarchy evaluate --<flag> FILE`` (tasks with the same flag score the same file);
@@ -91,6 +94,8 @@ class TaskSpec:
     rows: Callable
     score: Callable = lambda metrics: next(iter(metrics.values())).score
     score_weight: float = 1.0
+    score_range: tuple[float, float] = (0.0, 1.0)
+    regression: bool = False
     details: Callable = lambda metric: {}
     report: Callable = lambda metric: []
     needs: tuple[str, ...] = ()

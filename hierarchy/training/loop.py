@@ -27,6 +27,7 @@ from ..persistence import check_encoder
 from ..vocab import Vocabs, sentences_of
 from .checkpoint import NAME as CHECKPOINT, load_checkpoint, save_checkpoint
 from .corpora import load_corpora
+from .diagnostics import gradients, interference, mean
 from .optim import make_optimizer, parameter_groups, set_learning_rate
 from .samplers import SAMPLERS
 from .weighting import WEIGHTINGS
@@ -74,7 +75,8 @@ class Trainer:
                 cached_features(transformer, [s.words for s in sentences_of(items)], cfg.feature_cache,
                                 self.progress)
         self.sampler = SAMPLERS[cfg.sampling](self.tasks, cfg)
-        self.weighting = WEIGHTINGS[cfg.weighting](self.tasks, cfg)
+        self.sampler.evaluate = self.primary_score
+        self.weighting = WEIGHTINGS[cfg.weighting](self.tasks, cfg).to(self.device)
         self.optimizer = make_optimizer(parameter_groups(self.model, self.weighting.parameters()), cfg)
         self.epoch, self.steps = 0, 0  # the epoch being trained and the optimizer steps taken in the whole run
 
@@ -94,8 +96,10 @@ class Trainer:
                 break
             start = time.perf_counter()
             self.epoch = epoch
+            self.sampler.begin(epoch)
+            self.weighting.begin(epoch)
             set_learning_rate(self.optimizer, cfg, epoch, self.config.model.transformer, self.steps)  # also resuming
-            losses, words = self.train_epoch(random.Random(cfg.seed * 1000 + epoch))
+            losses, words, diagnosed = self.train_epoch(random.Random(cfg.seed * 1000 + epoch))
             seconds = time.perf_counter() - start
             results, _ = Predictor(self.model, self.vocabs, self.device).evaluate(self.dev_data or self.train_data)
             dev = {task: {name: m.values for name, m in metrics.items()} for task, metrics in results.items()}
@@ -106,8 +110,9 @@ class Trainer:
             state["seconds"] += seconds
             state["words"] += words
             state["history"].append(
-                {"epoch": epoch, "loss": losses, "dev": dev, "score": score, "seconds": seconds,
-                 "words_per_second": words / seconds}
+                {"epoch": epoch, "loss": losses, "dev": dev, "score": score, "seconds": seconds, "words": words,
+                 "words_per_second": words / seconds, "sampler": self.sampler.log(),
+                 "weighting": self.weighting.log(), "interference": mean(diagnosed)}
             )
             if score > state["best"]:
                 state.update(best=score, best_epoch=epoch, best_dev=dev)
@@ -127,6 +132,13 @@ class Trainer:
         weights = {t: self.config.train.score_weights.get(t, TASKS[t].score_weight) for t in task_scores}
         return sum(weights[t] * s for t, s in task_scores.items()) / sum(weights.values())
 
+    def primary_score(self) -> float:
+        """The dev score (percent) of ``train.primary`` (default: the top task) now; AutoSeM's reward reads it."""
+        task = self.config.train.primary or self.tasks[-1]
+        dev = self.dev_data or self.train_data
+        results, _ = Predictor(self.model, self.vocabs, self.device).evaluate({task: dev[task]})
+        return task_score(task, results[task])
+
     def task_batches(self, task: str, rng: random.Random) -> list:
         spec = TASKS[task]
         items = self.train_data[task]  # sentence pairs are never empty (the reader refuses them)
@@ -134,17 +146,19 @@ class Trainer:
         size = int(self.config.train.task_batch_tokens.get(task, self.config.train.batch_tokens))
         return list(batches(items, self.vocabs, size, True, rng, specs=[spec]))
 
-    def train_epoch(self, rng) -> tuple[dict, int]:
-        """One pass of the sampler's steps; returns the mean loss per task and the words trained on. A step that
-        trains one task pays ``delta * ||theta - theta'||^2`` over the parameters below it, ``theta'`` being
-        where they were when its phase began (successive regularization)."""
+    def train_epoch(self, rng) -> tuple[dict, int, list]:
+        """One pass of the sampler's steps; returns the mean loss of each task it trained, the words trained on and
+        the epoch's gradient diagnostics (every ``train.diagnose_every`` steps). A step that trains one task pays
+        ``delta * ||theta - theta'||^2`` over the parameters below it, ``theta'`` being where they were when its
+        phase began (successive regularization)."""
         self.model.train()
         cfg = self.config.train
         epoch_batches = {task: self.task_batches(task, rng) for task in self.tasks}
-        steps = list(self.sampler.steps(epoch_batches, rng))
-        totals, counts, words = dict.fromkeys(self.tasks, 0.0), dict.fromkeys(self.tasks, 0), 0
+        totals, counts, words, diagnosed = dict.fromkeys(self.tasks, 0.0), dict.fromkeys(self.tasks, 0), 0, []
         phase, lower, anchor = None, {}, {}
-        for step in tqdm(steps, desc="train", leave=False, disable=not self.progress):
+        steps = self.sampler.steps(epoch_batches, rng)  # lazily: a sampler may evaluate between steps
+        for step in tqdm(steps, total=self.sampler.n_steps(epoch_batches), desc="train", leave=False,
+                         disable=not self.progress):
             single = len(step.tasks) == 1
             if single and (step.phase, step.tasks[0]) != phase:
                 phase = step.phase, step.tasks[0]
@@ -157,26 +171,35 @@ class Trainer:
                 totals[task] += losses[task].item()
                 counts[task] += 1
                 words += batch.n_words()
-            loss = self.weighting.combine(losses)
-            if single and cfg.delta > 0 and lower:
-                loss = loss + cfg.delta * regularization(lower, anchor)
-            self.step(loss)
-        return {task: totals[task] / max(counts[task], 1) for task in self.tasks}, words
+            extra = cfg.delta * regularization(lower, anchor) if single and cfg.delta > 0 and lower else None
+            self.step(losses, extra)
+            if cfg.diagnose_every and self.steps % cfg.diagnose_every == 0:
+                diagnosed.append(self.diagnose(epoch_batches))
+        return {task: totals[task] / counts[task] for task in self.tasks if counts[task]}, words, diagnosed
 
     def task_loss(self, task: str, batch) -> torch.Tensor:
         with autocast(self.device):
             scores = self.model(batch, [task])
         return self.model.tasks[task].loss(scores[task], batch)
 
-    def step(self, loss: torch.Tensor) -> None:
+    def step(self, losses: dict[str, torch.Tensor], extra=None) -> None:
+        """One optimizer step on the weighting's gradient of ``losses`` (plus ``extra``, a regularization term)."""
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip)
+        parameters = [p for group in self.optimizer.param_groups for p in group["params"]]
+        self.weighting.backward(losses, extra, parameters)
+        torch.nn.utils.clip_grad_norm_(parameters, self.config.train.clip)
         if len(self.optimizer.param_groups) > 1:  # a fine-tuned encoder warms up step by step
             set_learning_rate(self.optimizer, self.config.train, self.epoch, self.config.model.transformer,
                               self.steps)
         self.optimizer.step()
         self.steps += 1
+
+    def diagnose(self, epoch_batches: dict[str, list]) -> dict:
+        """Each task's gradient on a batch of its own (the one at this step's position in its epoch), and the
+        cosines between them: :func:`~hierarchy.training.diagnostics.interference`."""
+        parameters = [p for p in self.model.parameters() if p.requires_grad]
+        losses = {t: self.task_loss(t, b[self.steps % len(b)].to(self.device)) for t, b in epoch_batches.items()}
+        return interference(gradients(losses, parameters))
 
     def write_reports(self, state: dict) -> None:
         history = state["history"]
@@ -185,7 +208,7 @@ class Trainer:
         save_json(
             {"best_epoch": state["best_epoch"], "dev": state.get("best_dev", {}), "epochs": state["epoch"],
              "train_seconds": state["seconds"], "train_words_per_second": state["words"] / max(state["seconds"], 1e-9),
-             "device": str(self.device)},
+             "device": str(self.device), **self.sampler.summary(), **self.weighting.summary()},
             self.output / "metrics.json",
         )
         plot_history(history, self.output / "dev-scores.png")
