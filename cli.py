@@ -1,4 +1,4 @@
-"""The command line: ``hierarchy train``, ``evaluate``, ``annotate`` and ``package``."""
+"""The command line: ``hierarchy train``, ``evaluate``, ``annotate``, ``package`` and ``inspect``."""
 from __future__ import annotations
 
 import json
@@ -234,6 +234,22 @@ def package(
     except HierarchyError as e:
         fail(e)
     typer.echo(f"spaCy pipeline in {out_dir}: spacy.load({str(out_dir)!r})")
+
+
+@app.command()
+def inspect(
+    model_dir: Path = typer.Argument(..., help="A model directory written by hierarchy train."),
+):
+    """What training saw: each weighting's loss weights, AutoSeM's mixing ratio and the interference between tasks
+    (gradient cosines, with train.diagnose_every); writes interference.png into the model directory."""
+    from hierarchy.inspect import plot_interference, read_history, report
+
+    try:
+        typer.echo(report(model_dir))
+        if plot_interference(read_history(model_dir), model_dir / "interference.png"):
+            typer.echo(f"plot: {model_dir / 'interference.png'}")
+    except HierarchyError as e:
+        fail(e)
 
 
 def injected_heads(name: str, parse, path: Path, gold) -> list:

@@ -1,4 +1,5 @@
-"""The per-layer dev curves of a training run, as a PNG beside the model."""
+"""The curves of a training run, as PNGs beside the model: per-layer dev scores, and the loss weights a weighting
+chose (``weights.png``)."""
 from __future__ import annotations
 
 import matplotlib
@@ -7,6 +8,31 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from .fileio import atomic_write  # noqa: E402
+
+
+def line_plot(series: dict[str, list[tuple[int, float]]], path, ylabel: str, title: str, zero: bool = False,
+              legend: str = "best") -> None:
+    """One line per series of ``(epoch, value)`` points, integer epochs; ``zero``: a line at 0. More than six
+    series put the legend beside the plot, not over it."""
+    outside = len(series) > 6
+    fig, ax = plt.subplots(figsize=(9.5 if outside else 7, 4.5))
+    for k, (label, points) in enumerate(sorted(series.items())):  # past ten colours, other dashes
+        ax.plot(*zip(*points), marker="o", label=label, linestyle=("-", "--", ":")[k // 10 % 3])
+    if zero:
+        ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(alpha=0.3)
+    if outside:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    else:
+        ax.legend(loc=legend, fontsize="small")
+    fig.tight_layout()
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=100)
+    plt.close(fig)
 
 
 def plot_history(history: list[dict], path) -> None:
@@ -19,15 +45,17 @@ def plot_history(history: list[dict], path) -> None:
                 for key in ("acc", "f1", "uas", "las", "pearson"):
                     if key in values:
                         series.setdefault(f"{name} {key}", []).append((line["epoch"], values[key]))
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for label, points in sorted(series.items()):
-        ax.plot(*zip(*points), marker="o", label=label)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("dev score (%)")
-    ax.set_title("Dev scores per layer")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize="small")
-    fig.tight_layout()
-    with atomic_write(path, "wb") as f:
-        fig.savefig(f, format="png", dpi=100)
-    plt.close(fig)
+    line_plot(series, path, "dev score (%)", "Dev scores per layer", legend="lower right")
+
+
+def plot_weights(history: list[dict], path) -> bool:
+    """Each task's loss weight at the end of each epoch, as the run's weighting chose it (False, nothing written,
+    when every weight stayed where it started)."""
+    series: dict[str, list[tuple[int, float]]] = {}
+    for line in history:
+        for task, weight in (line.get("weighting") or {}).get("weights", {}).items():
+            series.setdefault(task, []).append((line["epoch"], weight))
+    if all(len({w for _, w in points}) <= 1 for points in series.values()):
+        return False
+    line_plot(series, path, "loss weight", "Loss weights chosen by the weighting")
+    return True

@@ -174,3 +174,26 @@ def test_a_run_resumed_mid_way_continues_exactly(tmp_path, monkeypatch, sampling
     a, b = (load_file(tmp_path / run / "checkpoint.safetensors") for run in ("straight", "resumed"))
     assert all(torch.equal(a[k], b[k]) for k in a if k.startswith("model."))
     assert straight["history"][-1]["interference"]["n"] >= 1
+
+
+def test_inspect_prints_the_interference_and_weights_and_plots_them(tmp_path):
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    config = tiny_config(epochs=2, sampling="joint", weighting="uncertainty", diagnose_every=2)
+    config.data.max_sentences = 6
+    Trainer(config, tmp_path / "model", progress=False).fit()
+    result = CliRunner().invoke(app, ["inspect", str(tmp_path / "model")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1].startswith("loss weights at the last epoch: pos ")
+    header = next(k for k, line in enumerate(lines) if line.startswith("gradient cosines"))
+    assert lines[header + 1].split() == ["pos", "chunks", "deps"]  # the stack's order
+    rows = [line.split() for line in lines[header + 2 : header + 5]]
+    assert [r[0] for r in rows] == ["pos", "chunks", "deps"] and all(r[1 + k] == "1.000" for k, r in enumerate(rows))
+    assert all(-1 <= float(c) <= 1 for r in rows for c in r[1:])
+    for plot in ("interference.png", "weights.png"):
+        assert (tmp_path / "model" / plot).read_bytes().startswith(b"\x89PNG")
+    missing = CliRunner().invoke(app, ["inspect", str(tmp_path / "nothing")])
+    assert missing.exit_code == 2 and "log.jsonl: file not found" in missing.output

@@ -41,7 +41,7 @@ def mean(records: list[dict]) -> dict:
         return {}
     out = {"n": len(records)}
     for kind in ("cosine", "norm"):
-        keys = {k for r in records for k in r[kind]}
+        keys = dict.fromkeys(k for r in records for k in r[kind])  # in the order of the stack
         out[kind] = {k: sum(r[kind][k] for r in records if k in r[kind]) / sum(k in r[kind] for r in records)
-                     for k in sorted(keys)}
+                     for k in keys}
     return out

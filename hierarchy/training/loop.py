@@ -17,7 +17,7 @@ from ..errors import ConfigError
 from ..fileio import atomic_write
 from ..model import Hierarchy
 from ..persistence import load_config_file, resolve_device, save_json, save_model
-from ..plot import plot_history
+from ..plot import plot_history, plot_weights
 from ..predict import Predictor, autocast
 from ..tasks import TASKS
 from ..vectors import attach
@@ -212,6 +212,7 @@ class Trainer:
             self.output / "metrics.json",
         )
         plot_history(history, self.output / "dev-scores.png")
+        plot_weights(history, self.output / "weights.png")
 
 
 def task_score(task: str, metrics: dict) -> float:
