@@ -349,3 +349,15 @@ def test_every_task_trains_under_bf16_autocast(recipe, mode, tmp_path, monkeypat
     last = json.loads((tmp_path / "m" / "log.jsonl").read_text().splitlines()[-1])
     assert set(last["loss"]) == set(config.tasks()) and all(math.isfinite(v) for v in last["loss"].values())
     assert set(last["dev"]) == set(config.tasks())
+
+
+def test_a_negative_dev_score_still_saves_the_first_epochs_model(tmp_path, monkeypatch):
+    """Model selection once started at -1.0, so a run whose dev score stayed below it (a Pearson r) wrote no model
+    and still exited 0; the first epoch's model is always a candidate now."""
+    monkeypatch.setattr(hierarchy.training.loop, "task_score", lambda task, metrics: -50.0)
+    state = Trainer(small_config(epochs=2), tmp_path / "out", progress=False).fit()
+    assert state["best_epoch"] == 1 and state["best"] == -50.0
+    load_model(tmp_path / "out")
+    for epochs, patience in ((0, 5), (-1, 5), (2, 0)):
+        with pytest.raises(ConfigError, match="train.epochs and train.patience must be at least 1"):
+            small_config(epochs=epochs, patience=patience).validate("recipe.toml")

@@ -83,7 +83,7 @@ class Trainer:
     def fit(self, resume: bool = False) -> dict:
         cfg = self.config.train
         self.build(resume)
-        state = {"epoch": 0, "best": -1.0, "best_epoch": 0, "history": [], "seconds": 0.0, "words": 0, "steps": 0}
+        state = {"epoch": 0, "best": None, "best_epoch": 0, "history": [], "seconds": 0.0, "words": 0, "steps": 0}
         if resume:
             state = load_checkpoint(self.output, self.model, self.optimizer)
             self.steps = state.get("steps", 0)
@@ -114,7 +114,7 @@ class Trainer:
                  "words_per_second": words / seconds, "sampler": self.sampler.log(),
                  "weighting": self.weighting.log(), "interference": mean(diagnosed)}
             )
-            if score > state["best"]:
+            if state["best_epoch"] == 0 or score > state["best"]:  # the first epoch's model is always a candidate
                 state.update(best=score, best_epoch=epoch, best_dev=dev)
                 save_model(self.model, self.config, self.vocabs, self.output)
             state.update(epoch=epoch, steps=self.steps, sampler=self.sampler.state_dict(),
