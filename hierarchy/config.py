@@ -234,6 +234,9 @@ class Config:
         if self.train.dtp_gamma < 0 or not 0 < self.train.dtp_smoothing <= 1 or self.train.diagnose_every < 0:
             raise ConfigError(f"{where}: train.dtp_gamma must be 0 or more, train.dtp_smoothing in (0, 1] and "
                               "train.diagnose_every 0 or more")
+        if self.train.weighting == "pcgrad" and self.train.sampling != "joint":
+            raise ConfigError(f"{where}: train.weighting 'pcgrad' needs train.sampling = 'joint' (it projects the "
+                              "gradients of the tasks of one step; other samplers train one task a step)")
         if self.train.epochs < 1 or self.train.patience < 1:
             raise ConfigError(f"{where}: train.epochs and train.patience must be at least 1 (a run that trains no "
                               "epoch writes no model)")

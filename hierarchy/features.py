@@ -1,34 +1,25 @@
 """The on-disk cache of a frozen transformer's per-word features: one safetensors file per corpus, named by a hash
 of the encoder (its config and weights), the pooling and the corpus's text, so a second run over the same corpus
-with the same encoder reads the file instead of running the encoder."""
+with the same encoder reads the file instead of running the encoder. A cache that cannot be written (a read-only
+or full disk) is skipped with a warning."""
 from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-from .modules.transformer import TransformerInput, encoder_files, encoder_identity
+from .modules.transformer import TransformerInput, encoder_identity
 from .persistence import save_tensors
 
 
-def file_sha256(path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def cache_key(encoder_path, pooling: str, sentences: list[list[str]]) -> str:
-    """A hash of the encoder (config and weight files), the pooling and the text of ``sentences``."""
-    digest = hashlib.sha256()
-    identity = {"encoder": encoder_identity(encoder_path), "pooling": pooling,
-                "weights": [file_sha256(f) for f in encoder_files(encoder_path)[1:2]]}
-    digest.update(json.dumps(identity, sort_keys=True).encode())
+def cache_key(identity: dict, pooling: str, sentences: list[list[str]]) -> str:
+    """A hash of the encoder's ``identity`` (:func:`encoder_identity`), the pooling and the text of ``sentences``."""
+    digest = hashlib.sha256(json.dumps({"encoder": identity, "pooling": pooling}, sort_keys=True).encode())
     for words in sentences:
         digest.update("\t".join(words).encode() + b"\n")
     return digest.hexdigest()[:32]
@@ -43,7 +34,8 @@ def cached_features(transformer: TransformerInput, sentences: list[list[str]], d
     if not directory:
         transformer.precompute(sentences, progress=progress)
         return False
-    path = Path(directory).expanduser() / f"{cache_key(transformer.path, transformer.pooling, sentences)}.safetensors"
+    identity = encoder_identity(transformer.path)
+    path = Path(directory).expanduser() / f"{cache_key(identity, transformer.pooling, sentences)}.safetensors"
     if path.is_file():
         try:
             tensors = load_file(path)
@@ -55,8 +47,12 @@ def cached_features(transformer: TransformerInput, sentences: list[list[str]], d
                 transformer.features[tuple(words)] = row
             return True
     transformer.precompute(sentences, progress=progress)
-    path.parent.mkdir(parents=True, exist_ok=True)
     features = torch.cat([transformer.features[tuple(s)] for s in sentences])  # (n_words, n_layers, size)
-    save_tensors({"features": features, "lengths": torch.tensor([len(s) for s in sentences])}, path,
-                 {"encoder": json.dumps(encoder_identity(transformer.path)), "pooling": transformer.pooling})
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_tensors({"features": features, "lengths": torch.tensor([len(s) for s in sentences])}, path,
+                     {"encoder": json.dumps(identity), "pooling": transformer.pooling})
+    except OSError as e:
+        warnings.warn(f"{path.parent}: cannot write the transformer feature cache ({e.strerror or e}); "
+                      "going on without it", stacklevel=2)
     return False

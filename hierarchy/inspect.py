@@ -19,6 +19,8 @@ def read_history(directory) -> list[dict]:
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     except json.JSONDecodeError as e:
         raise ConfigError(f"{path}:{e.lineno}: not a JSON line ({e.msg})") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text ({e.reason})") from None
 
 
 def cosine_matrix(record: dict) -> tuple[list[str], list[list[float | None]]]:
@@ -38,7 +40,10 @@ def report(directory) -> str:
     """The text ``hierarchy inspect`` prints."""
     history = read_history(directory)
     metrics_path = Path(directory) / "metrics.json"
-    metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
+    try:
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{metrics_path}: not valid JSON ({e})") from None
     if not history:
         return f"{directory}: no finished epoch"
     last = history[-1]

@@ -22,13 +22,15 @@ class Hierarchy(nn.Module):
     relatedness of a pair given to both its sentences); a per-sentence one reaches every token of the sentence.
     """
 
-    def __init__(self, config: ModelConfig, vocabs, encoder_path=None):
-        """``encoder_path``: where the ``[model.transformer]`` encoder is (default: its configured path)."""
+    def __init__(self, config: ModelConfig, vocabs, encoder_path=None, pretrained: bool = True):
+        """``encoder_path``: where the ``[model.transformer]`` encoder is (default: its configured path);
+        ``pretrained=False``: a fine-tuned encoder is built from its config only (a saved model holds its weights)."""
         super().__init__()
         transformer = None
         if config.transformer.path:
-            transformer = TransformerInput(encoder_path or config.transformer.path, config.transformer.pooling,
-                                           config.transformer.freeze)
+            tcfg = config.transformer
+            transformer = TransformerInput(encoder_path or tcfg.path, tcfg.pooling, tcfg.freeze,
+                                           pretrained or tcfg.freeze)
         self.embed = Embeddings(
             len(vocabs.words), len(vocabs.chars), config.word_dim, config.chars, config.char_dim, config.char_size,
             config.word_dropout, len(vocabs.vectors) if vocabs.vectors else 0, vocabs.vectors_dim,

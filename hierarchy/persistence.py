@@ -49,9 +49,9 @@ def save_model(model: Hierarchy, config: Config, vocabs: Vocabs, directory, copy
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     transformer = model.embed.transformer
-    if copy_encoder and transformer is not None:
+    if copy_encoder and transformer is not None:  # a fine-tuned encoder's weights are in the model's own
         (directory / ENCODER).mkdir(exist_ok=True)
-        for file in encoder_files(transformer.path):
+        for file in encoder_files(transformer.path, weights=transformer.freeze):
             if file.resolve() != (directory / ENCODER / file.name).resolve():
                 shutil.copyfile(file, directory / ENCODER / file.name)
         model_config = dataclasses.replace(
@@ -82,7 +82,7 @@ def load_model(directory, device="cpu") -> tuple[Hierarchy, Config, Vocabs]:
         raise ConfigError(f"{directory}: model directory not found")
     config = load_config_file(directory / "config.toml")
     vocabs = Vocabs.load(directory / "vocab.json")
-    model = Hierarchy(config.model, vocabs, find_encoder(directory, config, vocabs))
+    model = Hierarchy(config.model, vocabs, find_encoder(directory, config, vocabs), pretrained=False)
     weights = directory / "weights.safetensors"
     if not weights.is_file():
         raise ConfigError(f"{weights}: file not found (expected the model's weights)")
@@ -113,11 +113,14 @@ def find_encoder(directory, config: Config, vocabs: Vocabs) -> Path | None:
 
 
 def check_encoder(path, vocabs: Vocabs) -> None:
-    """Refuse an encoder other than the one ``vocabs`` records (another config.json)."""
-    if vocabs.encoder is None:
+    """Refuse an encoder other than the one ``vocabs`` records: another config.json, or (for a frozen encoder,
+    whose weights the model does not hold) other weights."""
+    expected = vocabs.encoder
+    if expected is None:
         return
-    found, expected = encoder_identity(path), vocabs.encoder
-    if found["config_sha256"] != expected["config_sha256"]:
-        raise ConfigError(f"{path}: this model was trained with the transformer '{expected['name']}' (config "
-                          f"sha256 {expected['config_sha256'][:12]}), but this directory holds '{found['name']}' "
-                          f"(config sha256 {found['config_sha256'][:12]})")
+    found = encoder_identity(path, weights="weights_sha256" in expected)
+    for key, what in (("config_sha256", "config"), ("weights_sha256", "weights")):
+        if key in expected and found[key] != expected[key]:
+            raise ConfigError(f"{path}: this model was trained with the transformer '{expected['name']}' ({what} "
+                              f"sha256 {expected[key][:12]}), but this directory holds '{found['name']}' ({what} "
+                              f"sha256 {found[key][:12]})")

@@ -114,12 +114,18 @@ def test_uncertainty_weighting_matches_the_hand_computed_loss():
     with torch.no_grad():
         weighting.log_variance.copy_(torch.tensor([0.5, -1.0]))
     total = weighting.combine({"pos": torch.tensor(2.0), "relatedness": torch.tensor(3.0)})
-    by_hand = (math.exp(-0.5) * 2.0 + 0.5) + 0.5 * (math.exp(1.0) * 3.0 - 1.0)  # relatedness: a regression
+    # pos: L / sigma^2 + log sigma; relatedness, a regression: L / (2 sigma^2) + log sigma; s = log sigma^2
+    by_hand = (math.exp(-0.5) * 2.0 + 0.25) + (0.5 * math.exp(1.0) * 3.0 - 0.5)
     assert total.item() == pytest.approx(by_hand)
     assert weighting.weights() == pytest.approx({"pos": math.exp(-0.5), "relatedness": 0.5 * math.exp(1.0)})
-    total.backward()  # d/ds (exp(-s) L + s) = 1 - exp(-s) L
-    assert weighting.log_variance.grad.tolist() == pytest.approx([1 - math.exp(-0.5) * 2.0,
-                                                                 0.5 * (1 - math.exp(1.0) * 3.0)])
+    total.backward()  # d/ds (c exp(-s) L + s / 2) = 1/2 - c exp(-s) L
+    assert weighting.log_variance.grad.tolist() == pytest.approx([0.5 - math.exp(-0.5) * 2.0,
+                                                                 0.5 - 0.5 * math.exp(1.0) * 3.0])
+    for loss in (0.5, 4.0):  # at the optimum both kinds weigh 1 / (2 L)
+        for k in (0, 1):
+            with torch.no_grad():
+                weighting.log_variance[k] = math.log(2 * weighting.scale[k] * loss)
+        assert weighting.weights() == pytest.approx({"pos": 1 / (2 * loss), "relatedness": 1 / (2 * loss)})
 
 
 def test_dtp_weights_the_harder_task_more():
@@ -197,3 +203,11 @@ def test_inspect_prints_the_interference_and_weights_and_plots_them(tmp_path):
         assert (tmp_path / "model" / plot).read_bytes().startswith(b"\x89PNG")
     missing = CliRunner().invoke(app, ["inspect", str(tmp_path / "nothing")])
     assert missing.exit_code == 2 and "log.jsonl: file not found" in missing.output
+
+
+def test_pcgrad_needs_steps_with_several_tasks():
+    from hierarchy.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="'pcgrad' needs train.sampling = 'joint'"):
+        tiny_config(weighting="pcgrad").validate("recipe.toml")
+    tiny_config(weighting="pcgrad", sampling="joint").validate("recipe.toml")

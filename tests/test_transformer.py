@@ -7,7 +7,7 @@ import string
 
 import pytest
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 transformers = pytest.importorskip("transformers")  # the ``transformers`` extra; dev installs it
 
@@ -129,12 +129,14 @@ def test_a_model_with_a_transformer_overfits_saves_and_reloads(encoder, tmp_path
         assert len(encoder_keys) == len(before) and any(not torch.equal(tuned[k], before[k]) for k in before)
         assert trainer.optimizer.param_groups[1]["name"] == "encoder" and trainer.steps == state["steps"] > 5
     save_model(trainer.model, config, trainer.vocabs, tmp_path / "last")
+    save_model(trainer.model, config, trainer.vocabs, tmp_path / "carried", copy_encoder=True)
+    copied = {p.name for p in (tmp_path / "carried" / "encoder").iterdir()}
+    assert ("model.safetensors" in copied) == freeze  # a fine-tuned encoder's weights are the model's own
     dev = read_conllu(SAMPLE / "dev.conllu")
-    trained = Predictor(trainer.model, trainer.vocabs)(dev)
-    model, _, vocabs = load_model(tmp_path / "last")
-    model.embed.transformer.features.clear()  # reloaded: features computed on the fly, not from the cache
-    reloaded = Predictor(model, vocabs)(dev)
-    assert [(s.upos, s.heads, s.chunks) for s in trained] == [(s.upos, s.heads, s.chunks) for s in reloaded]
+    trained = [(s.upos, s.heads, s.chunks) for s in Predictor(trainer.model, trainer.vocabs)(dev)]
+    for directory in ("last", "carried"):  # reloaded: features computed on the fly, not read from the cache
+        model, _, vocabs = load_model(tmp_path / directory)
+        assert [(s.upos, s.heads, s.chunks) for s in Predictor(model, vocabs)(dev)] == trained
 
 
 def test_a_model_refuses_another_encoder_and_a_package_carries_its_own(encoder, tmp_path):
@@ -151,6 +153,14 @@ def test_a_model_refuses_another_encoder_and_a_package_carries_its_own(encoder, 
         "config.json", "model.safetensors", "tokenizer.json"}
     text = "The cat sat on the mat."
     before = [(t.pos_, t.head.i) for t in spacy.load(tmp_path / "package")(text)]
+    weights = copy / "model.safetensors"
+    original = weights.read_bytes()
+    tensors = load_file(weights)
+    tensors["embeddings.word_embeddings.weight"] += 1.0  # the same config, other weights
+    save_file(tensors, weights, metadata={"format": "pt"})
+    with pytest.raises(ConfigError, match=r"trained with the transformer .*\(weights sha256"):
+        load_model(tmp_path / "model")
+    weights.write_bytes(original)
     settings = json.loads((copy / "config.json").read_text())
     settings["hidden_dropout_prob"] = 0.2  # another encoder, as far as the model can tell
     (copy / "config.json").write_text(json.dumps(settings))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import json
 from pathlib import Path
 
 import torch
@@ -18,40 +19,55 @@ from torch import nn
 from ..errors import ConfigError
 
 PIECES_PER_CALL = 4096  # padded pieces per encoder call
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-#: The files of a model directory a pipeline needs: config, weights and tokenizer (see :func:`encoder_files`).
+#: The tokenizer files a pipeline needs besides config.json and the weights (see :func:`encoder_files`).
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
                    "vocab.txt", "vocab.json", "merges.txt", "spiece.model", "sentencepiece.bpe.model")
 
 
-def encoder_identity(path) -> dict:
-    """``{"name", "config_sha256"}`` of the model directory ``path``: what a model directory records of the
-    encoder it was trained with, and checks at load."""
+def weight_files(path) -> list[Path]:
+    """The weights of the model directory ``path``: its safetensors file(s) (one, or shards), else PyTorch's."""
+    for pattern in ("*.safetensors", "pytorch_model*.bin"):
+        found = sorted(Path(path).glob(pattern))
+        if found:
+            return found
+    return []
+
+
+def encoder_identity(path, weights: bool = True) -> dict:
+    """``{"name", "config_sha256", "weights_sha256"}`` of the model directory ``path`` (``weights``: hash the
+    weight files too): what a model directory records of the encoder it was trained with, and checks at load."""
     config = Path(path) / "config.json"
     try:
         data = config.read_bytes()
     except OSError:
         raise ConfigError(f"{path}: not a Hugging Face model directory (expected config.json, weights and a "
                           "tokenizer)") from None
-    import json
-
     try:
         name = json.loads(data).get("_name_or_path") or Path(path).resolve().name
-    except (json.JSONDecodeError, AttributeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
         raise ConfigError(f"{config}: not a valid JSON model configuration") from None
-    return {"name": name, "config_sha256": hashlib.sha256(data).hexdigest()}
+    identity = {"name": name, "config_sha256": hashlib.sha256(data).hexdigest()}
+    if weights:
+        digest = hashlib.sha256()
+        for file in weight_files(path):
+            with open(file, "rb") as f:
+                while block := f.read(1 << 20):
+                    digest.update(block)
+        identity["weights_sha256"] = digest.hexdigest()
+    return identity
 
 
-def encoder_files(path) -> list[Path]:
-    """The files of the model directory ``path`` a pipeline needs (config, weights, tokenizer); what
-    ``hierarchy package`` copies."""
+def encoder_files(path, weights: bool = True) -> list[Path]:
+    """The files of the model directory ``path`` a pipeline needs: config, weights (with ``weights``; a
+    fine-tuned encoder's are in the model's own weights) and tokenizer; what ``hierarchy package`` copies."""
     path = Path(path)
-    weights = next(([path / w] for w in WEIGHT_FILES if (path / w).is_file()), [])
-    return [path / "config.json", *weights, *(path / f for f in TOKENIZER_FILES if (path / f).is_file())]
+    weight = [*weight_files(path), *sorted(path.glob("*.index.json"))] if weights else []
+    return [path / "config.json", *weight, *(path / f for f in TOKENIZER_FILES if (path / f).is_file())]
 
 
-def load_encoder(path):
-    """``(model, tokenizer)`` from the local directory ``path``; a :class:`ConfigError` naming it otherwise."""
+def load_encoder(path, pretrained: bool = True):
+    """``(model, tokenizer)`` from the local directory ``path`` (``pretrained=False``: the architecture only, for
+    a fine-tuned encoder whose weights the model directory holds); a :class:`ConfigError` naming it otherwise."""
     try:
         import transformers
     except ImportError:
@@ -59,10 +75,17 @@ def load_encoder(path):
                           ) from None
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
-    encoder_identity(path)  # a clear error for a directory without config.json
+    encoder_identity(path, weights=False)  # a clear error for a directory without config.json
     try:
         tokenizer = transformers.AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        model = transformers.AutoModel.from_pretrained(str(path), local_files_only=True)
+        if getattr(tokenizer, "add_prefix_space", True) is False:  # byte-level BPE: words given one by one
+            tokenizer = transformers.AutoTokenizer.from_pretrained(str(path), local_files_only=True,
+                                                                   add_prefix_space=True)
+        if pretrained:
+            model = transformers.AutoModel.from_pretrained(str(path), local_files_only=True)
+        else:
+            config = transformers.AutoConfig.from_pretrained(str(path), local_files_only=True)
+            model = transformers.AutoModel.from_config(config)
     except (OSError, ValueError, KeyError) as e:
         raise ConfigError(f"{path}: cannot load the transformer ({str(e).splitlines()[0]})") from None
     if not tokenizer.is_fast:
@@ -111,9 +134,9 @@ class TransformerInput(nn.Module):
     are computed on the fly. Otherwise the encoder is fine-tuned with the rest.
     """
 
-    def __init__(self, path, pooling: str = "first", freeze: bool = True):
+    def __init__(self, path, pooling: str = "first", freeze: bool = True, pretrained: bool = True):
         super().__init__()
-        model, self.tokenizer = load_encoder(path)
+        model, self.tokenizer = load_encoder(path, pretrained)
         self.path, self.pooling, self.freeze = Path(path), pooling, freeze
         if freeze:
             model.eval().requires_grad_(False)
@@ -123,11 +146,13 @@ class TransformerInput(nn.Module):
         config = model.config
         self.size, self.n_layers = config.hidden_size, config.num_hidden_layers + 1
         self.mix = ScalarMix(self.n_layers)
-        limits = [config.max_position_embeddings, self.tokenizer.model_max_length]
+        limits = [getattr(config, "max_position_embeddings", None), self.tokenizer.model_max_length]
         probe = self.tokenizer([["x"]], is_split_into_words=True)  # where the special tokens go
         ids, word_ids = probe["input_ids"][0], probe.word_ids(0)
-        self.prefix, self.suffix = ids[: word_ids.index(0)], ids[word_ids.index(0) + 1 :]
-        self.max_pieces = min(n for n in limits if n and n < 1e6) - len(self.prefix) - len(self.suffix)
+        first, last = word_ids.index(0), len(word_ids) - 1 - word_ids[::-1].index(0)
+        self.prefix, self.suffix = ids[:first], ids[last + 1 :]
+        limit = min([n for n in limits if n and n < 1e6] or [512])
+        self.max_pieces = max(limit - len(self.prefix) - len(self.suffix), 1)
         self.features: dict[tuple, torch.Tensor] = {}  # frozen: tuple(words) -> [n_words, n_layers, size]
 
     def _apply(self, fn, *args, **kwargs):
@@ -143,6 +168,8 @@ class TransformerInput(nn.Module):
         if missing:
             with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze):
                 computed = self.encode([texts[i] for i in missing], seq_len)
+            if self.freeze:  # rounded as the cached features are, so a sentence scores the same either way
+                computed = computed.half().to(computed.dtype)
             layers = layers.to(computed.dtype)
             layers[missing] = computed
         for i, words in enumerate(texts):

@@ -23,6 +23,9 @@ def save_checkpoint(directory, model, optimizer, state: dict) -> None:
         for key, value in slots.items():
             tensors[f"optim.{index}.{key}"] = value if torch.is_tensor(value) else torch.tensor(value)
     tensors["rng.torch"] = torch.get_rng_state()
+    if torch.cuda.is_available():  # dropout on a GPU draws from its own generators
+        for k, rng in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng.cuda.{k}"] = rng
     meta = {"state": json.dumps(state), "param_groups": json.dumps(optim["param_groups"])}
     save_tensors(tensors, Path(directory) / NAME, meta)
 
@@ -48,4 +51,7 @@ def load_checkpoint(directory, model, optimizer) -> dict:
             slots.setdefault(int(index), {})[name] = value
     optimizer.load_state_dict({"state": slots, "param_groups": json.loads(meta["param_groups"])})
     torch.set_rng_state(tensors["rng.torch"])
+    cuda = [tensors[f"rng.cuda.{k}"] for k in range(torch.cuda.device_count()) if f"rng.cuda.{k}" in tensors]
+    if cuda and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
     return json.loads(meta["state"])

@@ -64,7 +64,7 @@ class Trainer:
             if resume:
                 check_encoder(encoder, self.vocabs)
             else:
-                self.vocabs.encoder = encoder_identity(encoder)
+                self.vocabs.encoder = encoder_identity(encoder, weights=self.config.model.transformer.freeze)
         self.model = Hierarchy(self.config.model, self.vocabs)
         if vectors is not None:
             self.model.embed.set_vectors(vectors)
@@ -159,7 +159,7 @@ class Trainer:
         steps = self.sampler.steps(epoch_batches, rng)  # lazily: a sampler may evaluate between steps
         for step in tqdm(steps, total=self.sampler.n_steps(epoch_batches), desc="train", leave=False,
                          disable=not self.progress):
-            single = len(step.tasks) == 1
+            single = len(step.tasks) == 1 and self.sampler.phases
             if single and (step.phase, step.tasks[0]) != phase:
                 phase = step.phase, step.tasks[0]
                 lower = self.model.lower_parameters(step.tasks[0])
@@ -187,7 +187,7 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         parameters = [p for group in self.optimizer.param_groups for p in group["params"]]
         self.weighting.backward(losses, extra, parameters)
-        torch.nn.utils.clip_grad_norm_(parameters, self.config.train.clip)
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip)
         if len(self.optimizer.param_groups) > 1:  # a fine-tuned encoder warms up step by step
             set_learning_rate(self.optimizer, self.config.train, self.epoch, self.config.model.transformer,
                               self.steps)
@@ -198,8 +198,10 @@ class Trainer:
         """Each task's gradient on a batch of its own (the one at this step's position in its epoch), and the
         cosines between them: :func:`~hierarchy.training.diagnostics.interference`."""
         parameters = [p for p in self.model.parameters() if p.requires_grad]
-        losses = {t: self.task_loss(t, b[self.steps % len(b)].to(self.device)) for t, b in epoch_batches.items()}
-        return interference(gradients(losses, parameters))
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices):  # dropout here must not move the training's random stream
+            losses = {t: self.task_loss(t, b[self.steps % len(b)].to(self.device)) for t, b in epoch_batches.items()}
+            return interference(gradients(losses, parameters))
 
     def write_reports(self, state: dict) -> None:
         history = state["history"]

@@ -32,7 +32,11 @@ class Step:
 
 class Sampler(Strategy):
     """``steps(batches, rng)`` yields the epoch's steps from ``{task: [batch, ...]}`` (tasks bottom first), lazily:
-    a sampler may look at the model between steps (AutoSeM's rounds)."""
+    a sampler may look at the model between steps (AutoSeM's rounds). ``phases``: its one-task steps come in runs
+    of the same task long enough for successive regularization to anchor the layers below at each run's start
+    (a sampler that draws a task every step has none)."""
+
+    phases = True
 
     def steps(self, batches: dict[str, list], rng):
         raise NotImplementedError
@@ -78,6 +82,8 @@ def one_task_steps(batches: dict[str, list], choose, n_steps: int, taken: dict |
 
 class PowerSampler(Sampler):
     """Each step draws one task with probability ``p_t ∝ n_t ** exponent()``."""
+
+    phases = False
 
     def exponent(self) -> float:
         raise NotImplementedError

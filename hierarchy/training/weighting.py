@@ -48,9 +48,10 @@ class StaticWeighting(Weighting):
 
 
 class UncertaintyWeighting(Weighting):
-    """``sum_t c_t (exp(-s_t) L_t + s_t)``: ``s_t`` a learned log-variance per task (starting at 0), ``c_t = 1/2``
-    for a regression task (its spec's ``regression``) and 1 otherwise, as Kendall, Gal & Cipolla (2018) weigh
-    regression and classification losses by their homoscedastic uncertainty."""
+    """``sum_t c_t exp(-s_t) L_t + s_t / 2``: ``s_t = log sigma_t^2`` a learned log-variance per task (starting at
+    0), ``c_t = 1/2`` for a regression task (its spec's ``regression``) and 1 otherwise: Kendall, Gal & Cipolla's
+    (2018) ``L / (2 sigma^2) + log sigma`` for a Gaussian likelihood and ``L / sigma^2 + log sigma`` for a softmax
+    one, which weigh both kinds alike at the optimum (``1 / (2 L)``)."""
 
     def __init__(self, tasks, config):
         super().__init__(tasks, config)
@@ -62,7 +63,7 @@ class UncertaintyWeighting(Weighting):
         for task, loss in losses.items():
             k = self.tasks.index(task)
             s = self.log_variance[k]
-            total = total + self.scale[k] * (torch.exp(-s) * loss + s)
+            total = total + self.scale[k] * torch.exp(-s) * loss + 0.5 * s
         return total
 
     def weights(self):
@@ -126,10 +127,8 @@ class PCGradWeighting(Weighting):
         self.rng = random.Random(config.seed)
 
     def backward(self, losses, extra, parameters):
-        if len(losses) < 2:
+        if len(losses) < 2 or extra is not None:  # extra: a one-task step's regularization term
             return super().backward(losses, extra, parameters)
-        if extra is not None:
-            extra.backward(retain_graph=True)
         weights = self.weights()
         grads = {t: torch.autograd.grad(weights[t] * loss, parameters, retain_graph=True, allow_unused=True)
                  for t, loss in losses.items()}
