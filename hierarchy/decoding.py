@@ -1,7 +1,7 @@
 """Structured decoders: dependency trees (greedy, then MST where needed) and BIO constraints.
 
-The algorithms come from allennlp-light (Chu-Liu-Edmonds, the constrained CRF); this
-module only adapts their conventions to ours (SuPar's ``s_arc[b, dep, head]``).
+Trees: Chu-Liu-Edmonds without recursion, O(n^2) (:mod:`hierarchy.mst`); the constrained CRF comes from
+allennlp-light. This module adapts their conventions to ours (SuPar's ``s_arc[b, dep, head]``).
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ import torch
 from allennlp_light.modules.conditional_random_field.conditional_random_field import (
     allowed_transitions,
 )
-from allennlp_light.nn.chu_liu_edmonds import decode_mst
-
+from .mst import max_spanning_tree
 from .trees import find_cycle
 
 
@@ -59,8 +58,7 @@ def _mst(scores: np.ndarray, overall_first: bool = True) -> list[int]:
     # -inf (and nan) become finite but worse than any real arc: the MST code computes
     # differences of scores, and -inf - -inf is nan.
     floor = lo - (hi - lo) - 1.0
-    # energy[head, dep]; a copy, as decode_mst zeroes its diagonal (self loops, never used)
-    energy = np.where(np.isfinite(scores), scores, floor).T.copy()
+    energy = np.where(np.isfinite(scores), scores, floor).T.copy()  # energy[head, dep]
     # The best tree overall is the answer when it has one root child (it beats every one-root tree): the usual
     # case when the best heads make a cycle, and a quick one. Otherwise, single root: every tree has n arcs, each
     # in [floor, hi], so two trees' sums differ by at most n * (hi - floor) < big. Subtracting big from every arc
@@ -69,13 +67,12 @@ def _mst(scores: np.ndarray, overall_first: bool = True) -> list[int]:
     # child, so the maximum spanning tree has exactly one. (Slower: no word's best head is ROOT any more, so the
     # algorithm contracts cycle after cycle.)
     if overall_first:
-        heads, _ = decode_mst(energy.copy(), n + 1, has_labels=False)
-        if (heads[1:] == 0).sum() == 1:
-            return heads[1:].tolist()
+        heads = max_spanning_tree(energy)
+        if heads.count(0) == 1:
+            return heads
     big = n * (hi - floor) + 1.0
     energy[0, 1:] -= big
-    heads, _ = decode_mst(energy, n + 1, has_labels=False)
-    return heads[1:].tolist()
+    return max_spanning_tree(energy, copy=False)
 
 
 def decode_tree(s_arc: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

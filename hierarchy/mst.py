@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 
-def max_spanning_tree(energy: np.ndarray) -> list[int]:
+def max_spanning_tree(energy: np.ndarray, copy: bool = True) -> list[int]:
     """The heads of words ``1..n`` in the maximum spanning arborescence rooted at node 0 (any number of root
     children) of ``energy`` ``[n + 1, n + 1]``, ``energy[head, dep]``; non-finite entries count as worse than every
-    finite one. Ties go to the lower head.
+    finite one. Ties go to the lower head. ``copy=False``: a float64 ``energy`` is used (and changed) in place.
 
     >>> max_spanning_tree(np.array([[0., 5, 1], [0, 0, 4], [0, 3, 0]]))  # 0->1 (5), 1->2 (4)
     [0, 1]
@@ -24,17 +24,14 @@ def max_spanning_tree(energy: np.ndarray) -> list[int]:
     [0, 1]
     """
     m = energy.shape[0]
-    w = np.asarray(energy, dtype=np.float64).copy()
+    w = np.array(energy, dtype=np.float64, copy=copy)
     finite = np.isfinite(w)
     if not finite.all():
         low, high = (w[finite].min(), w[finite].max()) if finite.any() else (0.0, 0.0)
         w[~finite] = low - (high - low) - 1.0  # worse than any real arc, still comparable
     np.fill_diagonal(w, -np.inf)
     w[:, 0] = -np.inf  # nothing enters the root
-    src = np.empty((m, m), dtype=np.int32)  # the original head of arc (u, v)
-    src[:] = np.arange(m, dtype=np.int32)[:, None]
-    dst = np.empty((m, m), dtype=np.int32)  # the original dependent
-    dst[:] = np.arange(m, dtype=np.int32)[None, :]
+    arc = np.arange(m * m, dtype=np.int64).reshape(m, m)  # the original arc (head * m + dep) that (u, v) stands for
     alive = np.ones(m, dtype=bool)
     best = w.argmax(0)
     parent, merged_at = np.arange(m), np.full(m, -1)  # a contracted node points at its representative
@@ -44,16 +41,16 @@ def max_spanning_tree(energy: np.ndarray) -> list[int]:
         cycle = np.array(queue.pop(), dtype=np.int64)
         r, rest, k = int(cycle[0]), cycle[1:], len(contractions)
         heads = best[cycle]
-        contractions.append((r, cycle, [(int(src[h, v]), int(dst[h, v])) for h, v in zip(heads, cycle)]))
+        contractions.append((r, cycle, [divmod(int(a), m) for a in arc[heads, cycle]]))
         rows = np.arange(m)
         entering = w[:, cycle] - w[heads, cycle][None, :]  # (m, len(cycle))
         into = entering.argmax(1)
         leaving = w[cycle, :]  # (len(cycle), m)
         out_of = leaving.argmax(0)
-        new_in = (entering[rows, into], src[rows, cycle[into]], dst[rows, cycle[into]])
-        new_out = (leaving[out_of, rows], src[cycle[out_of], rows], dst[cycle[out_of], rows])
-        w[:, r], src[:, r], dst[:, r] = new_in
-        w[r, :], src[r, :], dst[r, :] = new_out
+        new_in = (entering[rows, into], arc[rows, cycle[into]])
+        new_out = (leaving[out_of, rows], arc[cycle[out_of], rows])
+        w[:, r], arc[:, r] = new_in
+        w[r, :], arc[r, :] = new_out
         alive[rest] = False  # a dead node's row and column are never read again: no need to clear them
         w[r, r] = -np.inf
         parent[rest], merged_at[rest] = r, k
@@ -64,7 +61,7 @@ def max_spanning_tree(energy: np.ndarray) -> list[int]:
         found = cycle_through(best, r)
         if found:
             queue.append(found)
-    incoming = {v: (int(src[best[v], v]), int(dst[best[v], v])) for v in np.flatnonzero(alive) if v}
+    incoming = {int(v): divmod(int(arc[best[v], v]), m) for v in np.flatnonzero(alive) if v}
     for k in range(len(contractions) - 1, -1, -1):  # expand: break each cycle where the chosen arc enters it
         r, cycle, arcs = contractions[k]
         head, dep = incoming[r]
