@@ -17,7 +17,25 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def show_version(value: bool):
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"hierarchy {version('hierarchy')}")
+        except PackageNotFoundError:
+            typer.echo("hierarchy (not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def common(version: bool = typer.Option(False, "--version", callback=show_version, is_eager=True,
+                                        help="Print the version and exit.")):
+    """Train, evaluate and apply a linguistic hierarchy (POS -> chunks -> dependencies) from CoNLL files."""
 
 
 def fail(error: Exception):
@@ -57,6 +75,7 @@ def train(
     from hierarchy.config import load_config
     from hierarchy.training import Trainer, check_output
 
+    out = output or recipe.with_suffix("")
     try:
         overrides = parse_overrides(ctx.args)
         if device:
@@ -68,6 +87,10 @@ def train(
         state = trainer.fit(resume=resume)
     except HierarchyError as e:
         fail(e)
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted; the last finished epoch is saved: continue with "
+                   f"hierarchy train {recipe} --output {out} --resume", err=True)
+        raise typer.Exit(130) from None
     typer.echo(f"best dev score {state['best']:.2f} at epoch {state['best_epoch']}; model in {out}")
 
 

@@ -12,6 +12,7 @@ Overrides from the command line name a dotted key: ``--data.pos=train.conllu --t
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -67,7 +68,7 @@ class DataConfig:
     def __setattr__(self, key, value):
         defaults = self.defaults()
         if key not in defaults:
-            raise ConfigError(f"unknown config key 'data.{key}' (expected one of {', '.join(sorted(defaults))})")
+            raise ConfigError(unknown_key(f"data.{key}", defaults, "data."))
         self.values[key] = value
 
     def __eq__(self, other):
@@ -86,8 +87,7 @@ class DataConfig:
         data, defaults = cls(), cls.defaults()
         for key, value in table.items():
             if key not in defaults:
-                raise ConfigError(f"{where}: unknown config key '{prefix}{key}' "
-                                  f"(expected one of {', '.join(sorted(defaults))})")
+                raise ConfigError(f"{where}: {unknown_key(prefix + key, defaults, prefix)}")
             setattr(data, key, _convert(type(defaults[key]), value, where, prefix + key))
         return data
 
@@ -258,6 +258,18 @@ class Config:
                 raise ConfigError(f"{where}: task '{task}' has no training corpus: set data.{tasks[task].data_key}")
 
 
+def unknown_key(key: str, known, prefix: str = "") -> str:
+    """The message for an unknown ``key``: the close match when there is one, else the keys of its table.
+
+    >>> unknown_key("train.epoch", ["epochs", "patience"], "train.")
+    "unknown config key 'train.epoch' (did you mean 'train.epochs'?)"
+    """
+    close = difflib.get_close_matches(key[len(prefix):], list(known), n=1, cutoff=0.75)
+    if close:
+        return f"unknown config key '{key}' (did you mean '{prefix}{close[0]}'?)"
+    return f"unknown config key '{key}' (expected one of {', '.join(sorted(known))})"
+
+
 def _build(cls, table: dict, where: str, prefix: str = ""):
     """Build dataclass ``cls`` from a TOML table, rejecting unknown keys and wrong types."""
     if not isinstance(table, dict):
@@ -267,7 +279,7 @@ def _build(cls, table: dict, where: str, prefix: str = ""):
     values = {}
     for key, value in table.items():
         if key not in names:
-            raise ConfigError(f"{where}: unknown config key '{prefix}{key}' (expected one of {', '.join(sorted(names))})")
+            raise ConfigError(f"{where}: {unknown_key(prefix + key, names, prefix)}")
         values[key] = _convert(hints[key], value, where, prefix + key)
     return cls(**values)
 
@@ -331,18 +343,20 @@ def apply_override(config: Config, override: str) -> None:
     if not sep:
         raise ConfigError(f"command line: override '{override}' must look like key=value")
     *parents, name = key.split(".")
-    node = config
+    node, prefix = config, ""
     for part in parents:
         if not dataclasses.is_dataclass(node) or not hasattr(node, part):
-            raise ConfigError(f"command line: unknown config key '{key}'")
-        node = getattr(node, part)
+            known = [f.name for f in dataclasses.fields(node)] if dataclasses.is_dataclass(node) else []
+            raise ConfigError(f"command line: {unknown_key(key, known, prefix)}")
+        node, prefix = getattr(node, part), f"{prefix}{part}."
     if isinstance(node, DataConfig):
         defaults = node.defaults()
         if name not in defaults:
-            raise ConfigError(f"command line: unknown config key '{key}'")
+            raise ConfigError(f"command line: {unknown_key(key, defaults, prefix)}")
         hint = type(defaults[name])
     elif not dataclasses.is_dataclass(node) or name not in {f.name for f in dataclasses.fields(node)}:
-        raise ConfigError(f"command line: unknown config key '{key}'")
+        known = [f.name for f in dataclasses.fields(node)] if dataclasses.is_dataclass(node) else []
+        raise ConfigError(f"command line: {unknown_key(key, known, prefix)}")
     else:
         hint = typing.get_type_hints(type(node))[name]
     try:

@@ -572,3 +572,45 @@ def test_annotate_pairs_without_pair_layers(trained_model, tmp_path):
     assert result.exit_code == 2
     assert_one_error(result, "the model has no sentence-pair layer")
     assert not out.exists()
+
+
+def test_short_help_and_version():
+    for args in (["-h"], ["train", "-h"], ["evaluate", "-h"], ["inspect", "-h"]):
+        result = invoke(*args)
+        assert result.exit_code == 0 and "Usage" in result.stdout, (args, result.output)
+    result = invoke("--version")
+    assert result.exit_code == 0 and result.stdout.startswith("hierarchy ")
+
+
+def test_a_mistyped_key_gets_a_suggestion(tmp_path):
+    recipe = tiny_recipe(tmp_path)
+    line = assert_one_error(invoke("train", recipe, "--output", tmp_path / "out", "--train.epoch=2"))
+    assert "did you mean 'train.epochs'?" in line
+    recipe.write_text(recipe.read_text().replace("epochs = 1", "epoch = 1"), encoding="utf-8")
+    assert "did you mean 'train.epochs'?" in assert_one_error(invoke("train", recipe, "--output", tmp_path / "o"))
+
+
+def test_training_prints_a_header_and_each_epochs_dev_scores(tmp_path):
+    result = invoke("train", tiny_recipe(tmp_path), "--output", tmp_path / "out", "--train.epochs=2")
+    assert result.exit_code == 0, result.output
+    text = result.output.replace("\r", "\n")
+    assert "parameters" in text and "layers 1 pos · 2 chunks · 3 deps" in text
+    assert "  pos: 3 sentences /" in text and "dev" in text
+    epochs = [line[line.index("epoch "):] for line in text.splitlines() if "epoch " in line and " dev: " in line]
+    assert [line.split()[1] for line in epochs] == ["1/2", "2/2"]  # (a progress bar may precede it on its line)
+    assert all("pos: upos " in e and "chunks: f1 " in e and "deps: uas " in e and " las " in e for e in epochs)
+    assert text.count("  train loss: pos ") == 2
+    resumed = invoke("train", tiny_recipe(tmp_path), "--output", tmp_path / "out", "--resume", "--train.epochs=3")
+    assert "resuming after epoch 2" in resumed.output
+
+
+def test_ctrl_c_says_how_to_resume(tmp_path, monkeypatch):
+    from hierarchy.training import Trainer
+
+    def interrupted(self, resume=False):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "fit", interrupted)
+    result = invoke("train", tiny_recipe(tmp_path), "--output", tmp_path / "out", "--quiet")
+    assert result.exit_code == 130
+    assert "interrupted" in result.stderr and "--resume" in result.stderr and str(tmp_path / "out") in result.stderr

@@ -91,6 +91,10 @@ class Trainer:
             self.weighting.load_state_dict(state.get("weighting", {}))
         else:  # nothing but the directory until the first epoch ends: a run killed before it can simply restart
             self.output.mkdir(parents=True, exist_ok=True)
+        self.say("\n".join(self.header()))
+        if resume:
+            self.say(f"resuming after epoch {state['epoch']} (best dev score {state['best']:.2f} at epoch "
+                     f"{state['best_epoch']})")
         for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
             if epoch - state["best_epoch"] > cfg.patience and state["best_epoch"]:
                 break
@@ -121,10 +125,34 @@ class Trainer:
                          weighting=self.weighting.state_dict())
             save_checkpoint(self.output, self.model, self.optimizer, state)
             self.write_reports(state)
-            if self.progress:
-                tqdm.write(f"epoch {epoch}: score {score:.2f} (best {state['best']:.2f} at {state['best_epoch']}) "
-                           + " ".join(f"{t}={losses[t]:.3f}" for t in losses))
+            self.say(f"epoch {epoch}/{cfg.epochs} ({seconds:.0f} s, {words / seconds:.0f} words/s) dev: "
+                     + " | ".join(f"{task}: " + " ".join(dev_cells(task, dev[task])) for task in self.tasks if task in dev)
+                     + f" | selection {score:.2f} (best {state['best']:.2f} at epoch {state['best_epoch']})\n"
+                     + "  train loss: " + " ".join(f"{t} {loss:.3f}" for t, loss in losses.items()))
         return state
+
+    def say(self, text: str) -> None:
+        if self.progress:
+            tqdm.write(text)
+
+    def header(self) -> list[str]:
+        """What the run is: device, size, stack, strategies and corpora (printed when it starts)."""
+        cfg, model = self.config.train, self.model
+        total = sum(p.numel() for p in model.parameters())
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        layers = " · ".join(f"{k + 1} {'+'.join(layer.tasks) or '-'}" for k, layer in enumerate(self.config.model.layers))
+        threads = torch.get_num_threads()
+        lines = [f"device {self.device} ({threads} thread{'s' * (threads > 1)}) · {total:,} parameters "
+                 f"({trainable:,} trained) · output {self.output}",
+                 f"layers {layers} · sampling {cfg.sampling}, weighting {cfg.weighting} · {cfg.epochs} epochs"]
+        transformer = self.config.model.transformer
+        if transformer.path:
+            lines.append(f"transformer {transformer.path} ({'frozen' if transformer.freeze else 'fine-tuned'}, "
+                         f"{transformer.pooling} piece{'s' if transformer.pooling == 'mean' else ''})")
+        for task in self.tasks:
+            train, dev = self.train_data[task], self.dev_data.get(task)
+            lines.append(f"  {task}: {size(train)} train" + (f", {size(dev)} dev" if dev else ", no dev (scored on train)"))
+        return lines
 
     def selection_score(self, task_scores: dict[str, float]) -> float:
         """The weighted mean of the per-task dev scores (percent): each spec's ``score_weight``, or the recipe's
@@ -215,6 +243,24 @@ class Trainer:
         )
         plot_history(history, self.output / "dev-scores.png")
         plot_weights(history, self.output / "weights.png")
+
+
+def size(items) -> str:
+    """``12,543 sentences / 204,585 words`` (pairs: ``4,500 pairs / 86,000 words``)."""
+    sentences = list(sentences_of(items))
+    unit = "pairs" if len(sentences) != len(items) else "sentences"
+    return f"{len(items):,} {unit} / {sum(len(s) for s in sentences):,} words"
+
+
+def dev_cells(task: str, metrics: dict) -> list[str]:
+    """A task's dev scores, each metric's main numbers: ``upos 95.09``, ``xpos 94.34`` (pos), ``uas 85.89``,
+    ``las 82.44`` (deps), ``f1 94.33`` (chunks)..."""
+    cells = []
+    for name, values in metrics.items():
+        keys = [k for k in ("acc", "f1", "uas", "las", "pearson") if k in values and not (k == "acc" and "f1" in values)]
+        label = (lambda k: k) if name == task else (lambda k: name if len(keys) == 1 else f"{name} {k}")
+        cells += [f"{label(k)} {values[k]:.2f}" for k in keys]
+    return cells
 
 
 def task_score(task: str, metrics: dict) -> float:
