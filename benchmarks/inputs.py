@@ -12,8 +12,8 @@ Runs (each in its own process, so its peak RSS is its own), all the 128-unit hie
 - ``none``: models/jmt-ewt-fast.toml, no pretrained input;
 - ``glove``: models/jmt-ewt-glove.toml, GloVe 6B 50d (static, frozen);
 - ``minilm``: models/jmt-ewt-minilm.toml, all-MiniLM-L6-v2 frozen (features cached per corpus);
-- ``minilm-tuned``: the same, fine-tuned (``model.transformer.freeze=false``; a GPU's job: on a CPU an epoch costs
-  about ten frozen ones).
+- ``minilm-tuned``: the same, fine-tuned (``model.transformer.freeze=false``; a GPU's job: on a CPU it trains about
+  30 times slower than frozen): ``python benchmarks/inputs.py --runs minilm-tuned --device cuda --epochs 20``.
 
 Dev scores are those of the best epoch among the first ``--matched`` epochs (default: the fewest any run finished;
 every epoch's scores are in the run's log.jsonl), so the runs compare at matched training. Annotation: the EWT dev
