@@ -175,9 +175,12 @@ class Config:
         return [task for layer in self.model.layers for task in layer.tasks]
 
     def validate(self, where: str) -> None:
+        from . import limits
+
         tasks, seen = _tasks(), self.tasks()
         if not seen:
             raise ConfigError(f"{where}: no task in model.layers (expected [[model.layers]] tables with tasks = [...])")
+        limits.check(self, where)
         for task in seen:
             if task not in tasks:
                 raise ConfigError(f"{where}: unknown task '{task}' in model.layers "
@@ -198,7 +201,7 @@ class Config:
         for k, layer in enumerate(self.model.layers):
             if layer.encoder not in ("bilstm", "attention"):
                 raise ConfigError(f"{where}: unknown encoder '{layer.encoder}' (expected 'bilstm' or 'attention')")
-            if layer.encoder == "attention" and (layer.heads < 1 or layer.size % layer.heads):
+            if layer.encoder == "attention" and layer.heads >= 1 and layer.size % layer.heads:
                 raise ConfigError(f"{where}: model.layers[{k}]: size {layer.size} must be a multiple of heads "
                                   f"{layer.heads} (at least 1)")
             takes_arcs = [t for t in layer.tasks if t in tasks and tasks[t].arcs]
@@ -215,8 +218,6 @@ class Config:
         if transformer.pooling not in ("first", "mean"):
             raise ConfigError(f"{where}: model.transformer.pooling must be 'first' or 'mean', not "
                               f"'{transformer.pooling}'")
-        if transformer.lr <= 0 or transformer.warmup < 0:
-            raise ConfigError(f"{where}: model.transformer.lr must be positive and warmup 0 or more")
         if self.model.chars not in ("cnn", "lstm", "none"):
             raise ConfigError(f"{where}: model.chars must be 'cnn', 'lstm' or 'none', not '{self.model.chars}'")
         from .training import SAMPLERS, WEIGHTINGS
@@ -228,20 +229,9 @@ class Config:
         if self.train.primary and self.train.primary not in seen:
             raise ConfigError(f"{where}: train.primary names task '{self.train.primary}', which is in no layer "
                               f"(expected one of {', '.join(seen)})")
-        if self.train.temperature <= 0 or self.train.autosem_steps < 1 or not 0 <= self.train.autosem_decay <= 1:
-            raise ConfigError(f"{where}: train.temperature must be positive, train.autosem_steps at least 1 and "
-                              "train.autosem_decay in [0, 1]")
-        if self.train.dtp_gamma < 0 or not 0 < self.train.dtp_smoothing <= 1 or self.train.diagnose_every < 0:
-            raise ConfigError(f"{where}: train.dtp_gamma must be 0 or more, train.dtp_smoothing in (0, 1] and "
-                              "train.diagnose_every 0 or more")
         if self.train.weighting == "pcgrad" and self.train.sampling != "joint":
             raise ConfigError(f"{where}: train.weighting 'pcgrad' needs train.sampling = 'joint' (it projects the "
                               "gradients of the tasks of one step; other samplers train one task a step)")
-        if self.train.epochs < 1 or self.train.patience < 1:
-            raise ConfigError(f"{where}: train.epochs and train.patience must be at least 1 (a run that trains no "
-                              "epoch writes no model)")
-        if self.train.threads < 0:
-            raise ConfigError(f"{where}: train.threads must be 0 (torch's default) or more, not {self.train.threads}")
         if self.train.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"{where}: train.device must be 'auto', 'cpu' or 'cuda', not '{self.train.device}'")
         for key in ("weights", "task_batch_tokens", "score_weights"):
@@ -249,10 +239,6 @@ class Config:
                 if task not in seen:
                     raise ConfigError(f"{where}: train.{key} names task '{task}', which is in no layer "
                                       f"(expected one of {', '.join(seen)})")
-        if not 0 < self.train.lr_decay <= 1:
-            raise ConfigError(f"{where}: train.lr_decay must be in (0, 1], not {self.train.lr_decay}")
-        if any(n < 1 for n in [self.train.batch_tokens, *self.train.task_batch_tokens.values()]):
-            raise ConfigError(f"{where}: train.batch_tokens and train.task_batch_tokens must be at least 1")
         for task in seen:
             if not getattr(self.data, tasks[task].data_key):
                 raise ConfigError(f"{where}: task '{task}' has no training corpus: set data.{tasks[task].data_key}")

@@ -211,3 +211,52 @@ def test_threads_must_not_be_negative(tmp_path):
     apply_override(config, "train.threads=-1")
     with pytest.raises(ConfigError, match="train.threads"):
         config.validate("recipe.toml")
+
+
+def test_every_numeric_key_has_a_range_and_each_range_is_enforced():
+    """Walks hierarchy.limits.RANGES: every numeric key of a recipe is in it, and a value just outside each range
+    (and NaN for the float ones) is one clear error naming the key."""
+    import math
+
+    from conftest import tiny_config
+    from hierarchy.config import LayerConfig
+    from hierarchy.limits import RANGES, values
+
+    config = tiny_config()
+    config.model.layers[0] = LayerConfig(encoder="attention", size=8, heads=2, tasks=["pos"])
+    config.train.weights, config.train.score_weights, config.train.task_batch_tokens = {"pos": 1.0}, {"deps": 1.0}, {"pos": 100.0}
+    found = {key for key, _, _ in values(config)}
+    assert found == set(RANGES), (found ^ set(RANGES))
+    for key, limit in RANGES.items():
+        bad = [limit.low - 1 if not limit.open_low else limit.low] if limit.low is not None else []
+        if limit.high is not None:
+            bad.append(limit.high if limit.open_high else limit.high + 1)
+        if any(isinstance(v, float) for k, _, v in values(config) if k == key):
+            bad.append(math.nan)
+        for value in bad:
+            broken = tiny_config()
+            broken.model.layers[0] = LayerConfig(encoder="attention", size=8, heads=2, tasks=["pos"])
+            broken.train.weights, broken.train.score_weights = {"pos": 1.0}, {"deps": 1.0}
+            broken.train.task_batch_tokens = {"pos": 100.0}
+            name = apply_bad(broken, key, value)
+            with pytest.raises(ConfigError, match=rf"recipe.toml: {re.escape(name)} must be "):
+                broken.validate("recipe.toml")
+
+
+def apply_bad(config, key: str, value) -> str:
+    """Set ``key`` (a RANGES key) of ``config`` to ``value``; the name the error should give."""
+    section, *rest = key.split(".")
+    if key.startswith("model.layers."):
+        setattr(config.model.layers[0], rest[-1], int(value) if value == value else value)
+        return f"model.layers[0].{rest[-1]}"
+    if rest[-1] == "*":
+        table = getattr(config.train, rest[0])
+        task = next(iter(table))
+        table[task] = value
+        return f"train.{rest[0]}.{task}"
+    node = config.data if section == "data" else getattr(config, section)
+    for part in rest[:-1]:
+        node = getattr(node, part)
+    current = getattr(node, rest[-1]) if section != "data" else node.to_dict()[rest[-1]]
+    setattr(node, rest[-1], type(current)(value) if value == value and not isinstance(current, float) else value)
+    return key

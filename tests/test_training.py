@@ -358,6 +358,6 @@ def test_a_negative_dev_score_still_saves_the_first_epochs_model(tmp_path, monke
     state = Trainer(small_config(epochs=2), tmp_path / "out", progress=False).fit()
     assert state["best_epoch"] == 1 and state["best"] == -50.0
     load_model(tmp_path / "out")
-    for epochs, patience in ((0, 5), (-1, 5), (2, 0)):
-        with pytest.raises(ConfigError, match="train.epochs and train.patience must be at least 1"):
+    for epochs, patience, key in ((0, 5, "epochs"), (-1, 5, "epochs"), (2, 0, "patience")):
+        with pytest.raises(ConfigError, match=f"train.{key} must be at least 1"):
             small_config(epochs=epochs, patience=patience).validate("recipe.toml")
