@@ -12,7 +12,7 @@ def parameter_groups(model, extra=()) -> list[dict]:
     transformer = model.embed.transformer
     encoder = list(transformer.encoder.parameters()) if transformer is not None and not transformer.freeze else []
     own = {id(p) for p in encoder}
-    main = [p for p in [*model.parameters(), *extra] if p.requires_grad and id(p) not in own]
+    main = [p for p in [*model.parameters(), *extra] if id(p) not in own]  # frozen ones too: checkpoints list them
     return [{"params": main, "name": "main"}] + ([{"params": encoder, "name": ENCODER}] if encoder else [])
 
 
