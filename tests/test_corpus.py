@@ -78,11 +78,31 @@ def test_normalises_line_ends_and_blank_lines(tmp_path):
 
 
 def test_unannotated_columns_are_none(tmp_path):
-    text = "1\tHi\t_\t_\t_\t_\t_\t_\t_\t_\n2\tthere\t_\tADV\t_\t_\t_\t_\t_\t_\n\n"
+    text = "1\tHi\t_\tINTJ\t_\t_\t_\t_\t_\t_\n2\tthere\t_\tADV\t_\t_\t_\t_\t_\t_\n\n"
     [sentence] = read_conllu(write(tmp_path, text))
-    assert sentence.upos == ["_", "ADV"]
+    assert sentence.upos == ["INTJ", "ADV"]
     assert sentence.xpos is None and sentence.heads is None and sentence.rels is None
     assert format_conllu([sentence]) == text
+
+
+def test_a_column_annotated_for_some_words_only_is_an_error(tmp_path):
+    """``_`` beside real tags would be learnt as a tag."""
+    text = "1\tHi\t_\t_\t_\t_\t_\t_\t_\t_\n2\tthere\t_\tADV\t_\t_\t_\t_\t_\t_\n\n"
+    with pytest.raises(CorpusError, match=r"in.conllu:1: expected a UPOS for every word of the sentence"):
+        read_conllu(write(tmp_path, text))
+
+
+def test_two_roots_are_an_error(tmp_path):
+    text = "1\tHi\t_\tINTJ\t_\t_\t0\troot\t_\t_\n2\tthere\t_\tADV\t_\t_\t0\troot\t_\t_\n\n"
+    with pytest.raises(CorpusError, match=r"in.conllu:2: expected one word with HEAD 0 .*found 2: words 1, 2"):
+        read_conllu(write(tmp_path, text))
+
+
+def test_a_byte_order_mark_and_old_mac_line_ends_are_read(tmp_path):
+    text = "# sent_id = 1\n1\tHi\t_\tINTJ\t_\t_\t0\troot\t_\t_\n\n"
+    for variant in ("\ufeff" + text, text.replace("\n", "\r"), "\ufeff" + text.replace("\n", "\r\n")):
+        [sentence] = read_conllu(write(tmp_path, variant))
+        assert sentence.words == ["Hi"] and sentence.meta.metadata["sent_id"] == "1"
 
 
 def test_writer_takes_layers_from_the_sentence(tmp_path):

@@ -64,7 +64,8 @@ _FIELDS = {f.name for f in fields(Sentence)} - {"extra"}
 
 
 def read_lines(path) -> list[str]:
-    """The lines of a UTF-8 text file without their line ends (``\\n`` or ``\\r\\n``); raises CorpusError."""
+    """The lines of a UTF-8 text file without their line ends (``\\n``, ``\\r\\n``, or ``\\r`` in a file that
+    has no ``\\n``), and without a byte-order mark at its start; raises CorpusError."""
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
@@ -75,7 +76,8 @@ def read_lines(path) -> list[str]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise CorpusError(path, data[: e.start].count(b"\n") + 1, "expected UTF-8 text") from None
-    lines = text.split("\n")
+    text = text.removeprefix("\ufeff")  # a UTF-8 byte-order mark, as some editors write
+    lines = text.split("\n" if "\n" in text or "\r" not in text else "\r")  # old Mac files end lines with CR
     if lines[-1] == "":
         lines.pop()
     return [line[:-1] if line.endswith("\r") else line for line in lines]

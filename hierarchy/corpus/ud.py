@@ -94,9 +94,10 @@ def _read_sentence(path, block, columns: list[str]) -> Sentence:
         if last > len(words):
             raise CorpusError(path, number, f"multiword token ends at word {last}, past the last word {len(words)}")
     heads = _check_heads(path, heads, numbers)
+    layers = [_layer(path, name, values, numbers) for name, values in (("UPOS", upos), ("XPOS", xpos), ("DEPREL", rels))]
     meta = TokenList(tokens, metadata)
     meta.comments = comments
-    return Sentence(words, _layer(upos), _layer(xpos), heads, _layer(rels), source=f"{path}:{block[0][0]}", meta=meta)
+    return Sentence(words, layers[0], layers[1], heads, layers[2], source=f"{path}:{block[0][0]}", meta=meta)
 
 
 @lru_cache(maxsize=None)
@@ -140,9 +141,16 @@ def _parse_head(path, number, text) -> int | None:
     return int(text)
 
 
-def _layer(values: list[str]) -> list[str] | None:
-    """A column's values, or None when every word has ``_``."""
-    return None if all(v == "_" for v in values) else values
+def _layer(path, name: str, values: list[str], numbers: list[int]) -> list[str] | None:
+    """A column's values, or None when every word has ``_``; ``_`` for some words only is an error (it would be
+    learnt as a label)."""
+    if all(v == "_" for v in values):
+        return None
+    if "_" in values:
+        k = values.index("_")
+        raise CorpusError(path, numbers[k], f"expected a {name} for every word of the sentence (others have one), "
+                                            "found '_'")
+    return values
 
 
 def _check_heads(path, heads: list, numbers: list[int]) -> list[int] | None:
@@ -155,8 +163,12 @@ def _check_heads(path, heads: list, numbers: list[int]) -> list[int] | None:
             raise CorpusError(path, number, "expected an integer HEAD, found '_' (other words here have one)")
         if h > n:
             raise CorpusError(path, number, f"HEAD '{h}' out of range for a {n}-token sentence")
-    if 0 not in heads:
+    roots = [k for k, h in enumerate(heads) if h == 0]
+    if not roots:
         raise CorpusError(path, numbers[0], "expected a word with HEAD 0 (the root), found none")
+    if len(roots) > 1:
+        raise CorpusError(path, numbers[roots[1]], f"expected one word with HEAD 0 (UD has one root), found "
+                                                   f"{len(roots)}: words {', '.join(str(k + 1) for k in roots)}")
     cycle = find_cycle(heads)
     if cycle:
         chain = " -> ".join(map(str, cycle + cycle[:1]))
