@@ -30,7 +30,9 @@ class Range:
         ('in [0, 1)', 'at least 1', 'positive')
         """
         if self.high is None:
-            return "positive" if self.low == 0 and self.open_low else f"{'above' if self.open_low else 'at least'} {self.low:g}"
+            if self.low == 0 and self.open_low:
+                return "positive"
+            return f"{'above' if self.open_low else 'at least'} {self.low:g}"
         return f"in {'(' if self.open_low else '['}{self.low:g}, {self.high:g}{')' if self.open_high else ']'}"
 
 

@@ -86,7 +86,8 @@ class Vocabs:
     def from_json(cls, table: dict) -> "Vocabs":
         vectors = table.get("vectors")
         return cls(
-            Vocab(table["words"]), Vocab(table["chars"]), {k: Vocab(v, specials=()) for k, v in table["labels"].items()},
+            Vocab(table["words"]), Vocab(table["chars"]),
+            {k: Vocab(v, specials=()) for k, v in table["labels"].items()},
             Vocab(vectors["words"]) if vectors else None, vectors["dim"] if vectors else 0, table.get("encoder"),
         )
 

@@ -224,7 +224,8 @@ def test_every_numeric_key_has_a_range_and_each_range_is_enforced():
 
     config = tiny_config()
     config.model.layers[0] = LayerConfig(encoder="attention", size=8, heads=2, tasks=["pos"])
-    config.train.weights, config.train.score_weights, config.train.task_batch_tokens = {"pos": 1.0}, {"deps": 1.0}, {"pos": 100.0}
+    config.train.weights, config.train.score_weights = {"pos": 1.0}, {"deps": 1.0}
+    config.train.task_batch_tokens = {"pos": 100.0}
     found = {key for key, _, _ in values(config)}
     assert found == set(RANGES), (found ^ set(RANGES))
     for key, limit in RANGES.items():

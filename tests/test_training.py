@@ -361,3 +361,24 @@ def test_a_negative_dev_score_still_saves_the_first_epochs_model(tmp_path, monke
     for epochs, patience, key in ((0, 5, "epochs"), (-1, 5, "epochs"), (2, 0, "patience")):
         with pytest.raises(ConfigError, match=f"train.{key} must be at least 1"):
             small_config(epochs=epochs, patience=patience).validate("recipe.toml")
+
+
+def test_a_second_run_into_a_locked_directory_is_refused_and_a_stale_lock_taken_over(tmp_path):
+    import subprocess
+
+    out = tmp_path / "out"
+    out.mkdir()
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        (out / ".lock").write_text(str(sleeper.pid))  # a live run holds it
+        with pytest.raises(ConfigError, match=rf"another run \(pid {sleeper.pid}\) is writing"):
+            Trainer(small_config(epochs=1), out, progress=False).fit()
+        check_output(out, resume=False, force=False)  # (a lock alone does not make the directory taken)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    (out / ".lock").write_text(str(sleeper.pid))  # its run is gone: a stale lock
+    (out / ".weights.safetensors.abc.tmp").write_bytes(b"half")  # and what it was writing
+    Trainer(small_config(epochs=1), out, progress=False).fit()
+    assert not (out / ".lock").exists() and not list(out.glob(".*.tmp"))
+    assert (out / "weights.safetensors").is_file()

@@ -94,7 +94,8 @@ def _read_sentence(path, block, columns: list[str]) -> Sentence:
         if last > len(words):
             raise CorpusError(path, number, f"multiword token ends at word {last}, past the last word {len(words)}")
     heads = _check_heads(path, heads, numbers)
-    layers = [_layer(path, name, values, numbers) for name, values in (("UPOS", upos), ("XPOS", xpos), ("DEPREL", rels))]
+    layers = [_layer(path, name, values, numbers)
+              for name, values in (("UPOS", upos), ("XPOS", xpos), ("DEPREL", rels))]
     meta = TokenList(tokens, metadata)
     meta.comments = comments
     return Sentence(words, layers[0], layers[1], heads, layers[2], source=f"{path}:{block[0][0]}", meta=meta)

@@ -213,7 +213,8 @@ class TransformerInput(nn.Module):
         picked = hidden[:, at]  # (n_layers, n_pieces_read, size)
         total = torch.zeros(self.n_layers, len(texts) * seq_len, self.size, device=device, dtype=picked.dtype)
         total.index_add_(1, word, picked)
-        counts = torch.zeros(len(texts) * seq_len, device=device).index_add_(0, word, torch.ones(len(word), device=device))
+        counts = torch.zeros(len(texts) * seq_len, device=device)
+        counts.index_add_(0, word, torch.ones(len(word), device=device))
         total = total / counts.clamp(min=1)[None, :, None].to(total.dtype)  # mean pooling; first: one piece each
         return total.view(self.n_layers, len(texts), seq_len, self.size).permute(1, 2, 0, 3)
 

@@ -28,6 +28,7 @@ from ..vocab import Vocabs, sentences_of
 from .checkpoint import NAME as CHECKPOINT, load_checkpoint, save_checkpoint
 from .corpora import load_corpora
 from .diagnostics import gradients, interference, mean
+from .lock import NAME as LOCK, locked
 from .optim import make_optimizer, parameter_groups, set_learning_rate
 from .samplers import SAMPLERS
 from .weighting import WEIGHTINGS
@@ -81,6 +82,11 @@ class Trainer:
         self.epoch, self.steps = 0, 0  # the epoch being trained and the optimizer steps taken in the whole run
 
     def fit(self, resume: bool = False) -> dict:
+        """Train (or continue with ``resume``) under the output directory's lock; returns the loop's state."""
+        with locked(self.output):
+            return self._fit(resume)
+
+    def _fit(self, resume: bool) -> dict:
         cfg = self.config.train
         self.build(resume)
         state = {"epoch": 0, "best": None, "best_epoch": 0, "history": [], "seconds": 0.0, "words": 0, "steps": 0}
@@ -126,7 +132,8 @@ class Trainer:
             save_checkpoint(self.output, self.model, self.optimizer, state)
             self.write_reports(state)
             self.say(f"epoch {epoch}/{cfg.epochs} ({seconds:.0f} s, {words / seconds:.0f} words/s) dev: "
-                     + " | ".join(f"{task}: " + " ".join(dev_cells(task, dev[task])) for task in self.tasks if task in dev)
+                     + " | ".join(f"{task}: " + " ".join(dev_cells(task, dev[task]))
+                                  for task in self.tasks if task in dev)
                      + f" | selection {score:.2f} (best {state['best']:.2f} at epoch {state['best_epoch']})\n"
                      + "  train loss: " + " ".join(f"{t} {loss:.3f}" for t, loss in losses.items()))
         return state
@@ -213,7 +220,7 @@ class Trainer:
     def step(self, losses: dict[str, torch.Tensor], extra=None) -> None:
         """One optimizer step on the weighting's gradient of ``losses`` (plus ``extra``, a regularization term)."""
         self.optimizer.zero_grad(set_to_none=True)
-        parameters = [p for group in self.optimizer.param_groups for p in group["params"]]
+        parameters = [p for group in self.optimizer.param_groups for p in group["params"] if p.requires_grad]
         self.weighting.backward(losses, extra, parameters)
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip)
         if len(self.optimizer.param_groups) > 1:  # a fine-tuned encoder warms up step by step
@@ -280,5 +287,6 @@ def check_output(output: Path, resume: bool, force: bool) -> None:
     if resume:
         if not (output / CHECKPOINT).is_file():
             raise ConfigError(f"{output}: no {CHECKPOINT} to resume from")
-    elif output.exists() and any(not p.name.endswith(".tmp") for p in output.iterdir()) and not force:
+    elif not force and output.exists() and any(not p.name.endswith(".tmp") and p.name != LOCK
+                                               for p in output.iterdir()):
         raise ConfigError(f"{output}: already exists; pass --resume to continue training or --force to overwrite")
