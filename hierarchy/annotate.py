@@ -194,12 +194,22 @@ def html_page(vocab, sentences, tasks) -> str:
     for k, sentence in enumerate(sentences, 1):
         doc, keys = sentence_doc(vocab, sentence, tasks)
         parts.append(f'<figure id="s{k}">\n<figcaption>{k}. {html.escape(_text(sentence))}</figcaption>')
+        # displaCy escapes the words but not the labels (a model's vocabulary could hold markup): render from its
+        # parsed form with every label escaped
         if doc.has_annotation("DEP"):
-            parts.append(displacy.render(doc, style="dep", minify=True, jupyter=False, options={"compact": True}))
+            tree = displacy.parse_deps(doc, {"compact": True})
+            for word in tree["words"]:
+                word["tag"] = html.escape(word.get("tag") or "")
+            for arc in tree["arcs"]:
+                arc["label"] = html.escape(arc["label"])
+            parts.append(displacy.render(tree, style="dep", manual=True, minify=True, jupyter=False,
+                                         options={"compact": True}))
         for key in keys:
             if doc.spans.get(key):
-                parts.append(displacy.render(doc, style="span", minify=True, jupyter=False,
-                                             options={"spans_key": key}))
+                spans = displacy.parse_spans(doc, {"spans_key": key})
+                for span in spans["spans"]:
+                    span["label"] = html.escape(span["label"])
+                parts.append(displacy.render(spans, style="span", manual=True, minify=True, jupyter=False))
         parts.append("</figure>")
     return ('<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"><title>hierarchy annotations</title>'
             "</head>\n<body style=\"font-family: sans-serif\">\n" + "\n".join(parts) + "\n</body>\n</html>\n")

@@ -123,3 +123,17 @@ def test_package_loads_in_a_fresh_process(trained_model, tmp_path):
     here = [[[t.text, t.pos_, t.tag_, t.head.i, t.dep_] for t in d] + [[s.start, s.end, s.label_] for s in d.spans["chunks"]]
             for d in map(nlp, texts)]
     assert json.loads(done.stdout) == here
+
+
+def test_html_escapes_the_labels_a_model_gives():
+    """displaCy escapes words, not labels: a tampered vocabulary must not inject markup into the page."""
+    import spacy
+
+    from hierarchy.annotate import html_page
+    from hierarchy.corpus import Sentence
+
+    s = Sentence(["a<b", "c"], upos=["NOUN", "NOUN"], xpos=["<i>", "NN"], heads=[2, 0], rels=["<script>x", "root"])
+    s.chunks = ["B-<img src=x>", "O"]
+    page = html_page(spacy.blank("en").vocab, [s], ["pos", "chunks", "deps"])
+    assert "<script>" not in page and "<img src" not in page and "<i>" not in page
+    assert "&lt;script&gt;x" in page and "&lt;img src=x&gt;" in page and "a&lt;b" in page
