@@ -197,19 +197,20 @@ def html_page(vocab, sentences, tasks) -> str:
         # displaCy escapes the words but not the labels (a model's vocabulary could hold markup): render from its
         # parsed form with every label escaped
         if doc.has_annotation("DEP"):
-            tree = displacy.parse_deps(doc, {"compact": True})
+            tree = displacy.parse_deps(doc, {"compact": True, "collapse_punct": False})  # punctuation gets its arc
             for word in tree["words"]:
                 word["tag"] = html.escape(word.get("tag") or "")
             for arc in tree["arcs"]:
                 arc["label"] = html.escape(arc["label"])
-            parts.append(displacy.render(tree, style="dep", manual=True, minify=True, jupyter=False,
-                                         options={"compact": True}))
+            svg = displacy.render(tree, style="dep", manual=True, minify=True, jupyter=False, options={"compact": True})
+            parts.append(f'<div style="overflow-x: auto">{svg}</div>')  # a long sentence scrolls in its block
         for key in keys:
             if doc.spans.get(key):
                 spans = displacy.parse_spans(doc, {"spans_key": key})
                 for span in spans["spans"]:
                     span["label"] = html.escape(span["label"])
-                parts.append(displacy.render(spans, style="span", manual=True, minify=True, jupyter=False))
+                # not minified: the template's line breaks are the spaces between the words of a span
+                parts.append(displacy.render(spans, style="span", manual=True, minify=False, jupyter=False))
         parts.append("</figure>")
     return ('<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"><title>hierarchy annotations</title>'
             "</head>\n<body style=\"font-family: sans-serif\">\n" + "\n".join(parts) + "\n</body>\n</html>\n")
