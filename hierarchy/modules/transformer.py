@@ -163,8 +163,13 @@ class TransformerInput(nn.Module):
 
     def forward(self, texts: list[list[str]], seq_len: int) -> torch.Tensor:
         device = self.mix.weights.device
-        layers = torch.zeros(len(texts), seq_len, self.n_layers, self.size, device=device)
-        missing = [i for i, words in enumerate(texts) if tuple(words) not in self.features]
+        found = [self.features.get(tuple(words)) for words in texts]
+        layers = torch.zeros(len(texts), seq_len, self.n_layers, self.size, dtype=torch.float16)
+        for i, features in enumerate(found):
+            if features is not None:
+                layers[i, : len(features)] = features
+        layers = layers.to(device).float()  # the cached features: one copy to the device per batch
+        missing = [i for i, features in enumerate(found) if features is None]
         if missing:
             with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze):
                 computed = self.encode([texts[i] for i in missing], seq_len)
@@ -172,9 +177,6 @@ class TransformerInput(nn.Module):
                 computed = computed.half().to(computed.dtype)
             layers = layers.to(computed.dtype)
             layers[missing] = computed
-        for i, words in enumerate(texts):
-            if tuple(words) in self.features:
-                layers[i, : len(words)] = self.features[tuple(words)].to(device, layers.dtype)
         return self.mix(layers)  # (batch, seq, size)
 
     def encode(self, texts: list[list[str]], seq_len: int) -> torch.Tensor:
