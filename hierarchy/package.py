@@ -85,6 +85,10 @@ def package_model(model_dir, out_dir, name: str = "hierarchy", force: bool = Fal
     """Write a spaCy pipeline directory (tokenizer, sentencizer, the component with the model inside) to
     ``out_dir``, atomically: it is built beside the target and renamed into place."""
     out_dir = Path(out_dir)
+    model, target = Path(model_dir).resolve(), out_dir.resolve()
+    if target == model or model in target.parents or target in model.parents:
+        raise ConfigError(f"{out_dir}: the package would be written onto, into or above the model directory "
+                          f"{model_dir} it is made from (choose another output)")
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
         raise ConfigError(f"{out_dir}: already exists; pass --force to overwrite")
     nlp = make_pipeline(model_dir, device="auto", store_path=False)

@@ -137,3 +137,18 @@ def test_html_escapes_the_labels_a_model_gives():
     page = html_page(spacy.blank("en").vocab, [s], ["pos", "chunks", "deps"])
     assert "<script>" not in page and "<img src" not in page and "<i>" not in page
     assert "&lt;script&gt;x" in page and "&lt;img src=x&gt;" in page and "a&lt;b" in page
+
+
+def test_package_refuses_to_write_onto_into_or_above_its_model(trained_model, tmp_path):
+    import shutil
+
+    from hierarchy.errors import ConfigError
+    from hierarchy.package import package_model
+
+    model = tmp_path / "models" / "tiny"
+    shutil.copytree(trained_model, model)
+    before = sorted(p.name for p in model.iterdir())
+    for target in (model, model / "package", tmp_path / "models"):
+        with pytest.raises(ConfigError, match="onto, into or above the model directory"):
+            package_model(model, target, force=True)
+    assert sorted(p.name for p in model.iterdir()) == before
