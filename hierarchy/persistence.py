@@ -90,10 +90,8 @@ def load_model(directory, device="cpu") -> tuple[Hierarchy, Config, Vocabs]:
         state = load_file(weights)
     except (SafetensorError, OSError) as e:
         raise ConfigError(f"{weights}: not a valid safetensors file ({e})") from None
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as e:
-        raise ConfigError(f"{weights}: weights do not match config.toml ({str(e).splitlines()[0]})") from None
+    check_state(model.state_dict(), state, weights)
+    model.load_state_dict(state)
     model.eval()
     return model.to(device), config, vocabs
 
@@ -124,3 +122,21 @@ def check_encoder(path, vocabs: Vocabs) -> None:
             raise ConfigError(f"{path}: this model was trained with the transformer '{expected['name']}' ({what} "
                               f"sha256 {expected[key][:12]}), but this directory holds '{found['name']}' ({what} "
                               f"sha256 {found[key][:12]})")
+
+
+def check_state(expected: dict, found: dict, path) -> None:
+    """The tensors of ``found`` are those of ``expected`` (names, shapes, floating point and finite); otherwise a
+    ConfigError naming the first that is not."""
+    for name in expected:
+        if name not in found:
+            raise ConfigError(f"{path}: weights do not match config.toml: tensor '{name}' is missing")
+        if found[name].shape != expected[name].shape:
+            raise ConfigError(f"{path}: weights do not match config.toml: tensor '{name}' has shape "
+                              f"{tuple(found[name].shape)}, expected {tuple(expected[name].shape)}")
+        if found[name].is_floating_point() != expected[name].is_floating_point():
+            raise ConfigError(f"{path}: tensor '{name}' is {found[name].dtype}, expected {expected[name].dtype}")
+        if found[name].is_floating_point() and not torch.isfinite(found[name]).all():
+            raise ConfigError(f"{path}: tensor '{name}' holds NaN or infinite values")
+    extra = sorted(set(found) - set(expected))
+    if extra:
+        raise ConfigError(f"{path}: weights do not match config.toml: unexpected tensor '{extra[0]}'")

@@ -382,3 +382,24 @@ def test_a_second_run_into_a_locked_directory_is_refused_and_a_stale_lock_taken_
     Trainer(small_config(epochs=1), out, progress=False).fit()
     assert not (out / ".lock").exists() and not list(out.glob(".*.tmp"))
     assert (out / "weights.safetensors").is_file()
+
+
+def test_weights_that_do_not_fit_the_model_name_the_tensor(tmp_path):
+    from safetensors.torch import save_file
+
+    out = tmp_path / "out"
+    Trainer(small_config(epochs=1), out, progress=False).fit()
+    state = load_file(out / "weights.safetensors")
+    name = next(k for k in state if k.endswith("weight") and state[k].dim() == 2)
+    for change, message in [
+        (lambda s: s.pop(name), f"tensor '{name}' is missing"),
+        (lambda s: s.__setitem__(name, s[name][:1]), f"tensor '{name}' has shape"),
+        (lambda s: s.__setitem__(name, torch.full_like(s[name], math.nan)), f"tensor '{name}' holds NaN"),
+        (lambda s: s.__setitem__(name, s[name].long()), f"tensor '{name}' is torch.int64"),
+        (lambda s: s.__setitem__("extra.weight", torch.zeros(1)), "unexpected tensor 'extra.weight'"),
+    ]:
+        broken = dict(state)
+        change(broken)
+        save_file(broken, out / "weights.safetensors")
+        with pytest.raises(ConfigError, match=message):
+            load_model(out)
