@@ -35,17 +35,43 @@ def line_plot(series: dict[str, list[tuple[int, float]]], path, ylabel: str, tit
     plt.close(fig)
 
 
-def plot_history(history: list[dict], path) -> None:
-    """One line per dev score (``pos/upos/acc``, ``deps/deps/las``, ``relatedness/relatedness/pearson``...)
-    against the epoch."""
-    series: dict[str, list[tuple[int, float]]] = {}
+KINDS = {"acc": "accuracy (%)", "f1": "F1 (%)", "uas": "attachment (%)", "las": "attachment (%)",
+         "pearson": "Pearson r x 100"}
+
+
+def plot_history(history: list[dict], path, best_epoch: int | None = None) -> None:
+    """One panel per kind of dev score (accuracies, F1, attachment scores, correlation), a line per score
+    (``upos acc``, ``deps las``...), and the training losses beside them; integer epochs, the selected epoch
+    (``best_epoch``) marked in every panel."""
+    panels: dict[str, dict[str, list[tuple[int, float]]]] = {}
     for line in history:
         for task, metrics in line["dev"].items():
             for name, values in metrics.items():
-                for key in ("acc", "f1", "uas", "las", "pearson"):
-                    if key in values:
-                        series.setdefault(f"{name} {key}", []).append((line["epoch"], values[key]))
-    line_plot(series, path, "dev score (%)", "Dev scores per layer", legend="lower right")
+                for key, kind in KINDS.items():
+                    if key in values and not (key == "acc" and "f1" in values):
+                        panels.setdefault(kind, {}).setdefault(f"{name} {key}", []).append((line["epoch"], values[key]))
+        for task, loss in line.get("loss", {}).items():
+            panels.setdefault("training loss", {}).setdefault(task, []).append((line["epoch"], loss))
+    columns = min(3, len(panels))
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.6 * rows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (kind, series) in zip(axes.flat, panels.items()):
+        for label, points in sorted(series.items()):
+            ax.plot(*zip(*points), marker="o", markersize=3, label=label)
+        if best_epoch:
+            ax.axvline(best_epoch, color="grey", linestyle="--", linewidth=0.8)
+        ax.set_xlabel("epoch")
+        ax.set_title(kind)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="x-small", loc="best")
+    fig.suptitle("Dev scores per layer" + (f" (dashed: the selected epoch, {best_epoch})" if best_epoch else ""))
+    fig.tight_layout()
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=100)
+    plt.close(fig)
 
 
 def plot_weights(history: list[dict], path) -> bool:

@@ -403,3 +403,15 @@ def test_weights_that_do_not_fit_the_model_name_the_tensor(tmp_path):
         save_file(broken, out / "weights.safetensors")
         with pytest.raises(ConfigError, match=message):
             load_model(out)
+
+
+def test_dev_scores_plot_has_a_panel_per_kind_of_score_and_the_losses(tmp_path):
+    from hierarchy.plot import plot_history
+
+    history = [{"epoch": e, "loss": {"pos": 1.0 / e, "relatedness": 0.5}, "dev": {
+        "pos": {"upos": {"acc": 90.0 + e}}, "chunks": {"chunks": {"f1": 80.0 + e, "acc": 95.0}},
+        "deps": {"deps": {"uas": 80.0, "las": 75.0 + e}}, "relatedness": {"relatedness": {"pearson": -20.0 + e}}}}
+        for e in (1, 2, 3)]
+    panels = plot_history(history, tmp_path / "dev.png", best_epoch=2)
+    assert panels == ["accuracy (%)", "F1 (%)", "attachment (%)", "Pearson r x 100", "training loss"]
+    assert (tmp_path / "dev.png").read_bytes().startswith(b"\x89PNG")

@@ -248,7 +248,7 @@ class Trainer:
              "device": str(self.device), **self.sampler.summary(), **self.weighting.summary()},
             self.output / "metrics.json",
         )
-        plot_history(history, self.output / "dev-scores.png")
+        plot_history(history, self.output / "dev-scores.png", state["best_epoch"])
         plot_weights(history, self.output / "weights.png")
 
 
