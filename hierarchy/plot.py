@@ -39,10 +39,10 @@ KINDS = {"acc": "accuracy (%)", "f1": "F1 (%)", "uas": "attachment (%)", "las": 
          "pearson": "Pearson r x 100"}
 
 
-def plot_history(history: list[dict], path, best_epoch: int | None = None) -> None:
+def plot_history(history: list[dict], path, best_epoch: int | None = None) -> list[str]:
     """One panel per kind of dev score (accuracies, F1, attachment scores, correlation), a line per score
     (``upos acc``, ``deps las``...), and the training losses beside them; integer epochs, the selected epoch
-    (``best_epoch``) marked in every panel."""
+    (``best_epoch``) marked in every panel. Returns the panels' titles."""
     panels: dict[str, dict[str, list[tuple[int, float]]]] = {}
     for line in history:
         for task, metrics in line["dev"].items():
@@ -72,6 +72,7 @@ def plot_history(history: list[dict], path, best_epoch: int | None = None) -> No
     with atomic_write(path, "wb") as f:
         fig.savefig(f, format="png", dpi=100)
     plt.close(fig)
+    return list(panels)
 
 
 def plot_weights(history: list[dict], path) -> bool:
