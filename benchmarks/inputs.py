@@ -88,9 +88,10 @@ def table(out: Path, epochs: int | None = None) -> str:
         cells = [f"{dev[t][m][k]:.2f}" if t in dev else "-" for t, m, k, _ in COLUMNS]
         r = rows.get(name, {})
         speed = r.get("annotate_words_per_second") or {}
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {run} ({best}) "
-                     f"| {number(r.get('train_words_per_second'))} | {number(r.get('epoch_seconds'))} | {number(speed.get('fp32'))} | {number(speed.get('bf16'))} "
-                     f"| {number(r.get('peak_rss_mib'))} |")
+        numbers = [r.get("train_words_per_second"), r.get("epoch_seconds"), speed.get("fp32"), speed.get("bf16"),
+                   r.get("peak_rss_mib")]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {run} ({best}) | "
+                     + " | ".join(number(n) for n in numbers) + " |")
     return "\n".join(lines)
 
 

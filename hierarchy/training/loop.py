@@ -16,14 +16,13 @@ from ..config import Config
 from ..errors import ConfigError
 from ..fileio import atomic_write
 from ..model import Hierarchy
-from ..persistence import load_config_file, resolve_device, save_json, save_model
+from ..features import cached_features
+from ..modules.transformer import encoder_identity
+from ..persistence import check_encoder, load_config_file, resolve_device, save_json, save_model
 from ..plot import plot_history, plot_weights
 from ..predict import Predictor, autocast
 from ..tasks import TASKS
 from ..vectors import attach
-from ..features import cached_features
-from ..modules.transformer import encoder_identity
-from ..persistence import check_encoder
 from ..vocab import Vocabs, sentences_of
 from .checkpoint import NAME as CHECKPOINT, load_checkpoint, save_checkpoint
 from .corpora import load_corpora
@@ -147,7 +146,8 @@ class Trainer:
         cfg, model = self.config.train, self.model
         total = sum(p.numel() for p in model.parameters())
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-        layers = " · ".join(f"{k + 1} {'+'.join(layer.tasks) or '-'}" for k, layer in enumerate(self.config.model.layers))
+        layers = " · ".join(f"{k + 1} {'+'.join(layer.tasks) or '-'}"
+                            for k, layer in enumerate(self.config.model.layers))
         threads = torch.get_num_threads()
         lines = [f"device {self.device} ({threads} thread{'s' * (threads > 1)}) · {total:,} parameters "
                  f"({trainable:,} trained) · output {self.output}",
@@ -158,7 +158,8 @@ class Trainer:
                          f"{transformer.pooling} piece{'s' if transformer.pooling == 'mean' else ''})")
         for task in self.tasks:
             train, dev = self.train_data[task], self.dev_data.get(task)
-            lines.append(f"  {task}: {size(train)} train" + (f", {size(dev)} dev" if dev else ", no dev (scored on train)"))
+            lines.append(f"  {task}: {size(train)} train"
+                         + (f", {size(dev)} dev" if dev else ", no dev (scored on train)"))
         return lines
 
     def selection_score(self, task_scores: dict[str, float]) -> float:
@@ -264,7 +265,8 @@ def dev_cells(task: str, metrics: dict) -> list[str]:
     ``las 82.44`` (deps), ``f1 94.33`` (chunks)..."""
     cells = []
     for name, values in metrics.items():
-        keys = [k for k in ("acc", "f1", "uas", "las", "pearson") if k in values and not (k == "acc" and "f1" in values)]
+        keys = [k for k in ("acc", "f1", "uas", "las", "pearson")
+                if k in values and not (k == "acc" and "f1" in values)]
         label = (lambda k: k) if name == task else (lambda k: name if len(keys) == 1 else f"{name} {k}")
         cells += [f"{label(k)} {values[k]:.2f}" for k in keys]
     return cells
