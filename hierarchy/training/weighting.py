@@ -14,6 +14,7 @@ import random
 import torch
 
 from ..tasks import TASKS
+from .diagnostics import gradients
 from .strategy import Strategy
 
 
@@ -130,26 +131,22 @@ class PCGradWeighting(Weighting):
         if len(losses) < 2 or extra is not None:  # extra: a one-task step's regularization term
             return super().backward(losses, extra, parameters)
         weights = self.weights()
-        grads = {t: torch.autograd.grad(weights[t] * loss, parameters, retain_graph=True, allow_unused=True)
-                 for t, loss in losses.items()}
+        grads = gradients({t: weights[t] * loss for t, loss in losses.items()}, parameters)
+        shared = []  # the parameters two or more tasks reach; the others take their one task's gradient as it is
         for i, p in enumerate(parameters):
             parts = [g[i] for g in grads.values() if g[i] is not None]
             if len(parts) >= 2:
-                continue  # shared: below
-            if parts:
-                p.grad = parts[0] if p.grad is None else p.grad + parts[0]
-        shared = [i for i in range(len(parameters)) if sum(g[i] is not None for g in grads.values()) >= 2]
+                shared.append(i)
+            elif parts:
+                p.grad = parts[0]
         if not shared:
             return
         flat = {t: torch.cat([(g[i] if g[i] is not None else torch.zeros_like(parameters[i])).flatten()
                               for i in shared]) for t, g in grads.items()}
         total = sum(project(flat[t], [flat[u] for u in self.order(t, list(flat))]) for t in flat)
-        offset = 0
-        for i in shared:
-            p = parameters[i]
-            g = total[offset : offset + p.numel()].view_as(p)
-            p.grad = g if p.grad is None else p.grad + g
-            offset += p.numel()
+        sizes = [parameters[i].numel() for i in shared]
+        for i, g in zip(shared, torch.split(total, sizes)):
+            parameters[i].grad = g.view_as(parameters[i])
 
     def order(self, task: str, tasks: list[str]) -> list[str]:
         others = [u for u in tasks if u != task]
