@@ -13,7 +13,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-from .modules.transformer import TransformerInput, encoder_identity
+from .modules.transformer import TransformerInput
 from .persistence import save_tensors
 
 
@@ -34,7 +34,7 @@ def cached_features(transformer: TransformerInput, sentences: list[list[str]], d
     if not directory:
         transformer.precompute(sentences, progress=progress)
         return False
-    identity = encoder_identity(transformer.path)
+    identity = transformer.identity
     path = Path(directory).expanduser() / f"{cache_key(identity, transformer.pooling, sentences)}.safetensors"
     if path.is_file():
         try:

@@ -39,6 +39,12 @@ KINDS = {"acc": "accuracy (%)", "f1": "F1 (%)", "uas": "attachment (%)", "las": 
          "pearson": "Pearson r x 100"}
 
 
+def main_keys(values: dict) -> list[str]:
+    """The main numbers of one dev metric (``acc``, ``f1``, ``uas``/``las``, ``pearson``; a token accuracy beside
+    an F1 is not one)."""
+    return [k for k in KINDS if k in values and not (k == "acc" and "f1" in values)]
+
+
 def plot_history(history: list[dict], path, best_epoch: int | None = None) -> list[str]:
     """One panel per kind of dev score (accuracies, F1, attachment scores, correlation), a line per score
     (``upos acc``, ``deps las``...), and the training losses beside them; integer epochs, the selected epoch
@@ -47,9 +53,9 @@ def plot_history(history: list[dict], path, best_epoch: int | None = None) -> li
     for line in history:
         for task, metrics in line["dev"].items():
             for name, values in metrics.items():
-                for key, kind in KINDS.items():
-                    if key in values and not (key == "acc" and "f1" in values):
-                        panels.setdefault(kind, {}).setdefault(f"{name} {key}", []).append((line["epoch"], values[key]))
+                for key in main_keys(values):
+                    panels.setdefault(KINDS[key], {}).setdefault(f"{name} {key}", []).append(
+                        (line["epoch"], values[key]))
         for task, loss in line.get("loss", {}).items():
             panels.setdefault("training loss", {}).setdefault(task, []).append((line["epoch"], loss))
     columns = min(3, len(panels))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
+from functools import cached_property
 from pathlib import Path
 
 import torch
@@ -154,6 +155,12 @@ class TransformerInput(nn.Module):
         limit = min([n for n in limits if n and n < 1e6] or [512])
         self.max_pieces = max(limit - len(self.prefix) - len(self.suffix), 1)
         self.features: dict[tuple, torch.Tensor] = {}  # frozen: tuple(words) -> [n_words, n_layers, size]
+
+    @cached_property
+    def identity(self) -> dict:
+        """:func:`encoder_identity` of the encoder directory (with the weights' hash when frozen: a frozen
+        encoder's weights are not the model's), computed once."""
+        return encoder_identity(self.path, weights=self.freeze)
 
     def _apply(self, fn, *args, **kwargs):
         super()._apply(fn, *args, **kwargs)

@@ -17,9 +17,8 @@ from ..errors import ConfigError
 from ..fileio import atomic_write
 from ..model import Hierarchy
 from ..features import cached_features
-from ..modules.transformer import encoder_identity
 from ..persistence import check_encoder, load_config_file, resolve_device, save_json, save_model
-from ..plot import plot_history, plot_weights
+from ..plot import main_keys, plot_history, plot_weights
 from ..predict import Predictor, autocast
 from ..tasks import TASKS
 from ..vectors import attach
@@ -59,17 +58,15 @@ class Trainer:
         vectors = None
         if self.config.model.vectors and not resume:  # a resumed run has them in its vocabulary and checkpoint
             vectors = attach(self.vocabs, [self.train_data, self.dev_data], self.config.model)
-        encoder = self.config.model.transformer.path
-        if encoder:
-            if resume:
-                check_encoder(encoder, self.vocabs)
-            else:
-                self.vocabs.encoder = encoder_identity(encoder, weights=self.config.model.transformer.freeze)
+        if resume and self.config.model.transformer.path:  # the encoder the run began with
+            check_encoder(self.config.model.transformer.path, self.vocabs)
         self.model = Hierarchy(self.config.model, self.vocabs)
         if vectors is not None:
             self.model.embed.set_vectors(vectors)
         self.model.to(self.device)
         transformer = self.model.embed.transformer
+        if transformer is not None and not resume:
+            self.vocabs.encoder = transformer.identity
         if transformer is not None and transformer.freeze:
             for items in {id(c): c for split in (self.train_data, self.dev_data) for c in split.values()}.values():
                 cached_features(transformer, [s.words for s in sentences_of(items)], cfg.feature_cache,
@@ -265,8 +262,7 @@ def dev_cells(task: str, metrics: dict) -> list[str]:
     ``las 82.44`` (deps), ``f1 94.33`` (chunks)..."""
     cells = []
     for name, values in metrics.items():
-        keys = [k for k in ("acc", "f1", "uas", "las", "pearson")
-                if k in values and not (k == "acc" and "f1" in values)]
+        keys = main_keys(values)
         label = (lambda k: k) if name == task else (lambda k: name if len(keys) == 1 else f"{name} {k}")
         cells += [f"{label(k)} {values[k]:.2f}" for k in keys]
     return cells
