@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -64,8 +65,9 @@ def parse_overrides(args: list[str]) -> list[str]:
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def train(
     ctx: typer.Context,
-    recipe: Path = typer.Argument(..., help="A TOML recipe such as models/jmt.toml."),
-    output: Optional[Path] = typer.Option(None, help="Model directory.", show_default="the recipe's path without .toml"),
+    recipe: Path = typer.Argument(..., readable=False, help="A TOML recipe such as models/jmt.toml."),
+    output: Optional[Path] = typer.Option(None, readable=False, help="Model directory.",
+                                          show_default="the recipe's path without .toml"),
     resume: bool = typer.Option(False, help="Continue an interrupted run from its last checkpoint."),
     force: bool = typer.Option(False, help="Overwrite an existing model directory."),
     device: Optional[str] = typer.Option(None, help="auto, cpu or cuda.", show_default="the recipe's train.device"),
@@ -73,6 +75,7 @@ def train(
 ):
     """Train a model from a recipe. Any recipe key can be overridden: --data.pos=FILE --train.epochs=3."""
     from hierarchy.config import load_config
+    from hierarchy.fileio import check_writable
     from hierarchy.training import Trainer, check_output
 
     out = output or recipe.with_suffix("")
@@ -82,6 +85,7 @@ def train(
             overrides.append(f"train.device={device}")
         config = load_config(recipe, overrides)
         out = output or Path(config.train.output or recipe.with_suffix(""))
+        check_writable(out, directory=True)
         check_output(out, resume, force)
         trainer = Trainer(config, out, progress=not quiet)
         state = trainer.fit(resume=resume)
@@ -145,18 +149,19 @@ def evaluate_help() -> str:
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, help=evaluate_help())
 def evaluate(
     ctx: typer.Context,
-    model_dir: Path = typer.Argument(..., help="A trained model directory."),
+    model_dir: Path = typer.Argument(..., readable=False, help="A trained model directory."),
     inject_parse: Optional[str] = typer.Option(None, help="LISA: the syntax head attends to this parse instead of its "
                                                           "own: 'gold' (the HEAD column of each gold file) or a "
                                                           "CoNLL-U file with the same sentences."),
     as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
-    write_predictions: Optional[Path] = typer.Option(None, help="Directory for the predicted files."),
+    write_predictions: Optional[Path] = typer.Option(None, readable=False, help="Directory for the predicted files."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     batch_tokens: int = typer.Option(4000, help="Words per batch."),
     precision: str = typer.Option("auto", help="auto (bf16 on CUDA, fp32 on CPU), bf16 (faster on CPUs with AMX or "
                                                "AVX512-BF16) or fp32."),
 ):
     from hierarchy.corpus import read_conllu
+    from hierarchy.fileio import check_writable
     from hierarchy.persistence import load_config_file, load_model, resolve_device
     from hierarchy.predict import Predictor, check_precision
     from hierarchy.tasks import TASKS
@@ -166,6 +171,8 @@ def evaluate(
         if not files:
             raise HierarchyError("give at least one gold file: " + ", ".join(f"--{f} FILE" for f in gold_flags()))
         check_precision(precision)
+        if write_predictions:
+            check_writable(write_predictions, directory=True)
         data = load_config_file(model_dir / "config.toml").data
         for name, value in options.items():
             setattr(data, name, value)
@@ -212,27 +219,34 @@ def evaluate(
 
 @app.command("annotate")
 def annotate_command(
-    model_dir: Path = typer.Argument(..., help="A trained model directory."),
-    files: Optional[list[Path]] = typer.Argument(None, help="Input files (default: stdin)."),
+    model_dir: Path = typer.Argument(..., readable=False, help="A trained model directory."),
+    files: Optional[list[Path]] = typer.Argument(None, readable=False, help="Input files (default: stdin)."),
     input: str = typer.Option("text", "--input", help="text (spaCy splits tokens and sentences) or conllu (kept as is)."),
     format: str = typer.Option("conllu", "--format", help="conllu (chunks in a CoNLL-U Plus column), jsonl or html."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", readable=False,
+                                          help="Output file (default: stdout)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     batch_size: int = typer.Option(256, help="Docs (paragraphs or CoNLL-U sentences) per batch."),
     quiet: bool = typer.Option(False, help="No progress bar."),
     precision: str = typer.Option("auto", help="auto (bf16 on CUDA, fp32 on CPU), bf16 (faster on CPUs with AMX or "
                                                "AVX512-BF16) or fp32."),
-    pairs: Optional[Path] = typer.Option(None, help="Sentence pairs (SICK, or TSV / JSON lines with premise and "
-                                                    "hypothesis) instead: relatedness, entailment label and class "
-                                                    "probabilities per pair, as TSV (or JSON lines with --format jsonl)."),
+    pairs: Optional[Path] = typer.Option(None, readable=False,
+                                         help="Sentence pairs (SICK, or TSV / JSON lines with premise and hypothesis) "
+                                              "instead: relatedness, entailment label and class probabilities per "
+                                              "pair, as TSV (or JSON lines with --format jsonl)."),
 ):
     """Annotate raw text (paragraphs split at blank lines) or CoNLL-U with POS, chunks and dependencies, or
     sentence pairs with relatedness and entailment."""
     from hierarchy.annotate import annotate_files, annotate_pairs
+    from hierarchy.fileio import check_writable
     from hierarchy.predict import check_precision
 
     try:
         check_precision(precision)
+        if batch_size < 1:
+            raise HierarchyError(f"--batch-size must be at least 1, not {batch_size}")
+        if output:
+            check_writable(output)
         if pairs:
             annotate_pairs(model_dir, pairs, files, format, output, device, precision)
         else:
@@ -244,8 +258,8 @@ def annotate_command(
 
 @app.command()
 def package(
-    model_dir: Path = typer.Argument(..., help="A trained model directory."),
-    out_dir: Path = typer.Argument(..., help="The spaCy pipeline directory to write."),
+    model_dir: Path = typer.Argument(..., readable=False, help="A trained model directory."),
+    out_dir: Path = typer.Argument(..., readable=False, help="The spaCy pipeline directory to write."),
     name: str = typer.Option("hierarchy", help="The pipeline's name in meta.json."),
     force: bool = typer.Option(False, help="Overwrite an existing directory."),
 ):
@@ -261,7 +275,7 @@ def package(
 
 @app.command()
 def inspect(
-    model_dir: Path = typer.Argument(..., help="A model directory written by hierarchy train."),
+    model_dir: Path = typer.Argument(..., readable=False, help="A model directory written by hierarchy train."),
 ):
     """What training saw: each weighting's loss weights, AutoSeM's mixing ratio and the interference between tasks
     (gradient cosines, with train.diagnose_every); writes interference.png into the model directory."""
@@ -307,8 +321,24 @@ def score_table(rows) -> Table:
     return table
 
 
+def os_error(e: OSError) -> str:
+    """``FILE: Permission denied`` (both paths for a rename or link)."""
+    names = " -> ".join(str(n) for n in (e.filename, e.filename2) if n is not None)
+    return f"{names}: {e.strerror or e}" if names else str(e.strerror or e)
+
+
 def main():
-    app()
+    """Run the command; an operating-system error (permissions, a full disk, a path through a file) is one
+    ``error:`` line and exit status 2, like every other error a user can act on."""
+    try:
+        try:
+            app()
+        finally:
+            sys.stdout.flush()  # a full or closed stdout fails here, not silently at exit
+    except OSError as e:
+        sys.stdout = open(os.devnull, "w")  # nothing more to flush at exit
+        print(f"error: {os_error(e)}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

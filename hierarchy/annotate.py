@@ -37,7 +37,7 @@ from .corpus import Sentence, read_conllu
 from .corpus.sentence import read_lines
 from .corpus.ud import format_sentence
 from .errors import ConfigError, CorpusError, HierarchyError
-from .fileio import atomic_write
+from .fileio import atomic_write, decode
 from .tasks import TASKS
 
 INPUTS = ("text", "conllu")
@@ -57,7 +57,7 @@ def read_inputs(files, input: str) -> list[tuple[str, object]]:
 
 
 def _read_stdin(input: str):
-    text = sys.stdin.read()
+    text = decode(sys.stdin.buffer.read(), "<stdin>")
     if input == "text":
         return text
     fd, tmp = tempfile.mkstemp(suffix=".conllu")

@@ -21,6 +21,7 @@ from pathlib import Path
 import tomli_w
 
 from .errors import ConfigError
+from .fileio import read_text
 
 FORMAT_VERSION = 1
 
@@ -298,7 +299,7 @@ def read_config(path, expected: str = "a TOML recipe") -> Config:
     if not path.is_file():
         raise ConfigError(f"{path}: file not found (expected {expected})")
     try:
-        table = tomllib.loads(path.read_text(encoding="utf-8"))
+        table = tomllib.loads(read_text(path, expected))
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
     return from_dict(table, str(path))

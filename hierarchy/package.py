@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import ConfigError
+from .fileio import check_writable
 from .spacy_component import WRITERS
 from .tasks import TASKS
 
@@ -85,11 +86,12 @@ def package_model(model_dir, out_dir, name: str = "hierarchy", force: bool = Fal
     """Write a spaCy pipeline directory (tokenizer, sentencizer, the component with the model inside) to
     ``out_dir``, atomically: it is built beside the target and renamed into place."""
     out_dir = Path(out_dir)
+    check_writable(out_dir, directory=True)
     model, target = Path(model_dir).resolve(), out_dir.resolve()
     if target == model or model in target.parents or target in model.parents:
         raise ConfigError(f"{out_dir}: the package would be written onto, into or above the model directory "
                           f"{model_dir} it is made from (choose another output)")
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
+    if out_dir.exists() and any(out_dir.iterdir()) and not force:
         raise ConfigError(f"{out_dir}: already exists; pass --force to overwrite")
     nlp = make_pipeline(model_dir, device="auto", store_path=False)
     nlp.meta.update(package_meta(nlp.get_pipe("hierarchy"), name))
@@ -102,8 +104,6 @@ def package_model(model_dir, out_dir, name: str = "hierarchy", force: bool = Fal
         os.chmod(tmp, 0o777 & ~umask)  # mkdtemp made it private
         if out_dir.is_dir():
             shutil.rmtree(out_dir)
-        elif out_dir.exists():
-            out_dir.unlink()
         os.replace(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -48,6 +48,7 @@ from spacy.util import minibatch
 
 from .corpus import Sentence
 from .errors import ConfigError
+from .fileio import read_text
 from .tasks import TASKS
 
 MODEL_FILES = ("config.toml", "vocab.json", "weights.safetensors", "metrics.json")
@@ -142,7 +143,10 @@ class HierarchyComponent(Pipe):
         self.predictor = Predictor(self.model, self.vocabs, None, self.cfg["precision"], self.cfg["batch_tokens"])
         self._pid = os.getpid()
         metrics = Path(directory) / "metrics.json"
-        self.metrics = json.loads(metrics.read_text(encoding="utf-8")) if metrics.is_file() else {}
+        try:
+            self.metrics = json.loads(read_text(metrics)) if metrics.is_file() else {}
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{metrics}:{e.lineno}: not valid JSON ({e.msg})") from None
         missing = [layer for layer in self.cfg["layers"] or () if layer not in self.model.depth]
         if missing:
             raise ConfigError(f"{directory}: the model has no layer {', '.join(missing)} "

@@ -6,7 +6,7 @@ from collections import Counter
 
 from .corpus.pairs import Pair
 from .errors import ConfigError
-from .fileio import atomic_write
+from .fileio import atomic_write, read_text
 
 PAD, UNK = "<pad>", "<unk>"
 
@@ -97,10 +97,8 @@ class Vocabs:
 
     @classmethod
     def load(cls, path) -> "Vocabs":
+        text = read_text(path, "the model's vocab.json")
         try:
-            with open(path, encoding="utf-8") as f:
-                return cls.from_json(json.load(f))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: file not found (expected the model's vocab.json)") from None
+            return cls.from_json(json.loads(text))
         except (json.JSONDecodeError, KeyError, TypeError) as e:
             raise ConfigError(f"{path}: not a valid vocabulary file ({e})") from None

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any
 
 from hierarchy.errors import CorpusError
+from hierarchy.fileio import read_text
 
 
 @dataclass
@@ -66,17 +66,7 @@ _FIELDS = {f.name for f in fields(Sentence)} - {"extra"}
 def read_lines(path) -> list[str]:
     """The lines of a UTF-8 text file without their line ends (``\\n``, ``\\r\\n``, or ``\\r`` in a file that
     has no ``\\n``), and without a byte-order mark at its start; raises CorpusError."""
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise CorpusError(path, None, "file not found") from None
-    except IsADirectoryError:
-        raise CorpusError(path, None, "expected a file, found a directory") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise CorpusError(path, data[: e.start].count(b"\n") + 1, "expected UTF-8 text") from None
-    text = text.removeprefix("\ufeff")  # a UTF-8 byte-order mark, as some editors write
+    text = read_text(path, "a corpus file")
     lines = text.split("\n" if "\n" in text or "\r" not in text else "\r")  # old Mac files end lines with CR
     if lines[-1] == "":
         lines.pop()
