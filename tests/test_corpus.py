@@ -133,6 +133,8 @@ def test_writer_without_meta():
     (bad((9, "3\t", "1.1\tx\tx\tX\tX\t_\t_\t_\t_\t_\n3\t")), 9, "expected an empty node after word 2 (ID 2.k)"),
     (bad((9, "3\t", "# late\n3\t")), 9, "expected a token line, found a comment"),
     (GOOD + "\n# only a comment\n", 6, "expected at least one word line, found none"),
+    (bad((8, "\tbark\t", "\t\t")), 8, "expected a word form in the FORM column, found it empty"),
+    (bad((8, "2\t", " \n2\t")), 8, "a line of only whitespace inside a sentence"),
 ])
 def test_bad_conllu(tmp_path, text, line, expected):
     path = write(tmp_path, text)
@@ -140,6 +142,19 @@ def test_bad_conllu(tmp_path, text, line, expected):
         read_conllu(path)
     assert str(info.value).startswith(f"{path}:{line}: {expected}")
     assert info.value.line == line
+
+
+def test_whitespace_lines_between_sentences_are_blank_lines(tmp_path):
+    path = write(tmp_path, GOOD + "\n  \t\n\n" + GOOD + " \n")
+    assert [len(s) for s in read_conllu(path)] == [3, 3]
+
+
+def test_an_empty_node_may_have_fewer_columns(tmp_path):
+    """Universal PropBank writes some empty nodes (ID 24.1) without the predicate columns: they carry no roles."""
+    plus = "".join(line + "\t_\t_\t_\n" if line[:1].isdigit() else line + "\n" for line in GOOD.splitlines())
+    path = write(tmp_path, plus.replace("3\tloudly", "2.1\tbark\tbark\tVERB\tVBP\t_\t_\t_\t_\t_\t_\n3\tloudly"))
+    sentence, = read_conllu(path)
+    assert sentence.words == ["Dogs", "bark", "loudly"] and len(sentence.meta) == 4
 
 
 @pytest.mark.parametrize("text", ["", "\n \n\n"])

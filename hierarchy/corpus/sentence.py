@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import warnings
+from itertools import islice
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -73,22 +74,31 @@ def read_lines(path) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
-def blocks(lines: list[str]):
-    """Yield each run of non-blank lines as a list of ``(line_number, line)``, numbered from 1."""
+def blocks(lines: list[str], path=None, starts=None):
+    """Yield each run of non-blank lines as a list of ``(line_number, line)``, numbered from 1.
+
+    With ``starts`` (a test of a line: may it begin a sentence?), a line of only whitespace followed by a line that
+    cannot begin a sentence is a CorpusError: a stray space inside a sentence, not the end of one."""
     block = []
     for number, line in enumerate(lines, 1):
         if line.strip():
             block.append((number, line))
         elif block:
+            if line and starts:  # whitespace, not empty: does a sentence begin after it?
+                after = next((text for text in islice(lines, number, None) if text.strip()), None)
+                if after is not None and not starts(after):
+                    raise CorpusError(path, number, "a line of only whitespace inside a sentence (expected an "
+                                                    "empty line between sentences, or a token line)")
             yield block
             block = []
     if block:
         yield block
 
 
-def read_sentences(path, parse, skip_bad: bool = False) -> list:
-    """Parse each blank-line-separated block of ``path`` with ``parse(path, block)``; see :func:`parse_each`."""
-    return parse_each(path, blocks(read_lines(path)), parse, skip_bad)
+def read_sentences(path, parse, skip_bad: bool = False, starts=None) -> list:
+    """Parse each blank-line-separated block of ``path`` with ``parse(path, block)``; see :func:`parse_each`
+    (``starts``: see :func:`blocks`)."""
+    return parse_each(path, blocks(read_lines(path), path, starts), parse, skip_bad)
 
 
 def parse_each(path, items, parse, skip_bad: bool = False) -> list:

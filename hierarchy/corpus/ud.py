@@ -40,7 +40,13 @@ def read_conllu(path, skip_bad: bool = False) -> list[Sentence]:
     (multiword-token lines may keep 10); they are named as declared, else ``col11``, ``col12``, ...
     """
     columns = []  # the global.columns names, once a comment declares them
-    return read_sentences(path, lambda path, block: _read_sentence(path, block, columns), skip_bad)
+    return read_sentences(path, lambda path, block: _read_sentence(path, block, columns), skip_bad, _starts)
+
+
+def _starts(line: str) -> bool:
+    """Whether a line may begin a sentence: a comment, word 1 or a multiword token from word 1."""
+    first = line.split("\t", 1)[0]
+    return line.startswith("#") or first == "1" or first.startswith("1-")
 
 
 def _read_sentence(path, block, columns: list[str]) -> Sentence:
@@ -68,13 +74,17 @@ def _read_sentence(path, block, columns: list[str]) -> Sentence:
         if isinstance(token_id, int) and len(cols) != expected:
             like = where if expected != N_COLUMNS else ""
             raise CorpusError(path, number, f"expected {expected} tab-separated columns{like}, found {len(cols)}")
-        if len(cols) not in (N_COLUMNS, expected or len(cols)):  # multiword tokens may keep just 10 columns
+        empty_node = not isinstance(token_id, int) and token_id[1] == "."
+        if len(cols) not in (N_COLUMNS, expected or len(cols)) and not empty_node:  # multiword tokens may keep 10
+            # (and an empty node any number: it carries no roles, and Universal PropBank writes some short)
             want = f"{N_COLUMNS}" if expected == N_COLUMNS else f"{N_COLUMNS} or {expected}"
             raise CorpusError(path, number, f"expected {want} tab-separated columns, found {len(cols)}")
         n = len(words)
         if isinstance(token_id, int):
             if token_id != n + 1:
                 raise CorpusError(path, number, f"expected ID {n + 1} (IDs must run 1..n in order), found '{cols[0]}'")
+            if not cols[1].strip():
+                raise CorpusError(path, number, "expected a word form in the FORM column, found it empty")
             words.append(cols[1])
             upos.append(cols[3])
             xpos.append(cols[4])
