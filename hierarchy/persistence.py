@@ -1,8 +1,14 @@
 """Save and load a model directory: ``config.toml``, ``vocab.json``, ``weights.safetensors`` (tensors only, so
-loading never unpickles code) and ``metrics.json``."""
+loading never unpickles code), ``metrics.json`` and ``manifest.json``.
+
+The manifest, written last, holds the SHA-256 of each of the other files and the name, shape and dtype of each
+tensor. Loading checks it before anything is allocated: a file changed after saving, or left from an interrupted
+write, is refused by name; the shapes the config implies (the model built on the meta device, which allocates
+nothing) must be those of the weights file's header, so a tampered size cannot allocate gigabytes first."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -10,18 +16,20 @@ import tempfile
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from .config import Config, read_config, save_config
 from .errors import ConfigError
-from .fileio import atomic_write, umask
+from .fileio import atomic_write, read_text, umask
 from .model import Hierarchy
 from .modules.transformer import encoder_files, encoder_identity
 from .vocab import Vocabs
 
 
 ENCODER = "encoder"  # a self-contained model directory's copy of its transformer encoder
+MANIFEST = "manifest.json"
+CHECKED = ("config.toml", "vocab.json", "weights.safetensors", "metrics.json")  # in the manifest, where present
 
 
 def save_tensors(tensors: dict[str, torch.Tensor], path, metadata: dict[str, str] | None = None) -> None:
@@ -43,9 +51,11 @@ def save_json(obj, path) -> None:
         json.dump(obj, f, indent=2)
 
 
-def save_model(model: Hierarchy, config: Config, vocabs: Vocabs, directory, copy_encoder: bool = False) -> None:
+def save_model(model: Hierarchy, config: Config, vocabs: Vocabs, directory, copy_encoder: bool = False,
+               manifest: bool = True) -> None:
     """Write the model directory; ``copy_encoder``: with the transformer input's files in ``encoder/`` (which
-    its config then names), so the directory needs nothing outside it."""
+    its config then names), so the directory needs nothing outside it; ``manifest=False``: the caller writes
+    more files and then the manifest (:func:`write_manifest`)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     transformer = model.embed.transformer
@@ -60,6 +70,51 @@ def save_model(model: Hierarchy, config: Config, vocabs: Vocabs, directory, copy
     save_config(config, directory / "config.toml")
     vocabs.save(directory / "vocab.json")
     save_tensors(model.state_dict(), directory / "weights.safetensors")
+    if manifest:
+        write_manifest(directory)
+
+
+def file_sha256(path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def write_manifest(directory) -> None:
+    """``manifest.json``: the SHA-256 of each of :data:`CHECKED` present in ``directory``, and each tensor's shape
+    and dtype (from the weights file's header)."""
+    directory = Path(directory)
+    files = {name: file_sha256(directory / name) for name in CHECKED if (directory / name).is_file()}
+    tensors = {name: {"shape": list(shape), "dtype": dtype}
+               for name, (shape, dtype) in weights_header(directory / "weights.safetensors").items()}
+    save_json({"files": files, "tensors": tensors}, directory / MANIFEST)
+
+
+def weights_header(path) -> dict[str, tuple[tuple[int, ...], str]]:
+    """``{tensor name: (shape, dtype)}`` from a safetensors file's header, without reading the tensors."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return {k: (tuple(f.get_slice(k).get_shape()), f.get_slice(k).get_dtype()) for k in f.keys()}
+    except (SafetensorError, OSError) as e:
+        raise ConfigError(f"{path}: not a valid safetensors file ({e})") from None
+
+
+def check_manifest(directory) -> None:
+    """Each file the manifest lists has the SHA-256 it records (a model saved without a manifest is not checked)."""
+    path = Path(directory) / MANIFEST
+    if not path.is_file():
+        return
+    try:
+        files = json.loads(read_text(path))["files"]
+        assert isinstance(files, dict)
+    except (json.JSONDecodeError, KeyError, TypeError, AssertionError):
+        raise ConfigError(f"{path}: not a valid manifest (expected JSON with the files' SHA-256)") from None
+    for name, digest in files.items():
+        file = Path(directory) / name
+        if name not in CHECKED or not file.is_file():
+            raise ConfigError(f"{path}: lists '{name}', which the model directory does not have")
+        if file_sha256(file) != digest:
+            raise ConfigError(f"{file}: changed since the model was saved (its SHA-256 is not the one in {MANIFEST}; "
+                              "a write interrupted here is completed by hierarchy train --resume)")
 
 
 def load_config_file(path) -> Config:
@@ -82,15 +137,21 @@ def load_model(directory, device="cpu") -> tuple[Hierarchy, Config, Vocabs]:
         raise ConfigError(f"{directory}: model directory not found")
     config = load_config_file(directory / "config.toml")
     vocabs = Vocabs.load(directory / "vocab.json")
-    model = Hierarchy(config.model, vocabs, find_encoder(directory, config, vocabs), pretrained=False)
     weights = directory / "weights.safetensors"
     if not weights.is_file():
         raise ConfigError(f"{weights}: file not found (expected the model's weights)")
+    check_manifest(directory)
+    encoder = find_encoder(directory, config, vocabs)
+    with torch.device("meta"):  # the shapes the config implies, nothing allocated
+        expected = {k: (tuple(v.shape), v.dtype) for k, v in
+                    Hierarchy(config.model, vocabs, encoder, pretrained=False).state_dict().items()}
+    check_shapes(expected, weights_header(weights), weights)
+    model = Hierarchy(config.model, vocabs, encoder, pretrained=False)
     try:
         state = load_file(weights)
     except (SafetensorError, OSError) as e:
         raise ConfigError(f"{weights}: not a valid safetensors file ({e})") from None
-    check_state(model.state_dict(), state, weights)
+    check_finite(state, weights)
     model.load_state_dict(state)
     model.eval()
     return model.to(device), config, vocabs
@@ -124,19 +185,25 @@ def check_encoder(path, vocabs: Vocabs) -> None:
                               f"sha256 {found[key][:12]})")
 
 
-def check_state(expected: dict, found: dict, path) -> None:
-    """The tensors of ``found`` are those of ``expected`` (names, shapes, floating point and finite); otherwise a
-    ConfigError naming the first that is not."""
-    for name in expected:
+def check_shapes(expected: dict, found: dict, path) -> None:
+    """``{name: (shape, dtype)}`` of the model (dtypes as torch's) and of a weights file (as its header writes them,
+    e.g. ``F32``): the same names and shapes, floating point where the model's are; otherwise a ConfigError naming
+    the first tensor that is not."""
+    for name, (shape, dtype) in expected.items():
         if name not in found:
             raise ConfigError(f"{path}: weights do not match config.toml: tensor '{name}' is missing")
-        if found[name].shape != expected[name].shape:
+        if tuple(found[name][0]) != tuple(shape):
             raise ConfigError(f"{path}: weights do not match config.toml: tensor '{name}' has shape "
-                              f"{tuple(found[name].shape)}, expected {tuple(expected[name].shape)}")
-        if found[name].is_floating_point() != expected[name].is_floating_point():
-            raise ConfigError(f"{path}: tensor '{name}' is {found[name].dtype}, expected {expected[name].dtype}")
-        if found[name].is_floating_point() and not torch.isfinite(found[name]).all():
-            raise ConfigError(f"{path}: tensor '{name}' holds NaN or infinite values")
+                              f"{tuple(found[name][0])}, expected {tuple(shape)}")
+        if dtype.is_floating_point != found[name][1].startswith(("F", "BF")):
+            raise ConfigError(f"{path}: tensor '{name}' is {found[name][1]}, expected {str(dtype)[6:]}")
     extra = sorted(set(found) - set(expected))
     if extra:
         raise ConfigError(f"{path}: weights do not match config.toml: unexpected tensor '{extra[0]}'")
+
+
+def check_finite(state: dict, path) -> None:
+    """A ConfigError naming the first floating-point tensor of ``state`` with NaN or infinite values."""
+    for name, tensor in state.items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise ConfigError(f"{path}: tensor '{name}' holds NaN or infinite values")

@@ -227,13 +227,14 @@ class HierarchyComponent(Pipe):
     def to_disk(self, path, *, exclude=()) -> None:
         """Write the model directory's files (from memory, so they match what annotates) into ``path``, with a
         copy of its transformer encoder if it has one: the saved pipeline needs nothing outside it."""
-        from .persistence import save_json, save_model
+        from .persistence import save_json, save_model, write_manifest
 
         model = self._require_model()
         path = Path(path)
-        save_model(model, self.config, self.vocabs, path, copy_encoder=True)
+        save_model(model, self.config, self.vocabs, path, copy_encoder=True, manifest=False)
         if self.metrics:
             save_json(self.metrics, path / "metrics.json")
+        write_manifest(path)
 
     def from_disk(self, path, *, exclude=()) -> "HierarchyComponent":
         self._load(path)

@@ -199,7 +199,7 @@ def test_overfit_then_reload(tmp_path):
     nlp.to_disk(tmp_path / "pipeline")
     shutil.rmtree(tmp_path / "model")  # the saved pipeline must not need the original model directory
     assert sorted(p.name for p in (tmp_path / "pipeline" / "hierarchy").iterdir()) == \
-        ["config.toml", "metrics.json", "vocab.json", "weights.safetensors"]
+        ["config.toml", "manifest.json", "metrics.json", "vocab.json", "weights.safetensors"]
     reloaded = spacy.load(tmp_path / "pipeline")
     assert [annotations(doc) for doc in reloaded.pipe(texts)] == before
     assert [annotations(reloaded(t)) for t in texts] == before

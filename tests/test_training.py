@@ -20,7 +20,7 @@ from hierarchy.corpus import Sentence
 from hierarchy.training.checkpoint import NAME as CHECKPOINT, load_checkpoint
 from hierarchy.errors import ConfigError, CorpusError
 from hierarchy.model import Hierarchy
-from hierarchy.persistence import load_model
+from hierarchy.persistence import load_model, write_manifest
 from hierarchy.training import Trainer, check_output, regularization
 from hierarchy.vocab import Vocabs
 
@@ -138,9 +138,9 @@ def test_early_stopping_and_model_selection(tmp_path, monkeypatch):
     saved = {}
     save_model = hierarchy.training.loop.save_model
 
-    def spy_save(model, config, vocabs, directory):
+    def spy_save(model, config, vocabs, directory, **options):
         saved["weights"] = {k: v.clone() for k, v in model.state_dict().items()}
-        save_model(model, config, vocabs, directory)
+        save_model(model, config, vocabs, directory, **options)
 
     monkeypatch.setattr(hierarchy.training.loop, "task_score", fake_score)
     monkeypatch.setattr(hierarchy.training.loop, "save_model", spy_save)
@@ -395,14 +395,43 @@ def test_weights_that_do_not_fit_the_model_name_the_tensor(tmp_path):
         (lambda s: s.pop(name), f"tensor '{name}' is missing"),
         (lambda s: s.__setitem__(name, s[name][:1]), f"tensor '{name}' has shape"),
         (lambda s: s.__setitem__(name, torch.full_like(s[name], math.nan)), f"tensor '{name}' holds NaN"),
-        (lambda s: s.__setitem__(name, s[name].long()), f"tensor '{name}' is torch.int64"),
+        (lambda s: s.__setitem__(name, s[name].long()), f"tensor '{name}' is I64, expected float32"),
         (lambda s: s.__setitem__("extra.weight", torch.zeros(1)), "unexpected tensor 'extra.weight'"),
     ]:
         broken = dict(state)
         change(broken)
         save_file(broken, out / "weights.safetensors")
+        with pytest.raises(ConfigError, match="weights.safetensors: changed since the model was saved"):
+            load_model(out)
+        write_manifest(out)  # a manifest made to match: the tensors themselves are checked
         with pytest.raises(ConfigError, match=message):
             load_model(out)
+
+
+def test_a_size_in_config_toml_is_checked_before_anything_is_allocated(tmp_path):
+    """``word_dim = 100000000`` would allocate gigabytes: the model is built on the meta device and its shapes
+    compared with the weights file's header first."""
+    out = tmp_path / "out"
+    Trainer(small_config(epochs=1), out, progress=False).fit()
+    text = (out / "config.toml").read_text()
+    (out / "config.toml").write_text(text.replace("word_dim = 8", "word_dim = 100000000"))
+    with pytest.raises(ConfigError, match="config.toml: changed since the model was saved"):
+        load_model(out)
+    write_manifest(out)
+    with pytest.raises(ConfigError, match="tensor 'embed.words.weight' has shape"):
+        load_model(out)
+
+
+def test_manifest_lists_every_file_and_tensor(tmp_path):
+    out = tmp_path / "out"
+    Trainer(small_config(epochs=1), out, progress=False).fit()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["files"]) == {"config.toml", "vocab.json", "weights.safetensors", "metrics.json"}
+    state = load_file(out / "weights.safetensors")
+    assert {k: v["shape"] for k, v in manifest["tensors"].items()} == {k: list(v.shape) for k, v in state.items()}
+    (out / "metrics.json").write_text("{}")
+    with pytest.raises(ConfigError, match="metrics.json: changed since the model was saved"):
+        load_model(out)
 
 
 def test_dev_scores_plot_has_a_panel_per_kind_of_score_and_the_losses(tmp_path):

@@ -82,7 +82,7 @@ def load_encoder(path, pretrained: bool = True):
         if getattr(tokenizer, "add_prefix_space", True) is False:  # byte-level BPE: words given one by one
             tokenizer = transformers.AutoTokenizer.from_pretrained(str(path), local_files_only=True,
                                                                    add_prefix_space=True)
-        if pretrained:
+        if pretrained and torch.empty(()).device.type != "meta":  # on the meta device: shapes only, no weights
             model = transformers.AutoModel.from_pretrained(str(path), local_files_only=True)
         else:
             config = transformers.AutoConfig.from_pretrained(str(path), local_files_only=True)

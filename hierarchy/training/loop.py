@@ -17,7 +17,8 @@ from ..errors import ConfigError
 from ..fileio import atomic_write
 from ..model import Hierarchy
 from ..features import cached_features
-from ..persistence import check_encoder, load_config_file, resolve_device, save_json, save_model
+from ..persistence import (check_encoder, load_config_file, resolve_device, save_json, save_model,
+                           write_manifest)
 from ..plot import main_keys, plot_history, plot_weights
 from ..predict import Predictor, autocast
 from ..tasks import TASKS
@@ -120,18 +121,27 @@ class Trainer:
                  "words_per_second": words / seconds, "sampler": self.sampler.log(),
                  "weighting": self.weighting.log(), "interference": mean(diagnosed)}
             )
-            if state["best_epoch"] == 0 or score > state["best"]:  # the first epoch's model is always a candidate
+            best = state["best_epoch"] == 0 or score > state["best"]  # the first epoch's model is a candidate
+            if best:
                 state.update(best=score, best_epoch=epoch, best_dev=dev)
-                save_model(self.model, self.config, self.vocabs, self.output)
             state.update(epoch=epoch, steps=self.steps, sampler=self.sampler.state_dict(),
                          weighting=self.weighting.state_dict())
+            # The model before the checkpoint: a kill between them leaves a checkpoint of the epoch before, which
+            # --resume trains again to the same weights. The manifest last: loading refuses a model file or
+            # metrics.json written after it (an interrupted epoch), and --resume completes the directory.
+            if best:
+                save_model(self.model, self.config, self.vocabs, self.output, manifest=False)
             save_checkpoint(self.output, self.model, self.optimizer, state)
             self.write_reports(state)
+            write_manifest(self.output)
             self.say(f"epoch {epoch}/{cfg.epochs} ({seconds:.0f} s, {words / seconds:.0f} words/s) dev: "
                      + " | ".join(f"{task}: " + " ".join(dev_cells(task, dev[task]))
                                   for task in self.tasks if task in dev)
                      + f" | selection {score:.2f} (best {state['best']:.2f} at epoch {state['best_epoch']})\n"
                      + "  train loss: " + " ".join(f"{t} {loss:.3f}" for t, loss in losses.items()))
+        if resume and self.epoch == 0:  # nothing left to train: complete what an interrupted last epoch left
+            self.write_reports(state)
+            write_manifest(self.output)
         return state
 
     def say(self, text: str) -> None:
