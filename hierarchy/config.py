@@ -102,6 +102,7 @@ class LayerConfig:
     tasks: list[str] = field(default_factory=list)
     heads: int = 4  # attention heads (attention layers only)
     syntax_head: bool = False  # LISA: head 0 of this attention layer gives the arcs of a task here that takes arcs
+    pair_inputs: bool = False  # sentence-pair tasks here: also compare each sentence's mean word input
 
 
 @dataclass
@@ -210,6 +211,8 @@ class Config:
                 raise ConfigError(f"{where}: model.layers[{k}]: syntax_head needs encoder = \"attention\" and a "
                                   f"task that takes arcs ({', '.join(t for t in tasks if tasks[t].arcs)}) in the same "
                                   "layer (its arcs are that head's attention)")
+            if layer.pair_inputs and not any(t in tasks and tasks[t].unit == "pair" for t in layer.tasks):
+                raise ConfigError(f"{where}: model.layers[{k}]: pair_inputs needs a sentence-pair task in the layer")
         for task in seen:
             for name, allowed in tasks[task].options.items():
                 if getattr(self.data, name) not in allowed:

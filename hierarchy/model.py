@@ -50,7 +50,7 @@ class Hierarchy(nn.Module):
                 encoder = BiLSTM(n_in, layer.size)
             self.layers.append(encoder)
             for name in layer.tasks:
-                self.tasks[name] = TASKS[name].head(encoder.n_out, config, vocabs, layer, stack)
+                self.tasks[name] = TASKS[name].head(encoder.n_out, config, vocabs, layer, stack, self.embed.n_out)
                 self.depth[name] = k
                 n_labels += self.tasks[name].n_label_out
             n_below = encoder.n_out
@@ -76,7 +76,7 @@ class Hierarchy(nn.Module):
                 head = self.tasks[name]
                 if depth != k or (name not in tasks and (k == top or not head.n_label_out)):
                     continue
-                scores[name] = head(Context(batch, h, arcs, scores))
+                scores[name] = head(Context(batch, h, arcs, scores, x))
                 if head.n_label_out and k < top:
                     label = head.label_embedding(scores[name])
                     labels.append(label if label.dim() == 3 else label[:, None, :].expand(-1, h.shape[1], -1))

@@ -266,10 +266,13 @@ def untrained(data):
     return Hierarchy(config.model, vocabs).eval(), config, vocabs
 
 
-@pytest.fixture(scope="module")
-def overfit(data):
-    """A tiny model (dropout 0) trained on 6 pairs until it knows their labels and scores."""
+@pytest.fixture(scope="module", params=[False, True], ids=["states", "pair_inputs"])
+def overfit(data, request):
+    """A tiny model (dropout 0) trained on 6 pairs until it knows their labels and scores; its pair heads read
+    their layer's states, or those and the mean word inputs (``pair_inputs``)."""
     config = tiny_pair_config()
+    for layer in config.model.layers[-2:]:
+        layer.pair_inputs = request.param
     pairs = data["relatedness"][:6]
     vocabs = Vocabs.build(data, min_freq=1)
     torch.manual_seed(0)
@@ -422,6 +425,10 @@ def test_config_validation():
     config = tiny_pair_config()
     config.data.pairs = ""
     with pytest.raises(ConfigError, match="task 'relatedness' has no training corpus: set data.pairs"):
+        config.validate("tiny")
+    config = tiny_pair_config()
+    config.model.layers[0].pair_inputs = True
+    with pytest.raises(ConfigError, match=r"model.layers\[0\]: pair_inputs needs a sentence-pair task"):
         config.validate("tiny")
 
 

@@ -31,7 +31,7 @@ def read_shapes(path, data):
     return [s.with_layers(shape=[shape(w) for w in s.words]) for s in read_conllu(path, data.skip_bad)]
 
 
-def head(n_in, config, vocabs, layer, tasks):
+def head(n_in, config, vocabs, layer, tasks, n_embed):
     return TaggingHead(n_in, {"shape": len(vocabs.labels["shape"])}, config.mlp_dim, config.label_dim, config.dropout)
 
 

@@ -91,7 +91,7 @@ def bio_spec(name: str, title: str, field: str, read, column: str, flag: str, sp
     ``file``: ``(suffix, write(path, gold, predicted, data))`` for ``evaluate --write-predictions``."""
     fields = (field,)
 
-    def head(n_in, config, vocabs, layer, tasks) -> BIOTagger:
+    def head(n_in, config, vocabs, layer, tasks, n_embed) -> BIOTagger:
         return BIOTagger(field, vocabs.labels[field].itos, n_in, config.mlp_dim, config.label_dim, config.dropout)
 
     def metric(predicted, gold, vocabs) -> dict:

@@ -103,7 +103,7 @@ def attention_arcs(attention: torch.Tensor) -> torch.Tensor:
     return F.pad(rows, (0, 0, 1, 0))
 
 
-def _head(n_in, config, vocabs, layer, tasks) -> DependencyHead:
+def _head(n_in, config, vocabs, layer, tasks, n_embed) -> DependencyHead:
     rels = vocabs.labels["rels"]
     return DependencyHead(n_in, len(rels), config.arc_dim, config.rel_dim, config.dropout, rels.stoi.get("root"),
                           own_arcs=not layer.syntax_head)

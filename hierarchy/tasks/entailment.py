@@ -54,8 +54,9 @@ def confusion_table(metric):
 SPEC = TaskSpec(
     name="entailment", title="entailment", data_key="pairs", flag="pairs", unit="pair",
     read=read, fields=("label", "probabilities"), labels=_labels,
-    head=lambda n_in, config, vocabs, layer, tasks: EntailmentHead(n_in, len(vocabs.labels["entailment"]),
-                                                                   config.mlp_dim, config.dropout),
+    head=lambda n_in, config, vocabs, layer, tasks, n_embed: EntailmentHead(
+        n_in, len(vocabs.labels["entailment"]), config.mlp_dim, config.dropout,
+        n_embed * layer.pair_inputs),
     gold=_gold, predictions=_predictions, metric=_metric, rows=_rows,
     details=lambda m: {"per_class": m.per_class, "confusion": m.matrix},
     report=lambda m: [confusion_table(m)] if m.n_pairs else [],

@@ -2,7 +2,9 @@
 
 Both read a pair batch (:func:`~hierarchy.batching.make_pair_batch`: ``2 * n_pairs`` rows, the premises then the
 hypotheses), max-pool their layer's states over time into one vector per sentence, and classify the pair from
-``[|a - b|; a * b]`` (Tai et al. 2015; JMT). Relatedness predicts a distribution over the scores 1..5, trained with
+``[|a - b|; a * b]`` (Tai et al. 2015; JMT). With a layer's ``pair_inputs``, they also compare the mean of each
+sentence's word inputs (JMT's shortcut into every layer: with a pretrained encoder, close to its own sentence
+vector) by InferSent's ``[a; b; |a - b|; a * b]``. Relatedness predicts a distribution over the scores 1..5, trained with
 KL divergence to the gold score's two-point distribution; its prediction is the expected score. Its label
 embedding (softmax over the five scores times an embedding matrix) is one vector per pair, given to both sentences
 of the pair; the model broadcasts it to every token of the layer above, as JMT feeds it into the entailment layer.
@@ -43,23 +45,37 @@ def score_distribution(scores: torch.Tensor) -> torch.Tensor:
     return target.scatter_(1, low.long()[:, None], upper)
 
 
-class PairHead(nn.Module):
-    """Pooled pair features -> an MLP -> ``n_out`` logits ``[n_pairs, n_out]``."""
+def compare(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``[n, d]`` twice -> ``[n, 4 * d]``: ``[a; b; |a - b|; a * b]``."""
+    return torch.cat([a, b, (a - b).abs(), a * b], -1)
 
-    def __init__(self, n_in: int, n_out: int, mlp_dim: int, dropout: float):
+
+class PairHead(nn.Module):
+    """Pooled pair features -> an MLP -> ``n_out`` logits ``[n_pairs, n_out]``: JMT's ``[|a - b|; a * b]`` of the
+    max-pooled states, and with ``n_inputs`` (the size of ``Context.inputs``) :func:`compare` of each sentence's
+    mean word input."""
+
+    def __init__(self, n_in: int, n_out: int, mlp_dim: int, dropout: float, n_inputs: int = 0):
         super().__init__()
-        self.mlp = MLP(2 * n_in, mlp_dim, dropout)
+        self.n_inputs = n_inputs
+        self.mlp = MLP(2 * n_in + 4 * n_inputs, mlp_dim, dropout)
         self.classifier = nn.Linear(mlp_dim, n_out)
 
     def logits(self, context) -> torch.Tensor:
-        return self.classifier(self.mlp(pair_features(context.states, context.batch.mask)))
+        mask = context.batch.mask
+        features = pair_features(context.states, mask)
+        if self.n_inputs:
+            x = context.inputs
+            mean = (x * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)  # (2 * n_pairs, n_inputs)
+            features = torch.cat([features, compare(*mean.chunk(2))], -1)
+        return self.classifier(self.mlp(features))
 
 
 class RelatednessHead(PairHead):
     """Relatedness: a distribution over the scores 1..5; label embeddings from its softmax go upward."""
 
-    def __init__(self, n_in: int, mlp_dim: int, label_dim: int, dropout: float):
-        super().__init__(n_in, N_SCORES, mlp_dim, dropout)
+    def __init__(self, n_in: int, mlp_dim: int, label_dim: int, dropout: float, n_inputs: int = 0):
+        super().__init__(n_in, N_SCORES, mlp_dim, dropout, n_inputs)
         self.label_embeddings = nn.Linear(N_SCORES, label_dim, bias=False)
         self.n_label_out = label_dim
 
@@ -93,8 +109,8 @@ class EntailmentHead(PairHead):
 
     n_label_out = 0
 
-    def __init__(self, n_in: int, n_labels: int, mlp_dim: int, dropout: float):
-        super().__init__(n_in, n_labels, mlp_dim, dropout)
+    def __init__(self, n_in: int, n_labels: int, mlp_dim: int, dropout: float, n_inputs: int = 0):
+        super().__init__(n_in, n_labels, mlp_dim, dropout, n_inputs)
 
     def forward(self, context) -> dict[str, torch.Tensor]:
         """``context.states [2 * n_pairs, seq_len, n_in]`` -> ``{"label": [n_pairs, n_labels]}`` logits."""

@@ -6,7 +6,7 @@ from .srl import FORMATS, KEY, gold, labels, read, rows, sense_strings
 from .srl_heads import PREDICATES, PredicateHead
 
 
-def _predicate_head(n_in, config, vocabs, layer, tasks) -> PredicateHead:
+def _predicate_head(n_in, config, vocabs, layer, tasks, n_embed) -> PredicateHead:
     return PredicateHead(n_in, len(vocabs.labels["senses"]), config.mlp_dim, config.label_dim, config.dropout)
 
 

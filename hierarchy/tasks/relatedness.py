@@ -24,8 +24,8 @@ SPEC = TaskSpec(
     name="relatedness", title="relatedness", data_key="pairs", flag="pairs", unit="pair", score_range=(-1.0, 1.0),
     regression=True,
     read=read, fields=("relatedness",), labels=lambda pairs: {},
-    head=lambda n_in, config, vocabs, layer, tasks: RelatednessHead(n_in, config.mlp_dim, config.label_dim,
-                                                                    config.dropout),
+    head=lambda n_in, config, vocabs, layer, tasks, n_embed: RelatednessHead(
+        n_in, config.mlp_dim, config.label_dim, config.dropout, n_embed * layer.pair_inputs),
     gold=_gold, predictions=lambda values, vocabs, pair: {"relatedness": values["score"]}, metric=_metric,
     rows=lambda name, m: [("Pearson r x 100", None, None, m.values["pearson"]),
                           ("Spearman rho x 100", None, None, m.values["spearman"]),

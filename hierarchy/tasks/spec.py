@@ -19,12 +19,14 @@ import torch
 class Context:
     """What a head reads: the ``batch``, its layer's ``states`` ``[batch_size, seq_len, n_in]``, the layer's
     syntax-head logits ``arcs`` ``[batch_size, seq_len, seq_len]`` (attention layers with a syntax head, else
-    ``None``) and ``below``: the scores of the tasks computed lower in the stack, by task name."""
+    ``None``), ``below``: the scores of the tasks computed lower in the stack, by task name, and ``inputs``: the
+    word representations every layer reads (JMT's shortcut), ``[batch_size, seq_len, n_embed]``."""
 
     batch: Any
     states: torch.Tensor
     arcs: torch.Tensor | None = None
     below: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+    inputs: torch.Tensor | None = None
 
 
 @dataclass
@@ -62,8 +64,8 @@ class TaskSpec:
     - ``fields``: the Sentence fields (or, for ``unit == "pair"``, the keys of a pair prediction) it predicts.
       ``annotated(item)``: whether a gold item carries its annotation.
     - ``labels(items) -> {table: Vocab}``: its label vocabularies, built from its training corpus.
-    - ``head(n_in, model_config, vocabs, layer, tasks) -> nn.Module`` (``layer``: its LayerConfig; ``tasks``: all
-      the tasks of the stack).
+    - ``head(n_in, model_config, vocabs, layer, tasks, n_embed) -> nn.Module`` (``layer``: its LayerConfig;
+      ``tasks``: all the tasks of the stack; ``n_embed``: the size of ``Context.inputs``).
     - ``gold(items, vocabs, seq_len) -> {name: tensor}``: the gold tensors its ``loss`` reads.
     - ``predictions(values, vocabs, item) -> {field: value}``: one item's decoded ids as labels.
     - ``metric(predicted, gold, vocabs) -> {name: Metric}``; ``rows(name, metric)`` -> table rows

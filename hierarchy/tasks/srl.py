@@ -201,7 +201,7 @@ def html_spans(sentence) -> list:
                    for f in frames(sentence, words) for a in f["arguments"]])]
 
 
-def _head(n_in, config, vocabs, layer, tasks) -> SRLHead:
+def _head(n_in, config, vocabs, layer, tasks, n_embed) -> SRLHead:
     return SRLHead(n_in, vocabs.labels["roles"].itos, len(vocabs.labels["senses"]), config.mlp_dim, config.rel_dim,
                    config.dropout, own_predicates=PREDICATES not in tasks)
 

@@ -46,7 +46,7 @@ class TaggingHead(nn.Module):
 def tagging_head(fields: tuple[str, ...]):
     """A spec's ``head``: a :class:`TaggingHead` over ``fields``, sized from their label tables."""
 
-    def head(n_in, config, vocabs, layer, tasks) -> TaggingHead:
+    def head(n_in, config, vocabs, layer, tasks, n_embed) -> TaggingHead:
         n_labels = {f: len(vocabs.labels[f]) for f in fields}
         return TaggingHead(n_in, n_labels, config.mlp_dim, config.label_dim, config.dropout)
 
