@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hierarchy.errors import HierarchyError
+from hierarchy.limits import MAX_SENTENCE_WORDS
 
 app = typer.Typer(
     help="Train, evaluate and apply a linguistic hierarchy (POS -> chunks -> dependencies) from CoNLL files.",
@@ -221,12 +222,16 @@ def evaluate(
 def annotate_command(
     model_dir: Path = typer.Argument(..., readable=False, help="A trained model directory."),
     files: Optional[list[Path]] = typer.Argument(None, readable=False, help="Input files (default: stdin)."),
-    input: str = typer.Option("text", "--input", help="text (spaCy splits tokens and sentences) or conllu (kept as is)."),
+    input: str = typer.Option("text", "--input",
+                              help="text (spaCy splits tokens and sentences) or conllu (kept as is)."),
     format: str = typer.Option("conllu", "--format", help="conllu (chunks in a CoNLL-U Plus column), jsonl or html."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", readable=False,
                                           help="Output file (default: stdout)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     batch_size: int = typer.Option(256, help="Docs (paragraphs or CoNLL-U sentences) per batch."),
+    max_sentence_words: int = typer.Option(MAX_SENTENCE_WORDS,
+                                           help="Longer sentences are predicted in pieces of at most this many "
+                                                "words, joined back into one sentence."),
     quiet: bool = typer.Option(False, help="No progress bar."),
     precision: str = typer.Option("auto", help="auto (bf16 on CUDA, fp32 on CPU), bf16 (faster on CPUs with AMX or "
                                                "AVX512-BF16) or fp32."),
@@ -251,7 +256,7 @@ def annotate_command(
             annotate_pairs(model_dir, pairs, files, format, output, device, precision)
         else:
             annotate_files(model_dir, files or [], input, format, output, device, batch_size, progress=not quiet,
-                           precision=precision)
+                           precision=precision, max_words=max_sentence_words)
     except HierarchyError as e:
         fail(e)
 

@@ -38,6 +38,7 @@ from .corpus.sentence import read_lines
 from .corpus.ud import format_sentence
 from .errors import ConfigError, CorpusError, HierarchyError
 from .fileio import atomic_write, decode
+from .limits import MAX_SENTENCE_WORDS
 from .tasks import TASKS
 
 INPUTS = ("text", "conllu")
@@ -83,32 +84,41 @@ def paragraphs(text: str) -> list[str]:
     return blocks
 
 
-def text_sentences(nlp, text: str) -> list[Sentence]:
+def text_sentences(nlp, text: str, max_words: int = MAX_SENTENCE_WORDS) -> list[Sentence]:
     """The sentences of a paragraph as spaCy's tokenizer and sentencizer (``nlp``) split it, whitespace tokens left
-    out; ``meta`` holds ``# text`` and ``SpaceAfter=No``, for writing CoNLL-U."""
+    out, and a sentence longer than ``max_words`` cut into consecutive sentences of at most that many words
+    (:func:`~hierarchy.predict.pieces`: text without sentence ends is not one giant sentence); ``meta`` holds
+    ``# text`` and ``SpaceAfter=No``, for writing CoNLL-U."""
+    from .predict import pieces
+
     doc = nlp(text)
     out = []
     for sent in doc.sents:
-        words = [t for t in sent if not t.is_space]
-        if not words:
-            continue
-        spaces = [bool(t.whitespace_) or (t.i + 1 < len(doc) and doc[t.i + 1].is_space) for t in words]
-        s = Sentence([t.text for t in words])
-        tokens = [Token(zip(DEFAULT_FIELDS, [k + 1, w, *["_"] * 7, "_" if spaces[k] or k + 1 == len(words)
-                                                                    else "SpaceAfter=No"]))
-                  for k, w in enumerate(s.words)]
-        s.meta = TokenList(tokens)
-        text = "".join(w + (" " if space else "") for w, space in zip(s.words, spaces)).strip()
-        s.meta.comments = [f"# text = {text}"]
-        out.append(s)
+        tokens = [t for t in sent if not t.is_space]
+        for start, end in pieces(len(tokens), max_words, [t.text for t in tokens]) if tokens else ():
+            out.append(_text_sentence(doc, tokens[start:end]))
     return out
+
+
+def _text_sentence(doc, words) -> Sentence:
+    """A Sentence of spaCy tokens ``words`` (of ``doc``) with the ``meta`` for writing CoNLL-U."""
+    spaces = [bool(t.whitespace_) or (t.i + 1 < len(doc) and doc[t.i + 1].is_space) for t in words]
+    s = Sentence([t.text for t in words])
+    tokens = [Token(zip(DEFAULT_FIELDS, [k + 1, w, *["_"] * 7, "_" if spaces[k] or k + 1 == len(words)
+                                                                else "SpaceAfter=No"]))
+              for k, w in enumerate(s.words)]
+    s.meta = TokenList(tokens)
+    text = "".join(w + (" " if space else "") for w, space in zip(s.words, spaces)).strip()
+    s.meta.comments = [f"# text = {text}"]
+    return s
 
 
 # -- CoNLL-U Plus columns -----------------------------------------------------------------------------------------
 
-def our_columns(sentence: Sentence, tasks, k: int) -> dict:
-    """The columns of word ``k`` (0-based) that ``tasks`` write: ``{column name (lowercase): value}``."""
-    return {column.lower(): value(sentence, k) for t in tasks for column, value in TASKS[t].writers.conllu.items()}
+def our_columns(sentence: Sentence, tasks) -> list[dict]:
+    """The columns that ``tasks`` write, for each word: ``{column name (lowercase): value}``."""
+    columns = {column.lower(): values(sentence) for t in tasks for column, values in TASKS[t].writers.conllu.items()}
+    return [{name: cells[k] for name, cells in columns.items()} for k in range(len(sentence))]
 
 
 def with_columns(sentence: Sentence, tasks, after_misc: bool = False) -> Sentence:
@@ -121,11 +131,11 @@ def with_columns(sentence: Sentence, tasks, after_misc: bool = False) -> Sentenc
     names = [name for name in column_names(sentence, replace) if name not in ours]
     at = names.index("misc") + 1 if after_misc else len(names)
     names[at:at] = ours
-    k, tokens = 0, []
+    k, tokens, cells = 0, [], our_columns(sentence, tasks)
     for token in sentence.meta:
         is_word = isinstance(token["id"], int)
         row = {name: token.get(name, "_") for name in names}  # multiword-token lines may have had 10 columns
-        row.update(our_columns(sentence, tasks, k) if is_word else dict.fromkeys(ours, "_"))
+        row.update(cells[k] if is_word else dict.fromkeys(ours, "_"))
         k += is_word
         tokens.append(Token(row))
     meta = TokenList(tokens, sentence.meta.metadata)
@@ -219,15 +229,19 @@ def html_page(vocab, sentences, tasks) -> str:
 # -- the command --------------------------------------------------------------------------------------------------
 
 def annotate_files(model_dir, files=(), input: str = "text", format: str = "conllu", output=None,
-                   device: str = "auto", batch_size: int = 256, progress: bool = True, precision: str = "auto") -> int:
+                   device: str = "auto", batch_size: int = 256, progress: bool = True, precision: str = "auto",
+                   max_words: int = MAX_SENTENCE_WORDS) -> int:
     """Annotate ``files`` (stdin when empty) and write ``format`` to ``output`` (stdout when None; a file is
-    written atomically). Returns the number of sentences written."""
+    written atomically). Returns the number of sentences written. Sentences longer than ``max_words`` are
+    predicted in pieces, joined back (:class:`~hierarchy.predict.Predictor`)."""
     import spacy
     from tqdm import tqdm
 
     from .persistence import load_model, resolve_device
     from .predict import Predictor
 
+    if max_words < 1:
+        raise HierarchyError(f"--max-sentence-words must be at least 1, not {max_words}")
     if format not in FORMATS:
         raise HierarchyError(f"--format must be one of {', '.join(FORMATS)}, not '{format}'")
     if not Path(model_dir).is_dir():
@@ -235,7 +249,7 @@ def annotate_files(model_dir, files=(), input: str = "text", format: str = "conl
     inputs = read_inputs(files, input)  # all input is read (and checked) before the model loads
     torch_device = resolve_device(device)
     model, _, vocabs = load_model(model_dir, torch_device)
-    predictor = Predictor(model, vocabs, torch_device, precision)
+    predictor = Predictor(model, vocabs, torch_device, precision, max_words=max_words)
     tasks = predictor.tasks("sentence")
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
@@ -258,7 +272,8 @@ def annotate_files(model_dir, files=(), input: str = "text", format: str = "conl
         for start in range(0, len(units), batch_size):
             chunk = units[start : start + batch_size]
             if input == "text":
-                named = [(name, k, s) for name, p in chunk for k, s in enumerate(text_sentences(nlp, p))]
+                named = [(name, k, s) for name, p in chunk
+                         for k, s in enumerate(text_sentences(nlp, p, max_words))]
             else:
                 named = [(name, 0, s) for name, s in chunk]
             predicted = predictor([s for _, _, s in named], tasks)

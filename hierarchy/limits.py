@@ -36,6 +36,7 @@ class Range:
         return f"in {'(' if self.open_low else '['}{self.low:g}, {self.high:g}{')' if self.open_high else ']'}"
 
 
+MAX_SENTENCE_WORDS = 500  # longer sentences are predicted in pieces (memory and time grow with its square)
 AT_LEAST_1, AT_LEAST_0, POSITIVE = Range(1), Range(0), Range(0, open_low=True)
 FRACTION = Range(0, 1, open_high=True)  # dropout: 1 would drop everything
 

@@ -10,6 +10,7 @@ import torch
 from .batching import batches
 from .corpus.pairs import as_pair
 from .errors import ConfigError
+from .limits import MAX_SENTENCE_WORDS
 from .tasks import TASKS
 
 PRECISIONS = ("auto", "bf16", "fp32")  # see autocast
@@ -29,12 +30,45 @@ def check_precision(precision: str) -> str:
     return precision
 
 
+BREAKS = {",", ";", ":", ".", "!", "?", "--", ")"}  # a piece ends after one of these where it can
+
+
+def pieces(n: int, max_words: int, words=()) -> list[tuple[int, int]]:
+    """Cut ``n`` words into consecutive ``(start, end)`` pieces of at most ``max_words``, of about equal size, each
+    ending after punctuation (:data:`BREAKS`) when one lies in the last quarter of where it could end.
+
+    >>> pieces(10, 4)
+    [(0, 4), (4, 7), (7, 10)]
+    >>> pieces(20, 16, [*"abcdefgh", ",", *"ijklmnopqrs"])
+    [(0, 9), (9, 20)]
+    """
+    out, start = [], 0
+    while n - start > max_words:
+        remaining = -(-(n - start) // max_words)  # pieces still to make
+        end = start + -(-(n - start) // remaining)
+        early = next((k + 1 for k in range(end - 1, end - 1 - max(end - start, 4) // 4, -1)
+                      if k < len(words) and words[k] in BREAKS), None)
+        end = early if early and early > start else end
+        out.append((start, end))
+        start = end
+    return out + [(start, n)]
+
+
+def join_words(layers: list, lengths: list[int], vocabs) -> dict:
+    """A spec's default ``join``: per-word fields of consecutive pieces concatenated."""
+    return {name: [v for piece in layers for v in piece[name]] for name in layers[0]}
+
+
 class Predictor:
     """Predicts with a trained ``model`` and its ``vocabs`` on ``device`` (default: the model's) in batches of
-    about ``batch_tokens`` words; ``precision`` as in :func:`autocast`."""
+    about ``batch_tokens`` words; ``precision`` as in :func:`autocast`. A sentence longer than ``max_words`` is
+    predicted in pieces (:func:`pieces`) that each task's spec joins back into one sentence (``TaskSpec.join``)."""
 
-    def __init__(self, model, vocabs, device=None, precision: str = "auto", batch_tokens: int = 4000):
-        self.model, self.vocabs, self.batch_tokens = model, vocabs, batch_tokens
+    def __init__(self, model, vocabs, device=None, precision: str = "auto", batch_tokens: int = 4000,
+                 max_words: int = MAX_SENTENCE_WORDS):
+        if max_words < 1:
+            raise ConfigError(f"max_sentence_words must be at least 1, not {max_words}")
+        self.model, self.vocabs, self.batch_tokens, self.max_words = model, vocabs, batch_tokens, max_words
         self.device = device or next(model.parameters()).device
         self.precision = check_precision(precision)
 
@@ -51,8 +85,11 @@ class Predictor:
         (``None`` for a task not predicted). ``inject``: one head list per sentence (1-based, 0 = root), the parse
         a syntax head attends to instead of its own distribution. Items are batched by length; the output keeps
         the input order; batched predictions equal one-by-one ones (in fp32: bf16 rounds a little differently in
-        batches of other shapes).
+        batches of other shapes). Sentences longer than ``max_words`` are predicted in pieces (not with
+        ``inject``, whose heads may cross them).
         """
+        if inject is None and any(hasattr(item, "words") and len(item) > self.max_words for item in items):
+            return self._in_pieces(items, tasks)
         unit = "pair" if items and not hasattr(items[0], "words") else "sentence"
         tasks = [t for t in (self.tasks(unit) if tasks is None else tasks) if t in self.model.depth
                  and TASKS[t].unit == unit]
@@ -83,6 +120,29 @@ class Predictor:
                     out[k] = out[k] | fields if unit == "pair" else out[k].with_layers(**fields)
         finally:
             self.model.train(was_training)
+        return out
+
+    def _in_pieces(self, sentences, tasks) -> list:
+        """:meth:`__call__` with each sentence longer than ``max_words`` cut into pieces, predicted, and joined."""
+        from .corpus import Sentence
+
+        flat, cuts = [], []
+        for s in sentences:
+            spans = pieces(len(s), self.max_words, s.words)
+            cuts.append((len(flat), spans))
+            flat += [s] if len(spans) == 1 else [Sentence(s.words[a:b], source=s.source) for a, b in spans]
+        predicted = self(flat, tasks)
+        out = []
+        for s, (first, spans) in zip(sentences, cuts):
+            if len(spans) == 1:
+                out.append(predicted[first])
+                continue
+            parts, lengths, layers = predicted[first : first + len(spans)], [b - a for a, b in spans], {}
+            for t in tasks if tasks is not None else self.tasks("sentence"):
+                if t in self.model.depth and all(p.get(f) is not None for p in parts for f in TASKS[t].fields):
+                    fields = [{f: p.get(f) for f in TASKS[t].fields} for p in parts]
+                    layers.update((TASKS[t].join or join_words)(fields, lengths, self.vocabs))
+            out.append(s.with_layers(**layers))
         return out
 
     def pairs(self, pairs) -> list[dict]:

@@ -49,6 +49,7 @@ from spacy.util import minibatch
 from .corpus import Sentence
 from .errors import ConfigError
 from .fileio import read_text
+from .limits import MAX_SENTENCE_WORDS
 from .tasks import TASKS
 
 MODEL_FILES = ("config.toml", "vocab.json", "weights.safetensors", "metrics.json")
@@ -56,7 +57,7 @@ MODEL_FILES = ("config.toml", "vocab.json", "weights.safetensors", "metrics.json
 WRITERS = {name: spec.writers.spacy for name, spec in TASKS.items() if spec.writers.spacy is not None}
 
 DEFAULT_CONFIG = {"model": "", "batch_size": 64, "batch_tokens": 4000, "layers": None, "device": "auto",
-                  "precision": "auto"}
+                  "precision": "auto", "max_sentence_words": MAX_SENTENCE_WORDS}
 
 
 @Language.factory(
@@ -66,13 +67,16 @@ DEFAULT_CONFIG = {"model": "", "batch_size": 64, "batch_tokens": 4000, "layers":
     default_score_weights={k: v for writer in WRITERS.values() for k, v in writer.score_weights.items()},
 )
 def make_component(nlp: Language, name: str, model: str, batch_size: int, batch_tokens: int,
-                   layers: Optional[List[str]], device: str, precision: str) -> "HierarchyComponent":
+                   layers: Optional[List[str]], device: str, precision: str,
+                   max_sentence_words: int) -> "HierarchyComponent":
     """The ``hierarchy`` factory: ``model`` is a model directory written by ``hierarchy train``; ``batch_size`` docs
     per ``pipe`` batch; ``batch_tokens`` words per network batch; ``layers`` a subset of the model's tasks (default:
     all it has that a Doc can show); ``device`` auto, cpu or cuda; ``precision`` auto (bf16 on CUDA), bf16 (also on
-    CPUs that compute in bf16: AMX, AVX512-BF16) or fp32."""
+    CPUs that compute in bf16: AMX, AVX512-BF16) or fp32; ``max_sentence_words``: longer sentences are parsed in
+    pieces, joined into one tree (:class:`~hierarchy.predict.Predictor`)."""
     return HierarchyComponent(nlp.vocab, name, model, batch_size=batch_size, batch_tokens=batch_tokens,
-                              layers=layers, device=device, precision=precision)
+                              layers=layers, device=device, precision=precision,
+                              max_sentence_words=max_sentence_words)
 
 
 @dataclass
@@ -109,7 +113,7 @@ class HierarchyComponent(Pipe):
 
     def __init__(self, vocab, name: str = "hierarchy", model: str = "", *, batch_size: int = 64,
                  batch_tokens: int = 4000, layers: Optional[Iterable[str]] = None, device: str = "auto",
-                 precision: str = "auto"):
+                 precision: str = "auto", max_sentence_words: int = MAX_SENTENCE_WORDS):
         from .predict import check_precision
 
         if device not in ("auto", "cpu", "cuda"):
@@ -124,7 +128,8 @@ class HierarchyComponent(Pipe):
                                   f"(expected some of {', '.join(WRITERS)})")
         self.vocab, self.name = vocab, name
         self.cfg = {"model": str(model), "batch_size": batch_size, "batch_tokens": batch_tokens,
-                    "layers": None if layers is None else list(layers), "device": device, "precision": precision}
+                    "layers": None if layers is None else list(layers), "device": device, "precision": precision,
+                    "max_sentence_words": max_sentence_words}
         self.model = self.vocabs = self.config = self.predictor = self._pid = None
         self.metrics = {}
         # The model loads now when its directory exists; when it does not (``spacy.load`` of a saved pipeline
@@ -140,7 +145,8 @@ class HierarchyComponent(Pipe):
         from .predict import Predictor
 
         self.model, self.config, self.vocabs = load_model(directory, resolve_device(self.cfg["device"]))
-        self.predictor = Predictor(self.model, self.vocabs, None, self.cfg["precision"], self.cfg["batch_tokens"])
+        self.predictor = Predictor(self.model, self.vocabs, None, self.cfg["precision"], self.cfg["batch_tokens"],
+                                   self.cfg["max_sentence_words"])
         self._pid = os.getpid()
         metrics = Path(directory) / "metrics.json"
         try:

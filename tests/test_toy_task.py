@@ -39,7 +39,7 @@ SHAPES = TaskSpec(
     name="shape", title="word shapes", data_key="shape", flag="shapes", read=read_shapes, fields=FIELDS,
     labels=token_labels(FIELDS), head=head, gold=token_gold(FIELDS), predictions=label_strings(FIELDS),
     metric=accuracy_metric(FIELDS), rows=lambda name, m: [("shape accuracy", None, None, m.values["acc"])],
-    writers=Writers(json=lambda s: {"shape": s.get("shape")}, conllu={"TOY:SHAPE": lambda s, k: s.get("shape")[k]}),
+    writers=Writers(json=lambda s: {"shape": s.get("shape")}, conllu={"TOY:SHAPE": lambda s: s.get("shape")}),
 )
 
 

@@ -101,16 +101,20 @@ def _with_srl(path, sentence: Sentence) -> Sentence:
     return sentence
 
 
-def format_args(senses: list[str], roles: list[list[str]], k: int) -> str:
-    """The ``HIERARCHY:ARGS`` cell of word ``k`` (0-based): its label in each predicate's frame as
-    ``PRED_ID:LABEL``, joined by ``|``; ``_`` when it has none.
+def format_args(senses: list[str], roles: list[list[str]]) -> list[str]:
+    """The ``HIERARCHY:ARGS`` cell of each word: its label in each predicate's frame as ``PRED_ID:LABEL``, joined
+    by ``|``; ``_`` when it has none.
 
-    >>> format_args(["_", "go.01", "_"], [["ARG0", "V", "_"]], 0), format_args(["go"], [["B-V"]], 0)
-    ('2:ARG0', '1:B-V')
+    >>> format_args(["_", "go.01", "_"], [["ARG0", "V", "_"]]), format_args(["go"], [["B-V"]])
+    (['2:ARG0', '2:V', '_'], ['1:B-V'])
     """
+    cells = [[] for _ in senses]
     predicates = [i for i, sense in enumerate(senses) if sense != "_"]
-    cells = [f"{p + 1}:{labels[k]}" for p, labels in zip(predicates, roles) if labels[k] not in ("_", "O")]
-    return "|".join(cells) or "_"
+    for p, labels in zip(predicates, roles):
+        for k, label in enumerate(labels):
+            if label not in ("_", "O"):
+                cells[k].append(f"{p + 1}:{label}")
+    return ["|".join(c) or "_" for c in cells]
 
 
 def _with_declared_srl(path, sentence: Sentence, first: int) -> Sentence:

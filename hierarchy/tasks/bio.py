@@ -115,7 +115,7 @@ def bio_spec(name: str, title: str, field: str, read, column: str, flag: str, sp
         name=name, title=title, data_key=name, read=read, flag=flag, fields=fields, labels=token_labels(fields),
         head=head, gold=token_gold(fields), predictions=label_strings(fields), metric=metric, rows=rows,
         score_weight=score_weight, details=lambda m: {"per_type": m.per_type},
-        writers=Writers(conllu={column: lambda s, k: s.get(field)[k]}, json=json,
+        writers=Writers(conllu={column: lambda s: s.get(field)}, json=json,
                         spacy=SpacySpans(field, spans_key, ents), file=file,
                         html=lambda s: [(spans_key, bio_spans(s.get(field)))]),
     )

@@ -181,6 +181,27 @@ def attach_spaces(start: int, end: int, words: list, heads: list, deps: list) ->
         heads[i] = target
 
 
+def join(layers: list[dict], lengths: list[int], vocabs) -> dict:
+    """The trees of consecutive pieces of one sentence as one tree: heads shifted by each piece's offset, and the
+    root of every piece after the first attached to the first piece's root as ``parataxis`` (UD's relation for
+    clauses run together without a link).
+
+    >>> join([{"heads": [2, 0], "rels": ["nsubj", "root"]}, {"heads": [0, 1], "rels": ["root", "obj"]}], [2, 2], None)
+    {'heads': [2, 0, 2, 3], 'rels': ['nsubj', 'root', 'parataxis', 'obj']}
+    """
+    heads, rels, offset, root = [], [], 0, None
+    for layer, n in zip(layers, lengths):
+        for k, (head, rel) in enumerate(zip(layer["heads"], layer["rels"])):
+            if head == 0 and root is None:
+                root = offset + k + 1
+            elif head == 0:
+                head, rel = root - offset, "parataxis"
+            heads.append(head + offset)
+            rels.append(rel)
+        offset += n
+    return {"heads": heads, "rels": rels}
+
+
 SPEC = TaskSpec(
     name="deps", title="dependencies", data_key="deps", flag="conllu", arcs=True,
     read=read_ud,
@@ -190,4 +211,5 @@ SPEC = TaskSpec(
     metric=_metric, rows=lambda name, m: [("UAS", None, None, m.values["uas"]), ("LAS", None, None, m.values["las"])],
     writers=Writers(json=lambda s: {"heads": s.heads, "deprels": s.rels}, spacy=SpacyDeps(),
                     file=(".conllu", write_ud)),
+    join=join,
 )

@@ -33,7 +33,7 @@ class Context:
 class Writers:
     """How a task's predictions reach the user.
 
-    ``conllu``: CoNLL-U Plus columns ``{COLUMN: value(sentence, k)}`` for word ``k`` (fields CoNLL-U has, like
+    ``conllu``: CoNLL-U Plus columns ``{COLUMN: values(sentence)}``, one string per word (fields CoNLL-U has, like
     UPOS or HEAD, need none); ``json``: ``json(sentence) -> dict`` of the task's keys in a ``jsonl`` line;
     ``spacy``: an object with ``write(doc, parse, vocab)`` (``doc.spans``, extensions; token attributes through
     ``parse.set_columns``), ``score(examples, **kwargs) -> dict`` (``nlp.evaluate``), ``score_weights`` (spaCy's score
@@ -81,6 +81,9 @@ class TaskSpec:
     - ``flag``: ``hierarchy evaluate --<flag> FILE`` (tasks with the same flag score the same file);
       ``arcs``: its head can take a syntax head's attention as its arcs (LISA).
     - ``writers``: see :class:`Writers`.
+    - ``join(layers, lengths, vocabs) -> {field: value}``: its fields for one sentence from those predicted on
+      consecutive pieces of it (``layers``: one ``{field: value}`` per piece; ``lengths``: their word counts), for
+      sentences too long to predict whole; None: per-word lists, concatenated.
     """
 
     name: str
@@ -107,6 +110,7 @@ class TaskSpec:
     options: dict[str, tuple[str, ...]] = field(default_factory=dict)
     annotated: Callable | None = None
     writers: Writers = field(default_factory=Writers)
+    join: Callable | None = None
 
     def carries(self, item) -> bool:
         """Whether a gold ``item`` carries this task's annotation."""

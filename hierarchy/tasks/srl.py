@@ -118,6 +118,21 @@ def predictions(values: dict, vocabs, sentence) -> dict:
             "roles": [[itos[i] for i in column] for column in values["roles"]]}
 
 
+def join(layers: list[dict], lengths: list[int], vocabs) -> dict:
+    """The predicates and roles of consecutive pieces of one sentence: senses concatenated, each predicate's roles
+    extended over the other pieces with the no-argument label (``O`` for span roles, else ``_``).
+
+    >>> join([{"senses": ["_", "go.01"], "roles": [["ARG0", "V"]]}, {"senses": ["_"], "roles": []}], [2, 1], None)
+    {'senses': ['_', 'go.01', '_'], 'roles': [['ARG0', 'V', '_']]}
+    """
+    empty = "O" if vocabs is not None and span_roles(vocabs) else "_"
+    total, offset, roles = sum(lengths), 0, []
+    for layer, n in zip(layers, lengths):
+        roles += [[empty] * offset + column + [empty] * (total - offset - n) for column in layer["roles"]]
+        offset += n
+    return {"senses": [sense for layer in layers for sense in layer["senses"]], "roles": roles}
+
+
 def metric(predicted, gold_sentences, vocabs) -> dict:
     from ..metrics import SpanSRLMetric, SRLMetric
 
@@ -209,10 +224,10 @@ def _head(n_in, config, vocabs, layer, tasks, n_embed) -> SRLHead:
 SPEC = TaskSpec(
     name="srl", title="semantic roles", data_key="srl", flag=KEY, read=read, options={"srl_format": FORMATS},
     fields=("senses", "roles"), labels=labels, head=_head, gold=gold, predictions=predictions, metric=metric,
+    join=join,
     rows=rows, needs=(PREDICATES,), details=lambda m: {"per_role": m.per_role},
     annotated=lambda s: s.senses is not None,
-    writers=Writers(conllu={PRED_COLUMN: lambda s, k: s.senses[k],
-                            ARGS_COLUMN: lambda s, k: format_args(s.senses, s.roles, k)},
+    writers=Writers(conllu={PRED_COLUMN: lambda s: s.senses, ARGS_COLUMN: lambda s: format_args(s.senses, s.roles)},
                     json=lambda s: {KEY: frames(s, list(range(len(s))))}, spacy=SpacySRL(), html=html_spans,
                     file=(lambda data: ".srl.conllu" if data.srl_format == "conllu" else ".srl.txt",
                           lambda path, gold_sentences, predicted, data: write_srl(path, predicted, data.srl_format)),
