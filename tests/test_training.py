@@ -444,3 +444,19 @@ def test_dev_scores_plot_has_a_panel_per_kind_of_score_and_the_losses(tmp_path):
     panels = plot_history(history, tmp_path / "dev.png", best_epoch=2)
     assert panels == ["accuracy (%)", "F1 (%)", "attachment (%)", "Pearson r x 100", "training loss"]
     assert (tmp_path / "dev.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_run_killed_before_its_first_checkpoint_can_be_run_again(tmp_path):
+    """Killed between the first epoch's model files and its checkpoint: neither --resume nor a plain re-run took
+    the directory; a plain re-run does now, and --resume says why it cannot."""
+    out = tmp_path / "out"
+    Trainer(small_config(epochs=1), out, progress=False).fit()
+    for name in ("checkpoint.safetensors", "log.jsonl", "metrics.json", "manifest.json", "dev-scores.png",
+                 "weights.png"):
+        (out / name).unlink(missing_ok=True)
+    with pytest.raises(ConfigError, match="the first epoch did not finish: run again without --resume"):
+        check_output(out, resume=True, force=False)
+    check_output(out, resume=False, force=False)
+    (out / "notes.txt").write_text("mine")  # anything else: not a run of ours
+    with pytest.raises(ConfigError, match="already exists"):
+        check_output(out, resume=False, force=False)

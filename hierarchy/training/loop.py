@@ -289,12 +289,19 @@ def regularization(lower: dict, anchor: dict) -> torch.Tensor:
     return sum(((p - anchor[name]) ** 2).sum() for name, p in lower.items())
 
 
+FIRST_EPOCH_FILES = {"config.toml", "vocab.json", "weights.safetensors"}  # written before the first checkpoint
+
+
 def check_output(output: Path, resume: bool, force: bool) -> None:
-    """Refuse to write into a non-empty directory unless asked; resuming needs a checkpoint. (A run killed before
-    its first epoch ended leaves an empty directory, which a plain re-run takes.)"""
+    """Refuse to write into a non-empty directory unless asked; resuming needs a checkpoint. A run killed before
+    its first epoch was complete (no checkpoint, no log.jsonl: at most the model files of that epoch) leaves a
+    directory that a plain re-run takes."""
+    found = {p.name for p in output.iterdir() if not p.name.endswith(".tmp") and p.name != LOCK} \
+        if output.is_dir() else set()
+    interrupted = found <= FIRST_EPOCH_FILES  # empty, or what the first epoch wrote before its checkpoint
     if resume:
         if not (output / CHECKPOINT).is_file():
-            raise ConfigError(f"{output}: no {CHECKPOINT} to resume from")
-    elif not force and output.exists() and any(not p.name.endswith(".tmp") and p.name != LOCK
-                                               for p in output.iterdir()):
+            hint = " (the first epoch did not finish: run again without --resume)" if interrupted else ""
+            raise ConfigError(f"{output}: no {CHECKPOINT} to resume from{hint}")
+    elif not force and not interrupted:
         raise ConfigError(f"{output}: already exists; pass --resume to continue training or --force to overwrite")
