@@ -185,6 +185,19 @@ def check_encoder(path, vocabs: Vocabs) -> None:
                               f"sha256 {found[key][:12]})")
 
 
+def header_dtype(dtype: torch.dtype) -> str:
+    """A torch dtype by the name a safetensors header gives it.
+
+    >>> header_dtype(torch.float32), header_dtype(torch.bfloat16), header_dtype(torch.int64)
+    ('F32', 'BF16', 'I64')
+    """
+    name = str(dtype).removeprefix("torch.")
+    for long, short in (("bfloat", "BF"), ("float", "F"), ("uint", "U"), ("int", "I")):
+        if name.startswith(long):
+            return short + name[len(long):]
+    return name.upper()
+
+
 def check_shapes(expected: dict, found: dict, path) -> None:
     """``{name: (shape, dtype)}`` of the model (dtypes as torch's) and of a weights file (as its header writes them,
     e.g. ``F32``): the same names and shapes, floating point where the model's are; otherwise a ConfigError naming

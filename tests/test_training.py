@@ -460,3 +460,14 @@ def test_a_run_killed_before_its_first_checkpoint_can_be_run_again(tmp_path):
     (out / "notes.txt").write_text("mine")  # anything else: not a run of ours
     with pytest.raises(ConfigError, match="already exists"):
         check_output(out, resume=False, force=False)
+
+
+def test_a_checkpoint_of_another_model_names_the_tensor(tmp_path):
+    Trainer(small_config(epochs=1), tmp_path / "a", progress=False).fit()
+    other = small_config(epochs=2)
+    other.model.mlp_dim = 6
+    Trainer(other, tmp_path / "b", progress=False).fit()
+    (tmp_path / "a" / CHECKPOINT).replace(tmp_path / "b" / CHECKPOINT)
+    with pytest.raises(ConfigError, match=r"checkpoint.safetensors: weights do not match config.toml: tensor '.*' "
+                                          r"has shape"):
+        Trainer(other, tmp_path / "b", progress=False).fit(resume=True)

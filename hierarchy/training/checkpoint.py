@@ -10,7 +10,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from ..errors import ConfigError
-from ..persistence import save_tensors
+from ..persistence import check_finite, check_shapes, header_dtype, save_tensors
 
 NAME = "checkpoint.safetensors"
 
@@ -43,7 +43,11 @@ def load_checkpoint(directory, model, optimizer) -> dict:
         raise ConfigError(f"{path}: not a valid checkpoint ({e})") from None
     if "state" not in meta:
         raise ConfigError(f"{path}: not a training checkpoint (no state in its metadata)")
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+    expected = {k: (tuple(v.shape), v.dtype) for k, v in model.state_dict().items()}
+    check_shapes(expected, {k: (tuple(v.shape), header_dtype(v.dtype)) for k, v in state.items()}, path)
+    check_finite(state, path)
+    model.load_state_dict(state)
     slots: dict[int, dict] = {}
     for key, value in tensors.items():
         if key.startswith("optim."):
