@@ -27,8 +27,10 @@ def show_version(value: bool):
     if value:
         from importlib.metadata import PackageNotFoundError, version
 
+        from hierarchy import DISTRIBUTION
+
         try:
-            typer.echo(f"hierarchy {version('hierarchy')}")
+            typer.echo(f"hierarchy {version(DISTRIBUTION)}")
         except PackageNotFoundError:
             typer.echo("hierarchy (not installed)")
         raise typer.Exit()

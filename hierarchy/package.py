@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from . import DISTRIBUTION
 from .errors import ConfigError
 from .fileio import check_writable
 from .spacy_component import WRITERS
@@ -39,7 +40,7 @@ def _project_license() -> str:
     from importlib.metadata import PackageNotFoundError, metadata
 
     try:
-        return metadata("hierarchy").get("License") or "MIT"
+        return metadata(DISTRIBUTION).get("License") or "MIT"
     except PackageNotFoundError:
         return "MIT"
 
@@ -49,7 +50,7 @@ def package_meta(component, name: str) -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        own_version = version("hierarchy")
+        own_version = version(DISTRIBUTION)
     except PackageNotFoundError:
         own_version = "0.0.0"
     data, sources, corpora = component.config.data, {}, {}
@@ -75,7 +76,7 @@ def package_meta(component, name: str) -> dict:
                        "'hierarchy' component.",
         "license": "; ".join(f"{s['license']} ({s['name']})" for s in sources.values()),
         "sources": list(sources.values()),
-        "requirements": [f"hierarchy>={own_version}"],
+        "requirements": [f"{DISTRIBUTION}>={own_version}"],
         "performance": performance,
         "hierarchy": {"layers": component.layers, "model_layers": list(component.model.depth), "corpora": corpora,
                       "dev_scores": dev},

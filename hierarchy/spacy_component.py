@@ -166,6 +166,16 @@ class HierarchyComponent(Pipe):
         return self.model
 
     @property
+    def labels(self) -> tuple:
+        """What spaCy users read as a component's labels (and ``nlp.meta["labels"]``): ``table:label`` for every label
+        of the label tables of the fields its layers predict (``upos:NOUN``, ``rels:nsubj``, ``chunks:B-NP``...)."""
+        if self.model is None:
+            return ()
+        tables = {name for task in self.layers for name in TASKS[task].labels([]) if name in TASKS[task].fields}
+        return tuple(f"{name}:{label}" for name in sorted(tables) if name in self.vocabs.labels
+                     for label in self.vocabs.labels[name].itos)
+
+    @property
     def layers(self) -> list:
         """The layers this component annotates, bottom first: the model's tasks that a Doc can show (not the
         sentence-pair layers), or those of them the config's ``layers`` names."""

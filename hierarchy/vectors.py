@@ -64,7 +64,7 @@ def _word_list(path: Path) -> list[str]:
         import pyarrow.parquet
     except ImportError:
         raise CorpusError(indexes[0], None, "reading a .parquet word list needs pyarrow: pip install "
-                                            "'hierarchy[vectors]'") from None
+                                            "'hierarchy-nlp[vectors]'") from None
     table = pyarrow.parquet.read_table(indexes[0])
     return [str(w) for w in table.column(0).to_pylist()]
 

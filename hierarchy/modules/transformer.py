@@ -72,7 +72,7 @@ def load_encoder(path, pretrained: bool = True):
     try:
         import transformers
     except ImportError:
-        raise ConfigError("a [model.transformer] input needs transformers: pip install 'hierarchy[transformers]'"
+        raise ConfigError("a [model.transformer] input needs transformers: pip install 'hierarchy-nlp[transformers]'"
                           ) from None
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
