@@ -226,7 +226,9 @@ def annotate_command(
     files: Optional[list[Path]] = typer.Argument(None, readable=False, help="Input files (default: stdin)."),
     input: str = typer.Option("text", "--input",
                               help="text (spaCy splits tokens and sentences) or conllu (kept as is)."),
-    format: str = typer.Option("conllu", "--format", help="conllu (chunks in a CoNLL-U Plus column), jsonl or html."),
+    format: Optional[str] = typer.Option(None, "--format", show_default="conllu; tsv with --pairs",
+                                         help="conllu (chunks in a CoNLL-U Plus column), jsonl or html; with --pairs, "
+                                              "tsv or jsonl."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", readable=False,
                                           help="Output file (default: stdout)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
@@ -255,10 +257,10 @@ def annotate_command(
         if output:
             check_writable(output)
         if pairs:
-            annotate_pairs(model_dir, pairs, files, format, output, device, precision)
+            annotate_pairs(model_dir, pairs, files, format or "tsv", output, device, precision)
         else:
-            annotate_files(model_dir, files or [], input, format, output, device, batch_size, progress=not quiet,
-                           precision=precision, max_words=max_sentence_words)
+            annotate_files(model_dir, files or [], input, format or "conllu", output, device, batch_size,
+                           progress=not quiet, precision=precision, max_words=max_sentence_words)
     except HierarchyError as e:
         fail(e)
 

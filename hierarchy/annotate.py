@@ -317,13 +317,13 @@ def annotate_pairs(model_dir, pairs, files, format: str, output, device: str, pr
 
     if files:
         raise HierarchyError("command line: give input files or --pairs FILE, not both")
-    if format not in ("conllu", "tsv", "jsonl"):  # conllu, the default, means the pair default: TSV
+    if format not in ("tsv", "jsonl"):
         raise HierarchyError(f"command line: --format {format} is not available with --pairs (expected tsv or jsonl)")
     items = read_pairs(pairs)
     torch_device = resolve_device(device)
     model, _, vocabs = load_model(model_dir, torch_device)
     predicted = Predictor(model, vocabs, torch_device, precision).pairs(items)
-    text = format_pairs(items, predicted, "jsonl" if format == "jsonl" else "tsv")
+    text = format_pairs(items, predicted, format)
     if output:
         with atomic_write(output) as f:
             f.write(text)

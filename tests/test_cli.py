@@ -547,6 +547,7 @@ def test_annotate_pairs_jsonl_to_a_file(model_dir, tmp_path):
 
 @pytest.mark.parametrize("args, named", [
     (["--format", "html"], ["--format html", "--pairs"]),
+    (["--format", "conllu"], ["--format conllu", "--pairs"]),
     ([str(SAMPLE / "dev.conllu")], ["--pairs", "not both"]),
 ])
 def test_annotate_pairs_bad_options(model_dir, tmp_path, args, named):
@@ -555,6 +556,21 @@ def test_annotate_pairs_bad_options(model_dir, tmp_path, args, named):
     assert result.exit_code == 2
     assert_one_error(result, *named)
     assert not out.exists()
+
+
+def test_annotate_pairs_from_a_headerless_tsv_echoes_the_text(model_dir, tmp_path):
+    """Two tab-separated columns without a header are premise and hypothesis; the output gives each text as the
+    file had it, not its tokens re-joined."""
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("A man plays a guitar.\tA person plays music.\nThe dog isn't running.\tA dog runs!\n")
+    result = invoke("annotate", model_dir, "--pairs", pairs)
+    assert result.exit_code == 0, result.output
+    rows = [line.split("\t") for line in result.stdout.splitlines()]
+    assert [row[1:3] for row in rows[1:]] == [["A man plays a guitar.", "A person plays music."],
+                                             ["The dog isn't running.", "A dog runs!"]]
+    one_column = tmp_path / "one.tsv"
+    one_column.write_text("just one column\n")
+    assert_one_error(invoke("annotate", model_dir, "--pairs", one_column), "one.tsv:1", "two tab-separated columns")
 
 
 def test_annotate_bad_pairs_file(model_dir, tmp_path):

@@ -169,13 +169,12 @@ def test_write_pairs_reads_back_and_is_atomic(tmp_path):
     assert [(p.premise.words, p.hypothesis.words, p.label, p.score, p.id) for p in back] == [
         (p.premise.words, p.hypothesis.words, p.label, p.score, p.id) for p in pairs]
     rows = [json.loads(line) for line in format_pairs(pairs, predictions, "jsonl").splitlines()]
-    assert rows[2] == {"id": pairs[2].id, "premise": " ".join(pairs[2].premise.words),
-                       "hypothesis": " ".join(pairs[2].hypothesis.words), "gold_label": None,
-                       "gold_score": pairs[2].score, **predictions[2]}
-    bad = [Pair(Sentence(["a\tb"]), Sentence(["c"]))]
-    with pytest.raises(ValueError, match="tab"):
-        write_pairs(out, bad, predictions[:1])
-    assert out.read_text().splitlines() == lines and [p.name for p in tmp_path.iterdir()] == ["pred.tsv"]
+    assert rows[2] == {"id": pairs[2].id, "premise": pairs[2].premise.meta, "hypothesis": pairs[2].hypothesis.meta,
+                       "gold_label": None, "gold_score": pairs[2].score, **predictions[2]}
+    tabbed = [Pair(Sentence(["a\tb"]), Sentence(["c"], meta="c\n d"))]  # whitespace in a cell becomes one space
+    write_pairs(out, tabbed, predictions[:1])
+    assert out.read_text().splitlines()[1].split("\t")[1:3] == ["a b", "c d"]
+    assert [p.name for p in tmp_path.iterdir()] == ["pred.tsv"]
 
 
 # --- metrics ---

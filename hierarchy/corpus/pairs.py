@@ -6,7 +6,8 @@ Three layouts are recognised from the file itself:
   with or without the ``SemEval_set`` and the other extra columns; the SemEval-2014 release's
   ``entailment_judgment`` is read as ``entailment_label``. Columns are found by their header names, in any order.
 - **Generic TSV** (a header line): ``premise hypothesis [label] [score] [id]``. SNLI / MultiNLI's ``.txt`` files
-  read the same way (``sentence1``, ``sentence2``, ``gold_label``, ``pairID``).
+  read the same way (``sentence1``, ``sentence2``, ``gold_label``, ``pairID``). Without a header (no cell of the
+  first line names a column), the columns are ``premise hypothesis [label] [score]`` in that order.
 - **JSON lines** (the first character is ``{``): one object per line with the same keys, e.g.
   ``{"premise": "A dog runs.", "hypothesis": "An animal moves.", "label": "entailment", "score": 4.2}``.
 
@@ -37,6 +38,7 @@ COLUMNS = {
     "score": ("score", "relatedness_score", "gold_score"),
     "id": ("id", "pair_ID", "pairID"),
 }
+HEADERLESS = ("premise", "hypothesis", "label", "score")  # the columns of a TSV file without a header line
 
 
 @dataclass
@@ -82,7 +84,9 @@ def as_pair(item) -> Pair:
     premise, hypothesis = item
 
     def sentence(x) -> Sentence:
-        return x if isinstance(x, Sentence) else Sentence(tokenize(x) if isinstance(x, str) else list(x))
+        if isinstance(x, str):
+            return Sentence(tokenize(x), meta=x)
+        return x if isinstance(x, Sentence) else Sentence(list(x))
 
     return Pair(sentence(premise), sentence(hypothesis))
 
@@ -123,11 +127,14 @@ def _tsv_rows(path, lines: list[str]):
         found = [header.index(a) for a in aliases if a in header]
         if found:
             where[name] = found[0]
+    if not where and 2 <= len(header) <= len(HEADERLESS):  # no header: the first line is a pair
+        where, header, number = {name: i for i, name in enumerate(HEADERLESS[: len(header)])}, HEADERLESS, number - 1
     for name in ("premise", "hypothesis"):
         if name not in where:
             names = " or ".join(f"'{a}'" for a in COLUMNS[name])
-            raise CorpusError(path, number, f"expected a tab-separated header with a column {names}, "
-                                            f"found {' '.join(header)[:80]!r}")
+            raise CorpusError(path, number, f"expected a tab-separated header with a column {names} (or, without a "
+                                            f"header, the premise and the hypothesis in two tab-separated columns), "
+                                            f"found {chr(9).join(header)[:80]!r}")
     for number, line in enumerate(lines[number:], number + 1):
         if not line.strip():
             continue
@@ -181,7 +188,7 @@ def _pair(path, number, get) -> Pair:
         words = tokenize(text)
         if not words:
             raise CorpusError(path, number, f"expected a non-empty {name}")
-        sentences.append(Sentence(words, source=f"{path}:{number}"))
+        sentences.append(Sentence(words, source=f"{path}:{number}", meta=text))  # the text, as given
     return Pair(*sentences, _label(path, number, get("label")), _score(path, number, get("score")),
                 f"{path}:{number}", get("id") or "")
 
@@ -215,6 +222,12 @@ def write_pairs(path, pairs: list[Pair], predictions: list[dict], format: str = 
         f.write(text)
 
 
+def text(sentence: Sentence) -> str:
+    """A pair sentence's text as its file gave it (tabs and line ends made spaces), else its words joined."""
+    given = sentence.meta if isinstance(sentence.meta, str) else " ".join(sentence.words)
+    return " ".join(given.split())
+
+
 def format_pairs(pairs: list[Pair], predictions: list[dict], format: str = "tsv") -> str:
     """The pairs with their predictions (:func:`hierarchy.predict.predict_pairs` dicts), e.g. for stdout.
 
@@ -227,8 +240,8 @@ def format_pairs(pairs: list[Pair], predictions: list[dict], format: str = "tsv"
     if len(predictions) != len(pairs):
         raise ValueError(f"{len(predictions)} predictions for {len(pairs)} pairs")
     if format == "jsonl":
-        return "".join(json.dumps({"id": pair.id or pair.source, "premise": " ".join(pair.premise.words),
-                                   "hypothesis": " ".join(pair.hypothesis.words), "gold_label": pair.label,
+        return "".join(json.dumps({"id": pair.id or pair.source, "premise": text(pair.premise),
+                                   "hypothesis": text(pair.hypothesis), "gold_label": pair.label,
                                    "gold_score": pair.score, "label": pred.get("label"),
                                    "probabilities": pred.get("probabilities"), "relatedness": pred.get("relatedness")},
                                   ensure_ascii=False) + "\n" for pair, pred in zip(pairs, predictions))
@@ -244,7 +257,7 @@ def format_pairs(pairs: list[Pair], predictions: list[dict], format: str = "tsv"
     lines = ["\t".join(header)]
     for pair, pred in zip(pairs, predictions):
         probabilities = pred.get("probabilities") or {}
-        row = [pair.id or pair.source, " ".join(pair.premise.words), " ".join(pair.hypothesis.words),
+        row = [pair.id or pair.source, text(pair.premise), text(pair.hypothesis),
                cell(pair.label), cell(pred.get("label")), *(cell(probabilities.get(c), "{:.4f}") for c in classes),
                cell(pair.score, "{:g}"), cell(pred.get("relatedness"), "{:.3f}")]
         if any("\t" in c or "\n" in c for c in row):
