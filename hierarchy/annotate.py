@@ -30,7 +30,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from conllu.models import Token, TokenList
+from conllu.models import Metadata, Token, TokenList
 from conllu.parser import DEFAULT_FIELDS
 
 from .corpus import Sentence, read_conllu
@@ -107,8 +107,8 @@ def _text_sentence(doc, words) -> Sentence:
     tokens = [Token(zip(DEFAULT_FIELDS, [k + 1, w, *["_"] * 7, "_" if spaces[k] or k + 1 == len(words)
                                                                 else "SpaceAfter=No"]))
               for k, w in enumerate(s.words)]
-    s.meta = TokenList(tokens)
     text = "".join(w + (" " if space else "") for w, space in zip(s.words, spaces)).strip()
+    s.meta = TokenList(tokens, Metadata(text=text))
     s.meta.comments = [f"# text = {text}"]
     return s
 

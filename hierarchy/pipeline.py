@@ -1,6 +1,9 @@
 """A loaded model with a plain Python API: annotate sentences, score sentence pairs."""
 from __future__ import annotations
 
+from functools import lru_cache
+
+from .annotate import text_sentences
 from .corpus import Sentence
 from .corpus.pairs import tokenize
 from .persistence import load_model, resolve_device
@@ -27,13 +30,32 @@ class Pipeline:
         model, config, vocabs = load_model(path, torch_device)
         return cls(model, config, vocabs, torch_device, precision)
 
-    def annotate(self, sentences, batch_tokens: int = 4000) -> list[Sentence]:
-        """Every sentence layer of the model for each sentence: a :class:`Sentence`, a list of words, or a text
-        (one sentence, tokenized with spaCy's English tokenizer). Returns annotated Sentences, in order."""
-        items = [s if isinstance(s, Sentence) else Sentence(tokenize(s) if isinstance(s, str) else list(s)) for s in sentences]
+    def annotate(self, sentences, batch_tokens: int = 4000, split: bool = True) -> list[Sentence]:
+        """Every sentence layer of the model for each item of ``sentences``: a :class:`Sentence`, a list of words,
+        or a text. A text is tokenized and split into sentences by spaCy's English tokenizer and sentencizer, as
+        ``hierarchy annotate`` does (``split=False``: each text is one sentence). Returns the annotated Sentences
+        in order, a text's sentences one after the other."""
+        items = []
+        for s in sentences:
+            if isinstance(s, str) and split:
+                items += text_sentences(_sentencizer(), s)
+            elif isinstance(s, str):
+                items.append(Sentence(tokenize(s)))
+            else:
+                items.append(s if isinstance(s, Sentence) else Sentence(list(s)))
         return Predictor(self.model, self.vocabs, self.device, self.precision, batch_tokens)(items)
 
     def pairs(self, pairs, batch_tokens: int = 4000) -> list[dict]:
         """The pair layers of the model for ``[(premise, hypothesis), ...]`` (texts, word lists or Pairs), in
         batches: ``{"relatedness", "label", "probabilities"}`` per pair."""
         return Predictor(self.model, self.vocabs, self.device, self.precision, batch_tokens).pairs(pairs)
+
+
+@lru_cache(maxsize=1)
+def _sentencizer():
+    """``spacy.blank("en")`` with a sentencizer: what ``hierarchy annotate`` splits raw text with."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    return nlp

@@ -2,6 +2,7 @@
 and whose ``pairs`` scores sentence pairs; errors for a missing directory and a model without pair layers; the
 dependency decoder gives the label ``root`` to the word under ROOT and to no other word."""
 import copy
+import dataclasses
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -106,9 +107,20 @@ def test_annotate_sentences_word_lists_and_texts(nlp):
     assert gold == kept  # the input Sentences are copied, not changed
     assert out[0].source == gold[0].source and out[0].meta is gold[0].meta  # ... and keep their other fields
     # a text, its words and a Sentence of them are annotated alike
-    assert nlp.annotate([TEXTS[1]]) == nlp.annotate([tokenize(TEXTS[1])]) == nlp.annotate([Sentence(tokenize(TEXTS[1]))])
+    (from_text,) = nlp.annotate([TEXTS[1]])
+    assert from_text.meta.metadata["text"] == TEXTS[1]
+    assert dataclasses.replace(from_text, meta=None) == nlp.annotate([tokenize(TEXTS[1])])[0] == \
+        nlp.annotate([Sentence(tokenize(TEXTS[1]))])[0] == nlp.annotate([TEXTS[1]], split=False)[0]
     assert nlp.annotate(iter([words])) == nlp.annotate([words])  # any iterable
     assert nlp.annotate([]) == []
+
+
+def test_annotate_splits_a_text_into_sentences_as_the_command_line_does(nlp):
+    out = nlp.annotate(["Two sentences. In one string.", "Go!"])
+    assert [s.words for s in out] == [["Two", "sentences", "."], ["In", "one", "string", "."], ["Go", "!"]]
+    assert [s.meta.metadata["text"] for s in out] == ["Two sentences.", "In one string.", "Go!"]
+    (whole,) = nlp.annotate(["Two sentences. In one string."], split=False)
+    assert whole.words == ["Two", "sentences", ".", "In", "one", "string", "."] and whole.heads.count(0) == 1
 
 
 def test_annotate_batched_equals_one_by_one(nlp):
