@@ -37,7 +37,7 @@ def show_version(value: bool):
 
 
 @app.callback()
-def common(version: bool = typer.Option(False, "--version", callback=show_version, is_eager=True,
+def common(version: bool = typer.Option(False, "--version", metavar="", callback=show_version, is_eager=True,
                                         help="Print the version and exit.")):
     """Train, evaluate and apply a linguistic hierarchy (POS -> chunks -> dependencies) from CoNLL files."""
 
@@ -71,10 +71,10 @@ def train(
     recipe: Path = typer.Argument(..., readable=False, help="A TOML recipe such as models/jmt.toml."),
     output: Optional[Path] = typer.Option(None, readable=False, help="Model directory.",
                                           show_default="the recipe's path without .toml"),
-    resume: bool = typer.Option(False, help="Continue an interrupted run from its last checkpoint."),
-    force: bool = typer.Option(False, help="Overwrite an existing model directory."),
+    resume: bool = typer.Option(False, metavar="", help="Continue an interrupted run from its last checkpoint."),
+    force: bool = typer.Option(False, metavar="", help="Overwrite an existing model directory."),
     device: Optional[str] = typer.Option(None, help="auto, cpu or cuda.", show_default="the recipe's train.device"),
-    quiet: bool = typer.Option(False, help="No progress bars."),
+    quiet: bool = typer.Option(False, metavar="", help="No progress bars."),
 ):
     """Train a model from a recipe. Any recipe key can be overridden: --data.pos=FILE --train.epochs=3."""
     from hierarchy.config import load_config
@@ -156,7 +156,7 @@ def evaluate(
     inject_parse: Optional[str] = typer.Option(None, help="LISA: the syntax head attends to this parse instead of its "
                                                           "own: 'gold' (the HEAD column of each gold file) or a "
                                                           "CoNLL-U file with the same sentences."),
-    as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
+    as_json: bool = typer.Option(False, "--json", metavar="", help="Print the scores as JSON."),
     write_predictions: Optional[Path] = typer.Option(None, readable=False, help="Directory for the predicted files."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     batch_tokens: int = typer.Option(4000, help="Words per batch."),
@@ -236,7 +236,7 @@ def annotate_command(
     max_sentence_words: int = typer.Option(MAX_SENTENCE_WORDS,
                                            help="Longer sentences are predicted in pieces of at most this many "
                                                 "words, joined back into one sentence."),
-    quiet: bool = typer.Option(False, help="No progress bar."),
+    quiet: bool = typer.Option(False, metavar="", help="No progress bar."),
     precision: str = typer.Option("auto", help="auto (bf16 on CUDA, fp32 on CPU), bf16 (faster on CPUs with AMX or "
                                                "AVX512-BF16) or fp32."),
     pairs: Optional[Path] = typer.Option(None, readable=False,
@@ -270,7 +270,7 @@ def package(
     model_dir: Path = typer.Argument(..., readable=False, help="A trained model directory."),
     out_dir: Path = typer.Argument(..., readable=False, help="The spaCy pipeline directory to write."),
     name: str = typer.Option("hierarchy", help="The pipeline's name in meta.json."),
-    force: bool = typer.Option(False, help="Overwrite an existing directory."),
+    force: bool = typer.Option(False, metavar="", help="Overwrite an existing directory."),
 ):
     """Write a directory spacy.load() opens: English tokenizer, sentencizer and the model as a component."""
     from hierarchy.package import package_model
