@@ -117,7 +117,8 @@ def test_train_writes_a_model_directory(model_dir):
 def test_recipe_paths_are_relative_to_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = invoke("train", ROOT / "models" / "jmt.toml", "--output", tmp_path / "out", "--quiet")
-    assert_one_error(result, "data/sample/train.conllu", "file not found")
+    assert_one_error(result, "data/sample/train.conllu", "file not found", "data.pos",
+                     f"read from the working directory, {tmp_path}")  # says where it looked, and why
     assert not (tmp_path / "out").exists()
 
 

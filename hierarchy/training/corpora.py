@@ -1,6 +1,8 @@
 """Read every task's training and dev corpus, as its spec says."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..config import Config
 from ..errors import CorpusError
 from ..tasks import TASKS
@@ -15,9 +17,13 @@ def load_corpora(config: Config) -> tuple[dict, dict]:
     for task in config.tasks():
         spec = TASKS[task]
         key = spec.data_key
-        for split, path in ((train, getattr(data, key)), (dev, getattr(data, f"{key}_dev"))):
+        for split, name in ((train, key), (dev, f"{key}_dev")):
+            path = getattr(data, name)
             if not path:
                 continue
+            if not Path(path).is_absolute() and not Path(path).exists():
+                raise CorpusError(path, None, f"file not found (data.{name}: a relative path is read from the working "
+                                              f"directory, {Path.cwd()}, not from the recipe's folder)")
             if (spec.read, path) not in cache:
                 cache[spec.read, path] = spec.read(path, data)
             split[task] = cache[spec.read, path]
