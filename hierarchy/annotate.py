@@ -162,11 +162,30 @@ def conllu_header(sentence: Sentence) -> str:
 # -- JSON lines and HTML ------------------------------------------------------------------------------------------
 
 def jsonl_line(sentence: Sentence, sent_id: str, tasks) -> str:
-    row = {"sent_id": sent_id, "text": _text(sentence), "words": sentence.words}
+    """One line of ``--format jsonl`` (schema: ``schema/annotation.schema.json``)."""
+    text = _text(sentence)
+    row = {"sent_id": sent_id, "text": text, "words": sentence.words, "offsets": char_offsets(text, sentence.words)}
     for t in tasks:
         if TASKS[t].writers.json is not None:
             row.update(TASKS[t].writers.json(sentence))
     return json.dumps(row, ensure_ascii=False) + "\n"
+
+
+def char_offsets(text: str, words: list[str]) -> list[list[int]] | None:
+    """``[start, end)`` of each word in ``text``, found in order; None when a word is not there (a ``# text`` that
+    does not spell the words).
+
+    >>> char_offsets("Don't go.", ["Do", "n't", "go", "."])
+    [[0, 2], [2, 5], [6, 8], [8, 9]]
+    """
+    out, at = [], 0
+    for word in words:
+        start = text.find(word, at)
+        if start < 0:
+            return None
+        out.append([start, start + len(word)])
+        at = start + len(word)
+    return out
 
 
 def _text(sentence: Sentence) -> str:

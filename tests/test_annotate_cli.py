@@ -8,7 +8,7 @@ import spacy
 from typer.testing import CliRunner
 
 from cli import app
-from conftest import SAMPLE
+from conftest import ROOT, SAMPLE
 from hierarchy.corpus import read_conllu
 
 runner = CliRunner()
@@ -65,6 +65,34 @@ def test_jsonl(trained_model, tmp_path):
         assert len(row["upos"]) == len(row["xpos"]) == len(row["deprels"]) == len(row["chunks"]) == n
         assert row["heads"].count(0) == 1 and all(0 <= h <= n for h in row["heads"])
         assert all(0 <= a < b <= n for a, b, _ in row["chunk_spans"])
+
+
+@pytest.fixture(scope="module")
+def full_model(tmp_path_factory):
+    """The sample recipe (every layer: POS, chunks, mentions, dependencies, roles, pairs) trained two epochs."""
+    out = tmp_path_factory.mktemp("full") / "model"
+    result = invoke("train", ROOT / "models" / "jmt.toml", "--output", out, "--train.epochs=2", "--quiet")
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_jsonl_follows_its_schema_with_character_offsets(full_model):
+    """Every key of a line is in schema/annotation.schema.json and valid there; ``offsets`` spell the words."""
+    import jsonschema
+
+    schema = json.loads((ROOT / "schema" / "annotation.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    result = invoke("annotate", full_model, "--format", "jsonl", input=TEXT)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    for row in rows:
+        jsonschema.validate(row, schema, cls=jsonschema.Draft202012Validator)
+        assert set(row) <= set(schema["properties"])
+        assert [row["text"][a:b] for a, b in row["offsets"]] == row["words"]
+    assert {"heads", "chunk_spans", "mention_spans", "srl"} <= set(rows[0])
+    bad = dict(rows[0], heads=[-1] * len(rows[0]["words"]))  # the schema really checks
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema, cls=jsonschema.Draft202012Validator)
 
 
 def test_html(trained_model, tmp_path):
