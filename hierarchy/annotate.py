@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import os
 import sys
 import tempfile
@@ -232,7 +233,7 @@ def html_page(vocab, sentences, tasks) -> str:
             for arc in tree["arcs"]:
                 arc["label"] = html.escape(arc["label"])
             svg = displacy.render(tree, style="dep", manual=True, minify=True, jupyter=False, options={"compact": True})
-            parts.append(f'<div style="overflow-x: auto">{svg}</div>')  # a long sentence scrolls in its block
+            parts.append(f'<div style="overflow-x: auto">{crop_tree(svg, tree)}</div>')  # a long one scrolls
         for key in keys:
             if doc.spans.get(key):
                 spans = displacy.parse_spans(doc, {"spans_key": key})
@@ -243,6 +244,24 @@ def html_page(vocab, sentences, tasks) -> str:
         parts.append("</figure>")
     return ('<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"><title>hierarchy annotations</title>'
             "</head>\n<body style=\"font-family: sans-serif\">\n" + "\n".join(parts) + "\n</body>\n</html>\n")
+
+
+def crop_tree(svg: str, tree: dict) -> str:
+    """displaCy's compact tree without the blank band above it: its height leaves room for arcs ``distance / 2``
+    apart per level, but compact arcs are drawn ``distance / 6`` apart; a viewBox cuts the difference."""
+    from spacy.displacy.render import DependencyRenderer
+
+    renderer = DependencyRenderer({"compact": True})
+    levels = renderer.get_levels([{k: a[k] for k in ("start", "end", "label")} for a in tree["arcs"]])
+    cut = max(renderer.distance / 3 * max(levels.values(), default=0) - 10, 0)
+    found = re.search(r'<svg [^>]*?width="([\d.]+)" height="([\d.]+)"', svg)
+    if not cut or not found:
+        return svg
+    width, height = float(found[1]), float(found[2])
+    top = svg[: found.end()].replace(f'height="{found[2]}"', f'height="{height - cut:g}" '
+                                     f'viewBox="0 {cut:g} {width:g} {height - cut:g}"')
+    rest = svg[found.end():].replace(f"height: {found[2]}px", f"height: {height - cut:g}px", 1)
+    return top + rest
 
 
 # -- the command --------------------------------------------------------------------------------------------------
