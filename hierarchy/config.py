@@ -102,6 +102,7 @@ class LayerConfig:
     tasks: list[str] = field(default_factory=list)
     heads: int = 4  # attention heads (attention layers only)
     syntax_head: bool = False  # LISA: head 0 of this attention layer gives the arcs of a task here that takes arcs
+    mix: bool = False  # the tasks here read a learned mix of this layer and all below (sluice network), not only it
     pair_inputs: bool = False  # sentence-pair tasks here: also compare each sentence's mean word input
 
 

@@ -51,6 +51,9 @@ def report(directory) -> str:
     weights = (last.get("weighting") or {}).get("weights")
     if weights:
         lines.append("loss weights at the last epoch: " + ", ".join(f"{t} {w:.3f}" for t, w in weights.items()))
+    for task, shares in (last.get("mix") or {}).items():
+        lines.append(f"{task} reads layers " + ", ".join(f"{k} {s:.3f}" for k, s in enumerate(shares))
+                     + " (its learned mix, bottom first)")
     ratio = metrics.get("mixing_ratio")
     if ratio:
         lines.append("AutoSeM mixing ratio: " + ", ".join(f"{t} {r:.3f}" for t, r in ratio.items()))

@@ -7,6 +7,8 @@ from torch import nn
 
 from .config import ModelConfig
 from .modules import AttentionLayer, BiLSTM, Embeddings
+from .errors import ConfigError
+from .modules.mix import ScalarMix
 from .modules.transformer import TransformerInput
 from .tasks import TASKS, Context
 
@@ -20,6 +22,9 @@ class Hierarchy(nn.Module):
 
     A label embedding is per token (``[batch_size, seq_len, n]``) or per sentence (``[batch_size, n]``, e.g. the
     relatedness of a pair given to both its sentences); a per-sentence one reaches every token of the sentence.
+
+    A layer with ``mix`` gives its tasks ``gamma * sum_l beta_l h_l`` over its states and those of every layer below
+    (a :class:`~hierarchy.modules.mix.ScalarMix`, the sluice network's beta), which must then be of one size.
     """
 
     def __init__(self, config: ModelConfig, vocabs, encoder_path=None, pretrained: bool = True):
@@ -39,6 +44,7 @@ class Hierarchy(nn.Module):
         self.dropout = InputVariationalDropout(config.dropout)
         self.layers = nn.ModuleList()
         self.tasks = nn.ModuleDict()
+        self.mixes = nn.ModuleDict()  # str(layer index) -> the mix its tasks read
         self.depth = {}  # task name -> index of the layer it reads
         stack = [t for layer in config.layers for t in layer.tasks]
         n_below, n_labels = 0, 0
@@ -49,6 +55,12 @@ class Hierarchy(nn.Module):
             else:
                 encoder = BiLSTM(n_in, layer.size)
             self.layers.append(encoder)
+            if layer.mix:
+                sizes = {below.n_out for below in self.layers}
+                if len(sizes) > 1:
+                    raise ConfigError(f"model.layers[{k}]: mix reads layers 0-{k}, whose outputs differ in size "
+                                      f"({', '.join(str(layer.n_out) for layer in self.layers)}; expected one size)")
+                self.mixes[str(k)] = ScalarMix(k + 1)
             for name in layer.tasks:
                 self.tasks[name] = TASKS[name].head(encoder.n_out, config, vocabs, layer, stack, self.embed.n_out)
                 self.depth[name] = k
@@ -63,7 +75,7 @@ class Hierarchy(nn.Module):
         """
         top = max(self.depth[t] for t in tasks)
         x = self.dropout(self.embed(batch))  # (batch, seq, n_embed)
-        h, labels, scores = None, [], {}
+        h, labels, scores, states = None, [], {}, []
         for k in range(top + 1):
             inputs = torch.cat([x] + ([h] if h is not None else []) + labels, -1)
             layer, arcs = self.layers[k], None
@@ -72,15 +84,21 @@ class Hierarchy(nn.Module):
                 h = self.dropout(h)
             else:
                 h = self.dropout(layer(inputs, batch.lens))  # (batch, seq, 2 * size)
+            states.append(h)
+            read = self.mixes[str(k)](torch.stack(states, 2)) if str(k) in self.mixes else h  # (batch, seq, size)
             for name, depth in self.depth.items():
                 head = self.tasks[name]
                 if depth != k or (name not in tasks and (k == top or not head.n_label_out)):
                     continue
-                scores[name] = head(Context(batch, h, arcs, scores, x))
+                scores[name] = head(Context(batch, read, arcs, scores, x))
                 if head.n_label_out and k < top:
                     label = head.label_embedding(scores[name])
                     labels.append(label if label.dim() == 3 else label[:, None, :].expand(-1, h.shape[1], -1))
         return scores
+
+    def mix_shares(self) -> dict[str, list[float]]:
+        """``{task: beta}`` for each task that reads a mix: each layer's share, bottom first."""
+        return {name: self.mixes[str(k)].shares() for name, k in self.depth.items() if str(k) in self.mixes}
 
     def lower_modules(self, task: str) -> list[nn.Module]:
         """The modules below ``task``'s layer that shape its input: the embeddings, the lower layers and the lower

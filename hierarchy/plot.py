@@ -81,6 +81,19 @@ def plot_history(history: list[dict], path, best_epoch: int | None = None) -> li
     return list(panels)
 
 
+def plot_mix(history: list[dict], path) -> bool:
+    """For each task that reads a mix of layers (``mix``), each layer's share of it by epoch: which layers the task
+    learned to read (False, nothing written, when no task mixes)."""
+    series: dict[str, list[tuple[int, float]]] = {}
+    for line in history:
+        for task, shares in (line.get("mix") or {}).items():
+            for layer, share in enumerate(shares):
+                series.setdefault(f"{task} <- layer {layer}", []).append((line["epoch"], share))
+    if series:
+        line_plot(series, path, "share of the mix (softmax beta)", "Which layers each task reads")
+    return bool(series)
+
+
 def plot_weights(history: list[dict], path) -> bool:
     """Each task's loss weight at the end of each epoch, as the run's weighting chose it (False, nothing written,
     when every weight stayed where it started)."""

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from .mix import ScalarMix
 
 PIECES_PER_CALL = 4096  # padded pieces per encoder call
 #: The tokenizer files a pipeline needs besides config.json and the weights (see :func:`encoder_files`).
@@ -113,18 +114,6 @@ def windows(n: int, size: int) -> tuple[list[int], list[int]]:
         inside = [w for w in range(max(last - 4, 0), last) if p < starts[w] + size]
         owner.append(max(inside, key=lambda w: (min(p - starts[w], starts[w] + size - 1 - p), -w)))
     return starts, owner
-
-
-class ScalarMix(nn.Module):
-    """``[..., n_layers, size] -> [..., size]``: ``gamma * sum_l softmax(w)_l h_l`` (Peters et al. 2018)."""
-
-    def __init__(self, n_layers: int):
-        super().__init__()
-        self.weights = nn.Parameter(torch.zeros(n_layers))
-        self.gamma = nn.Parameter(torch.ones(()))
-
-    def forward(self, layers: torch.Tensor) -> torch.Tensor:
-        return self.gamma * torch.einsum("...lh,l->...h", layers, self.weights.softmax(0).to(layers.dtype))
 
 
 class TransformerInput(nn.Module):

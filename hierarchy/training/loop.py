@@ -19,7 +19,7 @@ from ..model import Hierarchy
 from ..features import cached_features
 from ..persistence import (check_encoder, load_config_file, resolve_device, save_json, save_model,
                            write_manifest)
-from ..plot import main_keys, plot_history, plot_weights
+from ..plot import main_keys, plot_history, plot_mix, plot_weights
 from ..predict import Predictor, autocast
 from ..tasks import TASKS
 from ..vectors import attach
@@ -119,7 +119,7 @@ class Trainer:
             state["history"].append(
                 {"epoch": epoch, "loss": losses, "dev": dev, "score": score, "seconds": seconds, "words": words,
                  "words_per_second": words / seconds, "sampler": self.sampler.log(),
-                 "weighting": self.weighting.log(), "interference": mean(diagnosed)}
+                 "weighting": self.weighting.log(), "interference": mean(diagnosed), "mix": self.model.mix_shares()}
             )
             best = state["best_epoch"] == 0 or score > state["best"]  # the first epoch's model is a candidate
             if best:
@@ -258,6 +258,7 @@ class Trainer:
         )
         plot_history(history, self.output / "dev-scores.png", state["best_epoch"])
         plot_weights(history, self.output / "weights.png")
+        plot_mix(history, self.output / "mix.png")
 
 
 def size(items) -> str:
