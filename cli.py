@@ -282,6 +282,49 @@ def package(
     typer.echo(f"spaCy pipeline in {out_dir}: spacy.load({str(out_dir)!r})")
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def ablate(
+    ctx: typer.Context,
+    recipe: Path = typer.Argument(..., readable=False, help="A TOML recipe such as models/jmt-ewt.toml."),
+    target: str = typer.Option(..., help="The task whose dev score the ablation reads."),
+    output: Optional[Path] = typer.Option(None, readable=False, help="The ablation's directory.",
+                                          show_default="the recipe's path without .toml, then -ablate-TARGET"),
+    seeds: int = typer.Option(1, help="Seeds per variant (the recipe's train.seed and the next ones)."),
+    quiet: bool = typer.Option(False, metavar="", help="No progress bars."),
+):
+    """Which auxiliary tasks help TARGET: train the recipe as is, then without each other task (and each corpus
+    feeding several), at the same budget and seeds; print the target's dev score per variant, write ablation.json
+    and ablation.png. Rerun to resume. Recipe keys can be overridden: --train.epochs=2."""
+    from hierarchy.ablate import plot_ablation, run_ablation
+    from hierarchy.config import load_config
+    from hierarchy.fileio import check_writable
+
+    try:
+        if seeds < 1:
+            raise HierarchyError(f"--seeds must be at least 1, not {seeds}")
+        config = load_config(recipe, parse_overrides(ctx.args))
+        out = output or Path(str(recipe.with_suffix("")) + f"-ablate-{target}")
+        check_writable(out, directory=True)
+        results = run_ablation(config, target, out, seeds, progress=not quiet,
+                               say=lambda text: typer.echo(text, err=True))
+        plot_ablation(results, out / "ablation.png")
+    except HierarchyError as e:
+        fail(e)
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted; the finished runs are in {out / 'ablation.json'}: run the same command again to "
+                   "continue", err=True)
+        raise typer.Exit(130) from None
+    table = Table(title=f"{target}: dev score without each auxiliary task ({config.train.epochs} epochs, "
+                        f"seeds {', '.join(map(str, results['seeds']))})")
+    for column in ("variant", "tasks trained", "score", "delta", "spread"):
+        table.add_column(column, justify="left" if column in ("variant", "tasks trained") else "right")
+    for name, entry in results["variants"].items():
+        table.add_row(name, ", ".join(entry["tasks"]), f"{entry['mean']:.2f}",
+                      "" if name == "all" else f"{entry['delta']:+.2f}", f"{entry['spread']:.2f}")
+    Console().print(table)
+    typer.echo(f"results in {out / 'ablation.json'}, chart in {out / 'ablation.png'}")
+
+
 @app.command()
 def inspect(
     model_dir: Path = typer.Argument(..., readable=False, help="A model directory written by hierarchy train."),
