@@ -6,7 +6,7 @@ This module stays light (nothing is imported until a model is loaded); spaCy imp
 ``hierarchy.spacy_component`` through its entry point whenever it builds a pipeline.
 """
 __version__ = "0.1.0"
-DISTRIBUTION = "hierarchy-nlp"  # the name on PyPI (``hierarchy`` there is another project); the import name is hierarchy
+DISTRIBUTION = "hierarchy-nlp"  # the name on PyPI (``hierarchy`` there is another project); imported as hierarchy
 
 
 def load(path, device: str = "auto", precision: str = "auto"):

@@ -63,7 +63,8 @@ def check_writable(path, directory: bool = False) -> None:
     path = Path(path)
     kind = "a directory" if directory else "a file"
     if directory and path.is_symlink():
-        raise HierarchyError(f"{path}: is a symbolic link (to {os.readlink(path)}); expected {kind}, give the real path")
+        raise HierarchyError(f"{path}: is a symbolic link (to {os.readlink(path)}); expected {kind}, give the real "
+                             "path")
     if path.exists() and path.is_dir() != directory:
         raise HierarchyError(f"{path}: expected {kind}, found {'a directory' if path.is_dir() else 'a file'}")
     place = path if directory and path.exists() else path.parent

@@ -4,8 +4,8 @@ Both read a pair batch (:func:`~hierarchy.batching.make_pair_batch`: ``2 * n_pai
 hypotheses), max-pool their layer's states over time into one vector per sentence, and classify the pair from
 ``[|a - b|; a * b]`` (Tai et al. 2015; JMT). With a layer's ``pair_inputs``, they also compare the mean of each
 sentence's word inputs (JMT's shortcut into every layer: with a pretrained encoder, close to its own sentence
-vector) by InferSent's ``[a; b; |a - b|; a * b]``. Relatedness predicts a distribution over the scores 1..5, trained with
-KL divergence to the gold score's two-point distribution; its prediction is the expected score. Its label
+vector) by InferSent's ``[a; b; |a - b|; a * b]``. Relatedness predicts a distribution over the scores 1..5, trained
+with KL divergence to the gold score's two-point distribution; its prediction is the expected score. Its label
 embedding (softmax over the five scores times an embedding matrix) is one vector per pair, given to both sentences
 of the pair; the model broadcasts it to every token of the layer above, as JMT feeds it into the entailment layer.
 """
