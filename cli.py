@@ -47,6 +47,23 @@ def fail(error: Exception):
     raise typer.Exit(2)
 
 
+def without_option(args: list[str], name: str) -> list[str]:
+    """``args`` without the option ``name`` and its value (``--nproc 2`` or ``--nproc=2``).
+
+    >>> without_option(["r.toml", "--nproc", "2", "--quiet", "--nproc=3"], "--nproc")
+    ['r.toml', '--quiet']
+    """
+    out, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == name:
+            skip = True
+        elif not arg.startswith(name + "="):
+            out.append(arg)
+    return out
+
+
 def parse_overrides(args: list[str]) -> list[str]:
     """``--data.pos=x --train.epochs 3`` -> ``["data.pos=x", "train.epochs=3"]``."""
     overrides, i = [], 0
@@ -75,8 +92,15 @@ def train(
     force: bool = typer.Option(False, metavar="", help="Overwrite an existing model directory."),
     device: Optional[str] = typer.Option(None, help="auto, cpu or cuda.", show_default="the recipe's train.device"),
     quiet: bool = typer.Option(False, metavar="", help="No progress bars."),
+    nproc: int = typer.Option(1, help="Data-parallel processes (torchrun; one per GPU on CUDA, gloo on the CPU)."),
 ):
     """Train a model from a recipe. Any recipe key can be overridden: --data.pos=FILE --train.epochs=3."""
+    if nproc > 1 and "WORLD_SIZE" not in os.environ:  # start torchrun, which runs this command once per process
+        import subprocess
+
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+                   "-m", "cli", "train", *without_option(sys.argv[2:], "--nproc")]
+        raise typer.Exit(subprocess.call(command))
     from hierarchy.config import load_config
     from hierarchy.fileio import check_writable
     from hierarchy.training import Trainer, check_output
@@ -88,8 +112,9 @@ def train(
             overrides.append(f"train.device={device}")
         config = load_config(recipe, overrides)
         out = output or Path(config.train.output or recipe.with_suffix(""))
-        check_writable(out, directory=True)
-        check_output(out, resume, force)
+        if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 alone owns the output
+            check_writable(out, directory=True)
+            check_output(out, resume, force)
         trainer = Trainer(config, out, progress=not quiet)
         state = trainer.fit(resume=resume)
     except HierarchyError as e:
@@ -98,7 +123,8 @@ def train(
         typer.echo(f"interrupted; the last finished epoch is saved: continue with "
                    f"hierarchy train {recipe} --output {out} --resume", err=True)
         raise typer.Exit(130) from None
-    typer.echo(f"best dev score {state['best']:.2f} at epoch {state['best_epoch']}; model in {out}")
+    if os.environ.get("RANK", "0") == "0":
+        typer.echo(f"best dev score {state['best']:.2f} at epoch {state['best_epoch']}; model in {out}")
 
 
 def gold_flags() -> dict[str, list[str]]:

@@ -3,6 +3,7 @@ regularization keeps the layers below a task near where the previous task left t
 selection, early stopping, gradient clipping, crash-safe checkpoints and resume."""
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import time
@@ -27,6 +28,7 @@ from ..vocab import Vocabs, sentences_of
 from .checkpoint import NAME as CHECKPOINT, load_checkpoint, save_checkpoint
 from .corpora import load_corpora
 from .diagnostics import gradients, interference, mean
+from . import distributed
 from .lock import NAME as LOCK, locked
 from .optim import make_optimizer, parameter_groups, set_learning_rate
 from .samplers import SAMPLERS
@@ -39,7 +41,8 @@ class Trainer:
     def __init__(self, config: Config, output, progress: bool = True):
         self.config, self.output, self.progress = config, Path(output), progress
         self.train_data, self.dev_data = load_corpora(config)  # fails before anything is written
-        self.device = resolve_device(config.train.device)
+        self.device = distributed.device(resolve_device(config.train.device))
+        self.rank, self.world_size = distributed.world()
         if config.train.threads:
             torch.set_num_threads(config.train.threads)
         self.tasks = config.tasks()
@@ -79,8 +82,13 @@ class Trainer:
         self.epoch, self.steps = 0, 0  # the epoch being trained and the optimizer steps taken in the whole run
 
     def fit(self, resume: bool = False) -> dict:
-        """Train (or continue with ``resume``) under the output directory's lock; returns the loop's state."""
-        with locked(self.output):
+        """Train (or continue with ``resume``) under the output directory's lock (rank 0 holds it, and alone writes
+        the directory); returns the loop's state."""
+        distributed.start(self.device)
+        if self.world_size > 1 and self.config.train.weighting == "pcgrad":
+            raise ConfigError("train.weighting = \"pcgrad\" projects per-task gradients of one process; it is not "
+                              "available with several processes (--nproc)")
+        with locked(self.output) if self.rank == 0 else contextlib.nullcontext():
             return self._fit(resume)
 
     def _fit(self, resume: bool) -> dict:
@@ -92,7 +100,7 @@ class Trainer:
             self.steps = state.get("steps", 0)
             self.sampler.load_state_dict(state.get("sampler", {}))
             self.weighting.load_state_dict(state.get("weighting", {}))
-        else:  # nothing but the directory until the first epoch ends: a run killed before it can simply restart
+        elif self.rank == 0:  # nothing but the directory until the first epoch ends: a killed run can restart
             self.output.mkdir(parents=True, exist_ok=True)
         self.say("\n".join(self.header()))
         if resume:
@@ -108,6 +116,8 @@ class Trainer:
             set_learning_rate(self.optimizer, cfg, epoch, self.config.model.transformer, self.steps)  # also resuming
             losses, words, diagnosed = self.train_epoch(random.Random(cfg.seed * 1000 + epoch))
             seconds = time.perf_counter() - start
+            words = int(distributed.total(words))  # every rank's
+            distributed.check_same(self.model)
             results, _ = Predictor(self.model, self.vocabs, self.device).evaluate(self.dev_data or self.train_data)
             dev = {task: {name: m.values for name, m in metrics.items()} for task, metrics in results.items()}
             task_scores = {task: task_score(task, metrics) for task, metrics in results.items()}
@@ -129,23 +139,24 @@ class Trainer:
             # The model before the checkpoint: a kill between them leaves a checkpoint of the epoch before, which
             # --resume trains again to the same weights. The manifest last: loading refuses a model file or
             # metrics.json written after it (an interrupted epoch), and --resume completes the directory.
-            if best:
-                save_model(self.model, self.config, self.vocabs, self.output, manifest=False)
-            save_checkpoint(self.output, self.model, self.optimizer, state)
-            self.write_reports(state)
-            write_manifest(self.output)
+            if self.rank == 0:
+                if best:
+                    save_model(self.model, self.config, self.vocabs, self.output, manifest=False)
+                save_checkpoint(self.output, self.model, self.optimizer, state)
+                self.write_reports(state)
+                write_manifest(self.output)
             self.say(f"epoch {epoch}/{cfg.epochs} ({seconds:.0f} s, {words / seconds:.0f} words/s) dev: "
                      + " | ".join(f"{task}: " + " ".join(dev_cells(task, dev[task]))
                                   for task in self.tasks if task in dev)
                      + f" | selection {score:.2f} (best {state['best']:.2f} at epoch {state['best_epoch']})\n"
                      + "  train loss: " + " ".join(f"{t} {loss:.3f}" for t, loss in losses.items()))
-        if resume and self.epoch == 0:  # nothing left to train: complete what an interrupted last epoch left
+        if resume and self.epoch == 0 and self.rank == 0:  # nothing left to train: complete an interrupted epoch
             self.write_reports(state)
             write_manifest(self.output)
         return state
 
     def say(self, text: str) -> None:
-        if self.progress:
+        if self.progress and self.rank == 0:
             tqdm.write(text)
 
     def header(self) -> list[str]:
@@ -196,12 +207,13 @@ class Trainer:
         phase began (successive regularization)."""
         self.model.train()
         cfg = self.config.train
-        epoch_batches = {task: self.task_batches(task, rng) for task in self.tasks}
+        epoch_batches = {task: distributed.shard(self.task_batches(task, rng), self.rank, self.world_size)
+                         for task in self.tasks}
         totals, counts, words, diagnosed = dict.fromkeys(self.tasks, 0.0), dict.fromkeys(self.tasks, 0), 0, []
         phase, lower, anchor = None, {}, {}
         steps = self.sampler.steps(epoch_batches, rng)  # lazily: a sampler may evaluate between steps
         for step in tqdm(steps, total=self.sampler.n_steps(epoch_batches), desc="train", leave=False,
-                         disable=not self.progress):
+                         disable=not self.progress or self.rank > 0):
             single = len(step.tasks) == 1 and self.sampler.phases
             if single and (step.phase, step.tasks[0]) != phase:
                 phase = step.phase, step.tasks[0]
@@ -230,6 +242,8 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         parameters = [p for group in self.optimizer.param_groups for p in group["params"] if p.requires_grad]
         self.weighting.backward(losses, extra, parameters)
+        if self.world_size > 1:
+            distributed.average_gradients(parameters)
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip)
         if len(self.optimizer.param_groups) > 1:  # a fine-tuned encoder warms up step by step
             set_learning_rate(self.optimizer, self.config.train, self.epoch, self.config.model.transformer,
