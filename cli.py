@@ -95,6 +95,8 @@ def train(
     nproc: int = typer.Option(1, help="Data-parallel processes (torchrun; one per GPU on CUDA, gloo on the CPU)."),
 ):
     """Train a model from a recipe. Any recipe key can be overridden: --data.pos=FILE --train.epochs=3."""
+    if nproc < 1:
+        fail(HierarchyError(f"--nproc must be at least 1, not {nproc}"))
     if nproc > 1 and "WORLD_SIZE" not in os.environ:  # start torchrun, which runs this command once per process
         import subprocess
 

@@ -63,3 +63,9 @@ def test_pcgrad_is_refused_with_several_processes(can_run, tmp_path):
     save_config(config, recipe)
     done = torchrun("-m", "cli", "train", recipe, "--output", tmp_path / "model", "--quiet")
     assert done.returncode != 0 and "not available with several processes" in done.stderr
+
+
+def test_nproc_below_one_is_refused(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "train", str(ROOT / "models" / "jmt.toml"),
+                           "--output", str(tmp_path / "m"), "--nproc", "0"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 2 and "--nproc must be at least 1, not 0" in done.stderr
