@@ -32,9 +32,11 @@ def torchrun(*args, timeout=300) -> subprocess.CompletedProcess:
 def can_run(tmp_path_factory):
     probe = tmp_path_factory.mktemp("probe") / "probe.py"
     probe.write_text(PROBE)
-    done = torchrun(probe, timeout=120)
-    if done.returncode != 0:
-        pytest.skip(f"torchrun cannot start two gloo processes here: {done.stderr.strip().splitlines()[-1:]}")
+    for _ in range(3):  # a loaded machine can miss a rendezvous: try again before concluding
+        done = torchrun(probe, timeout=120)
+        if done.returncode == 0:
+            return
+    pytest.skip(f"torchrun cannot start two gloo processes here: {done.stderr.strip().splitlines()[-3:]}")
 
 
 def test_two_processes_train_resume_and_rank_0_alone_writes(can_run, tmp_path):
