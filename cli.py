@@ -106,7 +106,9 @@ def train(
     from hierarchy.config import load_config
     from hierarchy.fileio import check_writable
     from hierarchy.training import Trainer, check_output
+    from hierarchy.training.distributed import world
 
+    rank = world()[0]  # under torchrun, rank 0 alone owns the output
     out = output or recipe.with_suffix("")
     try:
         overrides = parse_overrides(ctx.args)
@@ -114,7 +116,7 @@ def train(
             overrides.append(f"train.device={device}")
         config = load_config(recipe, overrides)
         out = output or Path(config.train.output or recipe.with_suffix(""))
-        if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 alone owns the output
+        if rank == 0:
             check_writable(out, directory=True)
             check_output(out, resume, force)
         trainer = Trainer(config, out, progress=not quiet)
@@ -125,7 +127,7 @@ def train(
         typer.echo(f"interrupted; the last finished epoch is saved: continue with "
                    f"hierarchy train {recipe} --output {out} --resume", err=True)
         raise typer.Exit(130) from None
-    if os.environ.get("RANK", "0") == "0":
+    if rank == 0:
         typer.echo(f"best dev score {state['best']:.2f} at epoch {state['best_epoch']}; model in {out}")
 
 
@@ -327,11 +329,11 @@ def ablate(
     from hierarchy.config import load_config
     from hierarchy.fileio import check_writable
 
+    out = output or Path(str(recipe.with_suffix("")) + f"-ablate-{target}")
     try:
         if seeds < 1:
             raise HierarchyError(f"--seeds must be at least 1, not {seeds}")
         config = load_config(recipe, parse_overrides(ctx.args))
-        out = output or Path(str(recipe.with_suffix("")) + f"-ablate-{target}")
         check_writable(out, directory=True)
         results = run_ablation(config, target, out, seeds, progress=not quiet,
                                say=lambda text: typer.echo(text, err=True))

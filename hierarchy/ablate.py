@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .config import Config
 from .errors import ConfigError
-from .fileio import atomic_write, read_text
+from .fileio import read_text
 from .tasks import TASKS
 
 RESULTS = "ablation.json"
@@ -70,6 +70,7 @@ def run_ablation(config: Config, target: str, output, seeds: int = 1, progress: 
     """Train every variant with seeds ``config.train.seed`` .. ``+ seeds - 1`` (skipping runs ``ablation.json``
     already holds, resuming a run that has a checkpoint) and return the results: ``{"target", "epochs", "seeds",
     "variants": {name: {"removed", "tasks", "scores", "mean", "spread", "delta"}}}``."""
+    from .persistence import save_json
     from .training import Trainer
     from .training.checkpoint import NAME as CHECKPOINT
 
@@ -97,8 +98,7 @@ def run_ablation(config: Config, target: str, output, seeds: int = 1, progress: 
             state = Trainer(variant, directory, progress=progress).fit(resume=resume)
             entry["scores"][str(seed)] = state["best"]
             summarize(results)
-            with atomic_write(output / RESULTS) as f:
-                json.dump(results, f, indent=2)
+            save_json(results, output / RESULTS)
     summarize(results)
     return results
 
@@ -116,7 +116,7 @@ def summarize(results: dict) -> None:
 
 def plot_ablation(results: dict, path) -> None:
     """A bar per variant: the target's dev score (mean over seeds, the spread as an error bar), ``all`` first."""
-    from .plot import plt
+    from .plot import plt, save_figure
 
     names = [n for n, e in results["variants"].items() if e.get("mean") is not None]
     means = [results["variants"][n]["mean"] for n in names]
@@ -129,7 +129,4 @@ def plot_ablation(results: dict, path) -> None:
     ax.set_ylabel(f"{results['target']} dev score")
     ax.set_title(f"Removing each auxiliary task ({results['epochs']} epochs, {len(results['seeds'])} seed(s))")
     ax.tick_params(axis="x", labelrotation=20)
-    fig.tight_layout()
-    with atomic_write(path, "wb") as f:
-        fig.savefig(f, format="png", dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)

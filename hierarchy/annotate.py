@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import html
 import json
-import re
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path

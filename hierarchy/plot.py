@@ -10,6 +10,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 from .fileio import atomic_write  # noqa: E402
 
 
+def save_figure(fig, path) -> None:
+    """Lay ``fig`` out, write it to ``path`` as a PNG (atomically) and close it."""
+    fig.tight_layout()
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=100)
+    plt.close(fig)
+
+
 def line_plot(series: dict[str, list[tuple[int, float]]], path, ylabel: str, title: str, zero: bool = False,
               legend: str = "best") -> None:
     """One line per series of ``(epoch, value)`` points, integer epochs; ``zero``: a line at 0. More than six
@@ -29,10 +37,7 @@ def line_plot(series: dict[str, list[tuple[int, float]]], path, ylabel: str, tit
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     else:
         ax.legend(loc=legend, fontsize="small")
-    fig.tight_layout()
-    with atomic_write(path, "wb") as f:
-        fig.savefig(f, format="png", dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 KINDS = {"acc": "accuracy (%)", "f1": "F1 (%)", "uas": "attachment (%)", "las": "attachment (%)",
@@ -74,10 +79,7 @@ def plot_history(history: list[dict], path, best_epoch: int | None = None) -> li
         ax.grid(alpha=0.3)
         ax.legend(fontsize="x-small", loc="best")
     fig.suptitle("Dev scores per layer" + (f" (dashed: the selected epoch, {best_epoch})" if best_epoch else ""))
-    fig.tight_layout()
-    with atomic_write(path, "wb") as f:
-        fig.savefig(f, format="png", dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
     return list(panels)
 
 

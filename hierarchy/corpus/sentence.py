@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import warnings
-from itertools import islice
 from dataclasses import dataclass, field, fields, replace
+from itertools import islice
 from typing import Any
 
 from hierarchy.errors import CorpusError

@@ -52,10 +52,8 @@ def average_gradients(parameters: list[torch.nn.Parameter]) -> None:
     flat = torch.cat([g.reshape(-1).float() for g in grads])
     dist.all_reduce(flat)
     flat /= size
-    offset = 0
-    for p, g in zip(parameters, grads):
-        p.grad = flat[offset : offset + g.numel()].view_as(g).to(g.dtype)
-        offset += g.numel()
+    for p, g, mean in zip(parameters, grads, torch.split(flat, [g.numel() for g in grads])):
+        p.grad = mean.view_as(g).to(g.dtype)
 
 
 def _here() -> torch.device:
