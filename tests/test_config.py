@@ -150,6 +150,7 @@ def test_unknown_task(tmp_path):
 @pytest.mark.parametrize("override, match", [
     ("train.sampling=alternate", "train.sampling"),
     ("train.device=tpu", "train.device"),
+    ("train.precision=fp16", "train.precision must be 'auto', 'bf16' or 'fp32', not 'fp16'"),
     ("model.chars=bytes", "model.chars"),
     ('model.layers=[{tasks = ["pos"]}, {tasks = ["pos"]}]', "more than one layer"),
     ('model.layers=[{encoder = "gru", tasks = ["pos"]}]', "unknown encoder 'gru'"),

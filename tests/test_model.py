@@ -314,3 +314,23 @@ def test_bilstm_padded_directions_equal_packed():
     assert not outputs[0][1, 1:].any() and not outputs[0][2, 4:].any()
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         assert torch.allclose(lstm(x, lens).float(), outputs[1], atol=0.05)
+
+
+def test_label_scores_equal_the_bilinear_over_chunk_boundaries():
+    """rel_scores in chunks of REL_CHUNK words gives nn.Bilinear's scores, gradients included, on more words than
+    one chunk holds."""
+    from hierarchy.tasks.dependency import REL_CHUNK, DependencyHead
+
+    torch.manual_seed(0)
+    head = DependencyHead(n_in=6, n_rels=5, arc_dim=4, rel_dim=3, dropout=0.0).double()  # exact sums
+    rel_dep = torch.randn(3, REL_CHUNK + 7, 3, dtype=torch.double, requires_grad=True)
+    rel_head = torch.randn(3, REL_CHUNK + 7, 3, dtype=torch.double, requires_grad=True)
+    heads = torch.randint(0, REL_CHUNK + 7, (3, REL_CHUNK + 7))
+    got = head.rel_scores({"rel_dep": rel_dep, "rel_head": rel_head}, heads)
+    at_heads = rel_head.gather(1, heads[..., None].expand(-1, -1, 3))
+    want = head.rel_attn(rel_dep, at_heads)
+    torch.testing.assert_close(got, want)
+    grads_got = torch.autograd.grad(got.square().sum(), [rel_dep, rel_head, head.rel_attn.weight])
+    grads_want = torch.autograd.grad(want.square().sum(), [rel_dep, rel_head, head.rel_attn.weight])
+    for g, w in zip(grads_got, grads_want):
+        torch.testing.assert_close(g, w)

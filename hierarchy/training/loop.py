@@ -233,7 +233,7 @@ class Trainer:
         return {task: totals[task] / counts[task] for task in self.tasks if counts[task]}, words, diagnosed
 
     def task_loss(self, task: str, batch) -> torch.Tensor:
-        with autocast(self.device):
+        with autocast(self.device, self.config.train.precision):
             scores = self.model(batch, [task])
         return self.model.tasks[task].loss(scores[task], batch)
 
