@@ -474,11 +474,13 @@ def test_a_checkpoint_of_another_model_names_the_tensor(tmp_path):
 
 
 def test_bf16_training_on_the_cpu_keeps_fp32_weights_and_learns(tmp_path):
-    """``train.precision = "bf16"`` trains under bf16 autocast on the CPU too: the weights stay fp32, the losses
-    are finite and fall, and the saved model loads."""
+    """``train.precision = "bf16"`` trains under bf16 autocast on the CPU too (its losses are not the fp32 run's):
+    the weights stay fp32, the losses are finite and fall, and the saved model loads."""
     out = tmp_path / "out"
     state = Trainer(small_config(epochs=3, precision="bf16"), out, progress=False).fit()
+    fp32 = Trainer(small_config(epochs=3, precision="fp32"), tmp_path / "fp32", progress=False).fit()
     losses = [line["loss"] for line in state["history"]]
+    assert losses != [line["loss"] for line in fp32["history"]]
     assert all(math.isfinite(v) for epoch in losses for v in epoch.values())
     assert sum(losses[-1].values()) < sum(losses[0].values())
     model, config, _ = load_model(out)
