@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 RUNS = "before:1,before:2,now:1,now:2,now:2x1"
 WRAPPER = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)")
@@ -55,9 +56,9 @@ def export(revision: str, out: Path) -> Path:
 
 def train(run: str, code_dir: Path, args) -> dict:
     """Train one run; its speed, peak RSS and last dev score."""
-    _, nproc, threads, precision = parse(run)
-    sys.path.insert(0, str(ROOT))
     from hierarchy.config import load_config
+
+    _, nproc, threads, precision = parse(run)
 
     batch_tokens = load_config(args.recipe).train.batch_tokens // nproc
     out = Path(args.out) / run.replace(":", "-")

@@ -29,6 +29,7 @@ import os
 import re
 import sys
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 from conllu.models import Metadata, Token, TokenList
@@ -83,6 +84,17 @@ def paragraphs(text: str) -> list[str]:
             blocks.append("\n".join(block).strip())
             block = []
     return blocks
+
+
+@lru_cache(maxsize=1)
+def sentencizer():
+    """``spacy.blank("en")`` with a sentencizer: what raw text is tokenized and split into sentences with (by
+    ``hierarchy annotate`` and :meth:`hierarchy.pipeline.Pipeline.annotate`), made once."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    return nlp
 
 
 def text_sentences(nlp, text: str, max_words: int = MAX_SENTENCE_WORDS) -> list[Sentence]:
@@ -272,7 +284,6 @@ def annotate_files(model_dir, files=(), input: str = "text", format: str = "conl
     """Annotate ``files`` (stdin when empty) and write ``format`` to ``output`` (stdout when None; a file is
     written atomically). Returns the number of sentences written. Sentences longer than ``max_words`` are
     predicted in pieces, joined back (:class:`~hierarchy.predict.Predictor`)."""
-    import spacy
     from tqdm import tqdm
 
     from .persistence import load_model, resolve_device
@@ -289,8 +300,7 @@ def annotate_files(model_dir, files=(), input: str = "text", format: str = "conl
     model, _, vocabs = load_model(model_dir, torch_device)
     predictor = Predictor(model, vocabs, torch_device, precision, max_words=max_words)
     tasks = predictor.tasks("sentence")
-    nlp = spacy.blank("en")
-    nlp.add_pipe("sentencizer")
+    nlp = sentencizer()
     if input == "text":
         units = [(name, p) for name, text in inputs for p in paragraphs(text)]
         n_words = sum(len(p.split()) for _, p in units)

@@ -240,9 +240,11 @@ class Config:
                               "gradients of the tasks of one step; other samplers train one task a step)")
         if self.train.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"{where}: train.device must be 'auto', 'cpu' or 'cuda', not '{self.train.device}'")
-        if self.train.precision not in ("auto", "bf16", "fp32"):
-            raise ConfigError(f"{where}: train.precision must be 'auto', 'bf16' or 'fp32', not "
-                              f"'{self.train.precision}'")
+        from .predict import PRECISIONS
+
+        if self.train.precision not in PRECISIONS:
+            known = ", ".join(f"'{p}'" for p in PRECISIONS[:-1]) + f" or '{PRECISIONS[-1]}'"
+            raise ConfigError(f"{where}: train.precision must be {known}, not '{self.train.precision}'")
         for key in ("weights", "task_batch_tokens", "score_weights"):
             for task in getattr(self.train, key):
                 if task not in seen:

@@ -1,9 +1,7 @@
 """A loaded model with a plain Python API: annotate sentences, score sentence pairs."""
 from __future__ import annotations
 
-from functools import lru_cache
-
-from .annotate import text_sentences
+from .annotate import sentencizer, text_sentences
 from .corpus import Sentence
 from .corpus.pairs import tokenize
 from .persistence import load_model, resolve_device
@@ -38,7 +36,7 @@ class Pipeline:
         items = []
         for s in sentences:
             if isinstance(s, str) and split:
-                items += text_sentences(_sentencizer(), s)
+                items += text_sentences(sentencizer(), s)
             elif isinstance(s, str):
                 items.append(Sentence(tokenize(s)))
             else:
@@ -50,12 +48,3 @@ class Pipeline:
         batches: ``{"relatedness", "label", "probabilities"}`` per pair."""
         return Predictor(self.model, self.vocabs, self.device, self.precision, batch_tokens).pairs(pairs)
 
-
-@lru_cache(maxsize=1)
-def _sentencizer():
-    """``spacy.blank("en")`` with a sentencizer: what ``hierarchy annotate`` splits raw text with."""
-    import spacy
-
-    nlp = spacy.blank("en")
-    nlp.add_pipe("sentencizer")
-    return nlp
