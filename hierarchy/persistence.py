@@ -21,9 +21,9 @@ from safetensors.torch import load_file, save_file
 
 from .config import Config, read_config, save_config
 from .errors import ConfigError
-from .fileio import atomic_write, read_text, umask
+from .fileio import atomic_write, read_text, resolve_resource, umask
 from .model import Hierarchy
-from .modules.transformer import encoder_files, encoder_identity
+from .modules.transformer import ENCODER_EXPECTED, encoder_files, encoder_identity
 from .vocab import Vocabs
 
 
@@ -159,14 +159,15 @@ def load_model(directory, device="cpu") -> tuple[Hierarchy, Config, Vocabs]:
 
 def find_encoder(directory, config: Config, vocabs: Vocabs) -> Path | None:
     """The model's transformer encoder directory: its configured path read from the model directory (a packaged
-    model's ``encoder/``), else as given; it must be the encoder the model was trained with (``vocabs.encoder``)."""
+    model's ``encoder/``), else as given, else the installed Python package of that name; it must be the encoder the
+    model was trained with (``vocabs.encoder``)."""
     path = config.model.transformer.path
     if not path:
         return None
-    found = next((p for p in (Path(directory) / path, Path(path)) if p.is_dir()), None)
-    if found is None:
+    found = resolve_resource(path, ENCODER_EXPECTED, base=directory)
+    if not found.is_dir():
         raise ConfigError(f"{directory}: the transformer encoder '{path}' of this model was not found (expected "
-                          "a local Hugging Face model directory, by that path from the model directory or from here)")
+                          f"{ENCODER_EXPECTED}, by that path from the model directory or from here)")
     check_encoder(found, vocabs)
     return found
 

@@ -4,6 +4,7 @@ go through :class:`Predictor`; each task's spec turns its decoded ids into label
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import torch
 
@@ -18,9 +19,26 @@ PRECISIONS = ("auto", "bf16", "fp32")  # see autocast
 
 def autocast(device: torch.device, precision: str = "auto"):
     """bf16 autocast where ``precision`` asks for it: ``auto`` on CUDA only, ``bf16`` on any device (on a CPU it
-    pays only where the CPU computes in bf16 natively, AMX or AVX512-BF16), ``fp32`` nowhere."""
+    pays only where the CPU computes in bf16 natively, AMX or AVX512-BF16), ``fp32`` nowhere. ``bf16`` on a CPU
+    that cannot run it (:func:`cpu_runs_bf16`) is a :class:`ConfigError`."""
     enabled = check_precision(precision) == "bf16" or (precision == "auto" and device.type == "cuda")
+    if enabled and device.type == "cpu" and not cpu_runs_bf16():
+        raise ConfigError("precision bf16: this CPU has neither AVX512-BF16 nor AMX, which bf16 LSTMs need on a "
+                          "CPU; use --precision fp32 (or auto)")
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
+@functools.cache
+def cpu_runs_bf16() -> bool:
+    """Whether this CPU runs a bf16 LSTM under autocast: oneDNN needs AVX512-BF16 or AMX for it and raises
+    elsewhere, so a tiny one is tried once."""
+    lstm = torch.nn.LSTM(2, 2, batch_first=True)
+    try:
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            lstm(torch.zeros(1, 2, 2))
+    except RuntimeError:
+        return False
+    return True
 
 
 def check_precision(precision: str) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import CorpusError
+from .fileio import resolve_resource
 
 
 def read_vectors(path) -> tuple[list[str], np.ndarray]:
@@ -127,7 +128,7 @@ def attach(vocabs, corpora, config) -> np.ndarray:
     padding and unknown, are zeros."""
     from .vocab import Vocab, sentences_of
 
-    words, matrix = read_vectors(config.vectors)
+    words, matrix = read_vectors(resolve_resource(config.vectors, "word vectors"))
     wanted = set()
     for split in corpora:
         for items in {id(items): items for items in split.values()}.values():

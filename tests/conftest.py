@@ -5,10 +5,14 @@ import pytest
 import torch
 
 from hierarchy.config import Config, DataConfig, LayerConfig, ModelConfig, TrainConfig
+from hierarchy.predict import cpu_runs_bf16
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"
 CORPORA = ROOT.parent / "shared" / "corpora"
+
+# bf16 on the CPU needs AVX512-BF16 or AMX (oneDNN's bf16 LSTM raises elsewhere)
+needs_bf16 = pytest.mark.skipif(not cpu_runs_bf16(), reason="this CPU cannot run bf16 LSTMs (no AVX512-BF16 or AMX)")
 
 
 def tiny_config(**train) -> Config:

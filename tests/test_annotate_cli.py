@@ -123,6 +123,22 @@ def test_bad_input(trained_model, tmp_path, args, message):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("command", ["annotate", "evaluate"])
+def test_bf16_on_a_cpu_without_it_is_one_error_line(trained_model, tmp_path, monkeypatch, command):
+    """Where oneDNN cannot run bf16 LSTMs (no AVX512-BF16 or AMX), an explicit bf16 names the CPU capability and the
+    alternative instead of oneDNN's traceback."""
+    import hierarchy.predict
+
+    monkeypatch.setattr(hierarchy.predict, "cpu_runs_bf16", lambda: False)
+    args = [command, trained_model, "--precision", "bf16", "--device", "cpu"]
+    args += ["--conllu", SAMPLE / "dev.conllu"] if command == "evaluate" else ["--output", tmp_path / "out.conllu"]
+    result = invoke(*args, input="Hello.")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == ("error: precision bf16: this CPU has neither AVX512-BF16 nor AMX, which bf16 "
+                                     "LSTMs need on a CPU; use --precision fp32 (or auto)")
+    assert not (tmp_path / "out.conllu").exists()
+
+
 def test_package_loads_in_a_fresh_process(trained_model, tmp_path):
     out = tmp_path / "en_hierarchy"
     result = invoke("package", trained_model, out)

@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 import torch
 
-from conftest import SAMPLE, gold_specs, tiny_config
+from conftest import SAMPLE, gold_specs, needs_bf16, tiny_config
 from hierarchy.batching import make_batch
 from hierarchy.config import TrainConfig
 from hierarchy.corpus import read_conll2000, read_conllu
@@ -312,8 +312,17 @@ def test_bilstm_padded_directions_equal_packed():
     assert torch.allclose(outputs[0], outputs[1], atol=1e-6)
     assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(*grads))
     assert not outputs[0][1, 1:].any() and not outputs[0][2, 4:].any()
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
-        assert torch.allclose(lstm(x, lens).float(), outputs[1], atol=0.05)
+
+
+@needs_bf16
+def test_bilstm_under_bf16_autocast_is_close_to_fp32():
+    torch.manual_seed(0)
+    lstm = BiLSTM(5, 3)
+    x, lens = torch.randn(4, 6, 5), torch.tensor([6, 1, 4, 6])
+    with torch.no_grad():
+        fp32 = lstm.packed(x, lens)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            assert torch.allclose(lstm(x, lens).float(), fp32, atol=0.05)
 
 
 def test_label_scores_equal_the_bilinear_over_chunk_boundaries():

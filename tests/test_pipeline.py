@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import hierarchy
-from conftest import ROOT, SAMPLE, tiny_pair_config
+from conftest import ROOT, SAMPLE, needs_bf16, tiny_pair_config
 from hierarchy.corpus import Pair, Sentence, read_conllu, read_pairs
 from hierarchy.corpus.pairs import LABELS, tokenize
 from hierarchy.decoding import is_tree
@@ -131,6 +131,7 @@ def test_annotate_batched_equals_one_by_one(nlp):
         assert nlp.annotate(sentences, batch_tokens=batch_tokens) == one_by_one, batch_tokens
 
 
+@needs_bf16
 def test_bf16_annotates_close_to_fp32(pair_model, nlp):
     """precision="bf16" on the CPU: every layer well-formed, labels nearly all as in fp32 (bf16 rounding flips a
     few close calls, and batches of other shapes round otherwise, so it is not exactly batch-invariant)."""

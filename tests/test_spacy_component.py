@@ -6,7 +6,7 @@ import spacy
 from spacy.tokens import Doc, Span
 from spacy.training import Example
 
-from conftest import SAMPLE, tiny_config
+from conftest import SAMPLE, needs_bf16, tiny_config
 from hierarchy.corpus import read_conll2000, read_conllu, write_conllu
 from hierarchy.errors import ConfigError
 from hierarchy.spans import bio_spans, bio_tags
@@ -123,9 +123,13 @@ def test_layers_subset(trained_model):
         pipeline(trained_model, layers=["srl"])
 
 
-def test_precision(trained_model):
+@needs_bf16
+def test_bf16(trained_model):
     doc = pipeline(trained_model, precision="bf16")("The cat sat on the mat. It was happy.")
     assert doc.has_annotation("POS") and doc.has_annotation("DEP") and len(list(doc.sents)) == 2
+
+
+def test_precision(trained_model):
     with pytest.raises(ConfigError, match="precision must be one of auto, bf16, fp32, not 'int8'"):
         pipeline(trained_model, precision="int8")
 

@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 import hierarchy.persistence
 import hierarchy.predict
 import hierarchy.training
-from conftest import ROOT, tiny_config
+from conftest import ROOT, needs_bf16, tiny_config
 from hierarchy.config import load_config
 from hierarchy.corpus import Sentence
 from hierarchy.training.checkpoint import NAME as CHECKPOINT, load_checkpoint
@@ -335,6 +335,7 @@ def test_lr_decay_sets_each_epochs_learning_rate(tmp_path, monkeypatch):
         small_config(lr_decay=0.0).validate("recipe.toml")
 
 
+@needs_bf16
 @pytest.mark.parametrize("recipe, mode", [("jmt.toml", "schedule"), ("jmt.toml", "joint"), ("lisa.toml", "joint")])
 def test_every_task_trains_under_bf16_autocast(recipe, mode, tmp_path, monkeypatch):
     """What CUDA runs: forward under bf16 autocast, losses and decoding on its bf16 states next to fp32 parameters.
@@ -473,6 +474,7 @@ def test_a_checkpoint_of_another_model_names_the_tensor(tmp_path):
         Trainer(other, tmp_path / "b", progress=False).fit(resume=True)
 
 
+@needs_bf16
 def test_bf16_training_on_the_cpu_keeps_fp32_weights_and_learns(tmp_path):
     """``train.precision = "bf16"`` trains under bf16 autocast on the CPU too (its losses are not the fp32 run's):
     the weights stay fp32, the losses are finite and fall, and the saved model loads."""

@@ -4,8 +4,9 @@ syntax head: one attention head whose distribution over the words is trained as 
 import math
 
 import torch
-from allennlp_light.modules.matrix_attention import BilinearMatrixAttention
 from torch import nn
+
+from .bilinear import Biaffine
 
 
 def positions(seq_len: int, size: int, device=None) -> torch.Tensor:
@@ -45,7 +46,7 @@ class AttentionLayer(nn.Module):
         self.norm1, self.norm2 = nn.LayerNorm(size), nn.LayerNorm(size)
         self.ff = nn.Sequential(nn.Linear(size, 2 * size), nn.ReLU(), nn.Dropout(dropout), nn.Linear(2 * size, size))
         self.dropout = nn.Dropout(dropout)
-        self.arc = BilinearMatrixAttention(size // heads, size // heads, use_input_biases=True) if syntax_head else None
+        self.arc = Biaffine(size // heads, size // heads) if syntax_head else None
 
     def attend(self, x: torch.Tensor, mask: torch.Tensor, inject: torch.Tensor | None = None):
         """The attention of each head: ``(x, v, probs [batch_size, heads, seq_len, seq_len], s_arc)``; ``x`` is the

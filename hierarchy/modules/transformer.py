@@ -20,6 +20,9 @@ from torch import nn
 from ..errors import ConfigError
 from .mix import ScalarMix
 
+# what [model.transformer] path names
+ENCODER_EXPECTED = "a local Hugging Face model directory, or an installed Python package that ships one"
+
 PIECES_PER_CALL = 4096  # padded pieces per encoder call
 #: The tokenizer files a pipeline needs besides config.json and the weights (see :func:`encoder_files`).
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",

@@ -1,17 +1,16 @@
 """Typed spans as BIO tags: a linear-chain CRF whose Viterbi decoding obeys the BIO transitions, and the spec of a
 BIO task (chunks, entity mentions; NER would be one more), parameterised by its field."""
 import torch
-from allennlp_light.modules import ConditionalRandomField
 from torch import nn
 
-from ..decoding import bio_constraints, viterbi
 from ..modules import MLP
+from ..modules.crf import ConditionalRandomField, bio_transitions
 from ..spans import bio_spans
 from .spec import TaskSpec, Writers, label_strings, token_gold, token_labels
 
 
 class BIOTagger(nn.Module):
-    """Emission scores from an MLP, a CRF (allennlp-light) over them; label embeddings from the emissions.
+    """Emission scores from an MLP, a CRF over them; label embeddings from the emissions.
     ``field`` names the gold tensor it reads and the decoded field."""
 
     def __init__(self, field: str, labels: list[str], n_in: int, mlp_dim: int, label_dim: int, dropout: float):
@@ -19,7 +18,7 @@ class BIOTagger(nn.Module):
         self.field = field
         self.mlp = MLP(n_in, mlp_dim, dropout)
         self.classifier = nn.Linear(mlp_dim, len(labels))
-        self.crf = ConditionalRandomField(len(labels), bio_constraints(labels), include_start_end_transitions=True)
+        self.crf = ConditionalRandomField(len(labels), bio_transitions(labels), include_start_end_transitions=True)
         self.label_embeddings = nn.Linear(len(labels), label_dim, bias=False)
         self.n_label_out = label_dim
 
@@ -46,7 +45,7 @@ class BIOTagger(nn.Module):
 
     def decode(self, scores, batch) -> dict[str, list[list[int]]]:
         """Constrained Viterbi: the best well-formed BIO sequence per sentence."""
-        return {self.field: viterbi(self.crf, scores[self.field], batch.mask)}
+        return {self.field: self.crf.decode(scores[self.field], batch.mask)}
 
 
 class SpacySpans:

@@ -2,12 +2,12 @@
 and the ``deps`` task's spec."""
 import torch
 import torch.nn.functional as F
-from allennlp_light.modules.matrix_attention import BilinearMatrixAttention
 from torch import nn
 
 from ..batching import unpad
 from ..decoding import decode_tree
 from ..modules import MLP
+from ..modules.bilinear import Biaffine
 from .spec import TaskSpec, Writers, read_ud, token_gold, token_labels, write_ud
 
 
@@ -30,7 +30,7 @@ class DependencyHead(nn.Module):
             self.arc_dep, self.arc_head = MLP(n_in, arc_dim, dropout), MLP(n_in, arc_dim, dropout)
         self.rel_dep, self.rel_head = MLP(n_in, rel_dim, dropout), MLP(n_in, rel_dim, dropout)
         if own_arcs:
-            self.arc_attn = BilinearMatrixAttention(arc_dim, arc_dim, use_input_biases=True)
+            self.arc_attn = Biaffine(arc_dim, arc_dim)
         self.rel_attn = nn.Bilinear(rel_dim, rel_dim, n_rels)  # scored only at chosen heads: O(n) not O(n^2)
 
     def forward(self, context) -> dict[str, torch.Tensor]:

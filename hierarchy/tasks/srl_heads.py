@@ -18,12 +18,11 @@ The SRL head passes no label embedding upward (``n_label_out = 0``).
 """
 import torch
 import torch.nn.functional as F
-from allennlp_light.modules import ConditionalRandomField
 from torch import nn
 
 from ..batching import unpad
-from ..decoding import bio_constraints, viterbi
 from ..modules import MLP
+from ..modules.crf import ConditionalRandomField, bio_transitions
 from ..spans import is_bio
 
 PREDICATES = "predicates"  # the task that, where the stack has it, finds the predicates below the roles (LISA)
@@ -112,7 +111,7 @@ class SRLHead(Predicates):
         self.role_pred, self.role_arg = MLP(n_in, role_dim, dropout), MLP(n_in, role_dim, dropout)
         self.role_weight = nn.Parameter(torch.zeros(len(roles), role_dim + 1, role_dim + 1))
         self.v = roles.index("B-V" if self.span else "V") if ("B-V" if self.span else "V") in roles else None
-        self.crf = (ConditionalRandomField(len(roles), bio_constraints(roles), include_start_end_transitions=True)
+        self.crf = (ConditionalRandomField(len(roles), bio_transitions(roles), include_start_end_transitions=True)
                     if self.span else None)
 
     def forward(self, context) -> dict[str, torch.Tensor]:
@@ -178,7 +177,7 @@ class SRLHead(Predicates):
             if self.span:
                 seq_len = s_role.shape[2]
                 mask = batch.mask[:, None, :].expand(-1, n_pred, -1).reshape(-1, seq_len)
-                labels = viterbi(self.crf, s_role.reshape(-1, seq_len, s_role.shape[-1]), mask)
+                labels = self.crf.decode(s_role.reshape(-1, seq_len, s_role.shape[-1]), mask)
                 for i, p in enumerate(predicates):
                     roles[i] = [labels[i * n_pred + j] for j in range(len(p))]
             else:

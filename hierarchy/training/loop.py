@@ -15,9 +15,10 @@ from tqdm import tqdm
 from ..batching import batches
 from ..config import Config
 from ..errors import ConfigError
-from ..fileio import atomic_write
+from ..fileio import atomic_write, resolve_resource
 from ..model import Hierarchy
 from ..features import cached_features
+from ..modules.transformer import ENCODER_EXPECTED
 from ..persistence import (check_encoder, load_config_file, resolve_device, save_json, save_model,
                            write_manifest)
 from ..plot import main_keys, plot_history, plot_mix, plot_weights
@@ -63,7 +64,7 @@ class Trainer:
         if self.config.model.vectors and not resume:  # a resumed run has them in its vocabulary and checkpoint
             vectors = attach(self.vocabs, [self.train_data, self.dev_data], self.config.model)
         if resume and self.config.model.transformer.path:  # the encoder the run began with
-            check_encoder(self.config.model.transformer.path, self.vocabs)
+            check_encoder(resolve_resource(self.config.model.transformer.path, ENCODER_EXPECTED), self.vocabs)
         self.model = Hierarchy(self.config.model, self.vocabs)
         if vectors is not None:
             self.model.embed.set_vectors(vectors)
