@@ -1,8 +1,8 @@
 """Benchmark: training speed on the CPU, this checkout beside an earlier revision, in one run; prints a Markdown table.
 
-    python benchmarks/cpu_training.py --before 1525b93                  # the five runs below, one epoch each
-    python benchmarks/cpu_training.py --runs now:1,now:2x1 --epochs 2    # only these
-    python benchmarks/cpu_training.py --table
+    python -m benchmarks.cpu_training --before 1525b93                  # the five runs below, one epoch each
+    python -m benchmarks.cpu_training --runs now:1,now:2x1 --epochs 2    # only these
+    python -m benchmarks.cpu_training --table
 
 A run is ``CODE:THREADS`` (one process with that many torch threads) or ``CODE:NxTHREADS`` (``N`` data-parallel
 processes under torchrun, gloo, ``THREADS`` each, at ``train.batch_tokens / N`` per process so that a step sees as
@@ -29,7 +29,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 RUNS = "before:1,before:2,now:1,now:2,now:2x1"
 WRAPPER = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)")
@@ -47,7 +46,7 @@ def parse(run: str) -> tuple[str, int, int, str]:
 def export(revision: str, out: Path) -> Path:
     """The tree of ``revision`` under ``out/code-REVISION`` (once)."""
     target = out / f"code-{revision}"
-    if not (target / "cli.py").is_file():
+    if not (target / "hierarchy").is_dir():
         target.mkdir(parents=True, exist_ok=True)
         archive = subprocess.run(["git", "archive", revision], cwd=ROOT, check=True, capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
@@ -56,18 +55,20 @@ def export(revision: str, out: Path) -> Path:
 
 def train(run: str, code_dir: Path, args) -> dict:
     """Train one run; its speed, peak RSS and last dev score."""
-    from hierarchy.config import load_config
+    from hierarchy.core.config import load_config
 
     _, nproc, threads, precision = parse(run)
 
     batch_tokens = load_config(args.recipe).train.batch_tokens // nproc
     out = Path(args.out) / run.replace(":", "-")
-    command = [sys.executable, str(code_dir / "cli.py"), "train", str(args.recipe), "--output", str(out), "--force",
+    # revisions before the CLI moved into the package had it at the top as cli.py
+    entry = [str(code_dir / "cli.py")] if (code_dir / "cli.py").is_file() else ["-m", "hierarchy"]
+    command = [sys.executable, *entry, "train", str(args.recipe), "--output", str(out), "--force",
                "--quiet", "--device", "cpu", f"--train.epochs={args.epochs}", f"--train.threads={threads}",
                f"--train.batch_tokens={batch_tokens}"]
     command += ["--nproc", str(nproc)] if nproc > 1 else []
     command += [f"--train.precision={precision}"] if precision != "fp32" else []
-    env = {**os.environ, **{k: str(threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
+    env = {**os.environ, **{k: str(threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}, "PYTHONPATH": str(code_dir)}
     done = subprocess.run([sys.executable, "-c", WRAPPER, *command], cwd=ROOT, env=env, capture_output=True,
                           text=True)
     if done.returncode:

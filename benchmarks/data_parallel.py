@@ -1,8 +1,8 @@
 """Benchmark: N data-parallel processes at batch size B/N against one process at B, same recipe, epochs and seeds;
 prints the dev scores (mean and spread over the seeds) and training words/s of both.
 
-    python benchmarks/data_parallel.py --recipe models/jmt-ewt-fast.toml --epochs 4 --seeds 1,2
-    python benchmarks/data_parallel.py --recipe models/jmt.toml --epochs 10 --seeds 1,2,3 --out /tmp/dp   # sample
+    python -m benchmarks.data_parallel --recipe models/jmt-ewt-fast.toml --epochs 4 --seeds 1,2
+    python -m benchmarks.data_parallel --recipe models/jmt.toml --epochs 10 --seeds 1,2,3 --out /tmp/dp   # sample
 
 On the CPU each process gets one thread (gloo); on CUDA one GPU each (NCCL, ``--device cuda``). Every run is a
 model directory under ``--out``; finished runs are read back, not trained again.
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run(recipe: Path, out: Path, nproc: int, batch_tokens: int, epochs: int, seed: int, device: str) -> dict:
     if not (out / "metrics.json").is_file():
-        subprocess.run([sys.executable, str(ROOT / "cli.py"), "train", str(recipe), "--output", str(out), "--force",
+        subprocess.run([sys.executable, "-m", "hierarchy", "train", str(recipe), "--output", str(out), "--force",
                         "--quiet", "--nproc", str(nproc), "--device", device, f"--train.batch_tokens={batch_tokens}",
                         f"--train.epochs={epochs}", "--train.patience=100", f"--train.seed={seed}",
                         "--train.threads=1"], cwd=ROOT, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
@@ -40,8 +40,7 @@ def main():
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out-data-parallel")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    from hierarchy.config import load_config
+    from hierarchy.core.config import load_config
 
     big = args.batch_tokens or load_config(args.recipe).train.batch_tokens
     rows = []

@@ -1,8 +1,8 @@
 """Benchmark: one command for a GPU machine, from a fresh clone with the corpora in ../shared; prints one table.
 
-    python benchmarks/gpu.py                     # everything below, in well under 8 minutes on one H100/H200
-    python benchmarks/gpu.py --epochs 1 --out /tmp/gpu
-    python benchmarks/gpu.py --device cpu --recipes jmt --epochs 1 --out /tmp/gpu-smoke   # its code, on the CPU
+    python -m benchmarks.gpu                     # everything below, in well under 8 minutes on one H100/H200
+    python -m benchmarks.gpu --epochs 1 --out /tmp/gpu
+    python -m benchmarks.gpu --device cpu --recipes jmt --epochs 1 --out /tmp/gpu-smoke   # its code, on the CPU
 
 Where CUDA is absent it says so and exits 0. Otherwise, on GPU 0 (bf16 autocast, cuDNN LSTMs over packed
 sequences, as ``hierarchy train --device cuda`` runs):
@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 DEV = ROOT.parent / "shared" / "corpora" / "ud-english-ewt" / "en_ewt-ud-dev.conllu"
 RECIPES = ("jmt-ewt", "lisa")
 
@@ -41,7 +40,7 @@ def peak(device: str) -> dict:
 def train(name: str, epochs: int, out: Path, device: str) -> dict:
     import torch
 
-    from hierarchy.config import load_config
+    from hierarchy.core.config import load_config
     from hierarchy.training import Trainer
 
     config = load_config(ROOT / "models" / f"{name}.toml", [f"train.epochs={epochs}", f"train.device={device}",
@@ -69,9 +68,9 @@ def annotate(model_dir: Path, device: str) -> list[dict]:
     import torch
     from spacy.tokens import Doc
 
-    from hierarchy.corpus import read_conllu
-    from hierarchy.persistence import load_model
-    from hierarchy.predict import Predictor
+    from hierarchy.core.persistence import load_model
+    from hierarchy.core.predict import Predictor
+    from hierarchy.io import read_conllu
 
     sentences = read_conllu(DEV)
     n_words = sum(len(s) for s in sentences)
@@ -99,7 +98,7 @@ def annotate(model_dir: Path, device: str) -> list[dict]:
 
 def multi_gpu(n: int, epochs: int, out: Path) -> dict:
     start = time.perf_counter()
-    subprocess.run([sys.executable, str(ROOT / "cli.py"), "train", str(ROOT / "models" / "jmt-ewt.toml"), "--output",
+    subprocess.run([sys.executable, "-m", "hierarchy", "train", str(ROOT / "models" / "jmt-ewt.toml"), "--output",
                     str(out / f"jmt-ewt-{n}gpu"), "--nproc", str(n), "--device", "cuda", "--quiet", "--force",
                     f"--train.epochs={epochs}", "--train.patience=100"], cwd=ROOT, check=True)
     wall = time.perf_counter() - start

@@ -1,9 +1,9 @@
 """Benchmark: the entity-mention layer on UD English GUM dev, in the hierarchy and alone; prints Markdown tables.
 
-    python benchmarks/gum.py                                   # the three runs below, then the tables
-    python benchmarks/gum.py --runs mentions-only --epochs 2   # one quick run
-    python benchmarks/gum.py --jobs 2 --resume                 # continue stopped runs, two at a time
-    python benchmarks/gum.py --table
+    python -m benchmarks.gum                                   # the three runs below, then the tables
+    python -m benchmarks.gum --runs mentions-only --epochs 2   # one quick run
+    python -m benchmarks.gum --jobs 2 --resume                 # continue stopped runs, two at a time
+    python -m benchmarks.gum --table
 
 Runs (recipe models/jmt-gum.toml: POS, chunks, mentions, dependencies; 128-unit BiLSTMs; no pretrained vectors):
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from jmt import ROOT, dev_cell, make_parser, result_rows, run_all, run_result, supervise_only, train_run
+from benchmarks.common import ROOT, dev_cell, make_parser, result_rows, run_all, run_result, supervise_only, train_run
 
 RECIPE = ROOT / "models" / "jmt-gum.toml"
 EWT = ROOT.parent / "shared" / "corpora" / "ud-english-ewt"
@@ -35,9 +35,9 @@ RUNS = ["hierarchy", "ewt-syntax", "mentions-only", "glove", "minilm"]
 def one_run(name: str, args) -> dict:
     import torch
 
-    from hierarchy.config import load_config
-    from hierarchy.corpus.entities import read_mentions
-    from hierarchy.predict import Predictor
+    from hierarchy.core.config import load_config
+    from hierarchy.core.predict import Predictor
+    from hierarchy.io.entities import read_mentions
     from hierarchy.tasks import TASKS
 
     torch.set_num_threads(args.threads)
@@ -100,7 +100,7 @@ def table(out: Path) -> str:
 
 
 def main():
-    run_all(__file__, one_run, table, make_parser(__doc__, RUNS, "out-gum", RECIPE).parse_args())
+    run_all(__spec__.name, one_run, table, make_parser(__doc__, RUNS, "out-gum", RECIPE).parse_args())
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
 """Benchmark: the EWT hierarchy on no pretrained input, on GloVe and on a transformer, at matched epochs; prints a
 Markdown table.
 
-    python benchmarks/inputs.py --epochs 20                       # all runs, one after another, then the table
-    python benchmarks/inputs.py --runs minilm --epochs 20 --resume  # continue one
-    python benchmarks/inputs.py --table --matched 12               # the table, every run cut at epoch 12
-    python benchmarks/inputs.py --set data.max_sentences=60 --epochs 1 --out /tmp/inputs-smoke   # a smoke run
+    python -m benchmarks.inputs --epochs 20                       # all runs, one after another, then the table
+    python -m benchmarks.inputs --runs minilm --epochs 20 --resume  # continue one
+    python -m benchmarks.inputs --table --matched 12               # the table, every run cut at epoch 12
+    python -m benchmarks.inputs --set data.max_sentences=60 --epochs 1 --out /tmp/inputs-smoke   # a smoke run
 
 Runs (each in its own process, so its peak RSS is its own), all the 128-unit hierarchy of models/jmt-ewt-fast.toml
 (POS and dependencies on UD English EWT, chunks on CoNLL-2000 with its last 1,000 training sentences as dev):
@@ -13,23 +13,21 @@ Runs (each in its own process, so its peak RSS is its own), all the 128-unit hie
 - ``glove``: models/jmt-ewt-glove.toml, GloVe 6B 50d (static, frozen);
 - ``minilm``: models/jmt-ewt-minilm.toml, all-MiniLM-L6-v2 frozen (features cached per corpus);
 - ``minilm-tuned``: the same, fine-tuned (``model.transformer.freeze=false``; a GPU's job: on a CPU it trains about
-  30 times slower than frozen): ``python benchmarks/inputs.py --runs minilm-tuned --device cuda --epochs 20``.
+  30 times slower than frozen): ``python -m benchmarks.inputs --runs minilm-tuned --device cuda --epochs 20``.
 
 Dev scores are those of the best epoch among the first ``--matched`` epochs (default: the fewest any run finished;
 every epoch's scores are in the run's log.jsonl), so the runs compare at matched training. Annotation: the EWT dev
-text through ``hierarchy.predict.annotate`` on one thread, fp32 and bf16 autocast (bf16 pays only on CPUs that
+text through ``hierarchy.core.predict.annotate`` on one thread, fp32 and bf16 autocast (bf16 pays only on CPUs that
 compute in it natively), the transformer's features computed on the fly as a user's would be. Peak RSS is the run's
 process: training, then annotation. Results go to benchmarks/out-inputs/.
 """
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from jmt import ROOT, make_parser, result_rows, run_all, run_result, train_run  # noqa: E402  (the shared command line)
+from benchmarks.common import ROOT, make_parser, result_rows, run_all, run_result, train_run
 
 MODELS = ROOT / "models"
 RUNS = {"none": (MODELS / "jmt-ewt-fast.toml", []), "glove": (MODELS / "jmt-ewt-glove.toml", []),
@@ -42,8 +40,8 @@ COLUMNS = [("pos", "upos", "acc", "UPOS"), ("pos", "xpos", "acc", "XPOS"), ("chu
 def one_run(name: str, args) -> dict:
     import torch
 
-    from hierarchy.config import load_config
-    from hierarchy.predict import annotate
+    from hierarchy.core.config import load_config
+    from hierarchy.core.predict import annotate
     from hierarchy.training import load_corpora
 
     torch.set_num_threads(args.threads)
@@ -99,7 +97,7 @@ def main():
     parser = make_parser(__doc__, list(RUNS), "out-inputs", RUNS["none"][0])
     parser.add_argument("--matched", type=int, help="compare at this many epochs (default: the fewest any run ran)")
     args = parser.parse_args()
-    run_all(__file__, one_run, lambda out: table(out, args.matched), args)
+    run_all(__spec__.name, one_run, lambda out: table(out, args.matched), args)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
 """Benchmark: relatedness and entailment on SICK at the top of the full JMT hierarchy, beside the same pair layers
 trained alone; prints a Markdown table.
 
-    python benchmarks/pairs.py                         # both runs, one after another, then the table
-    python benchmarks/pairs.py --jobs 2 --threads 1    # both at once
-    python benchmarks/pairs.py --set data.max_sentences=60 --epochs 1 --out /tmp/pairs-smoke   # a smoke run
-    python benchmarks/pairs.py --table                 # print the table of finished runs again
+    python -m benchmarks.pairs                         # both runs, one after another, then the table
+    python -m benchmarks.pairs --jobs 2 --threads 1    # both at once
+    python -m benchmarks.pairs --set data.max_sentences=60 --epochs 1 --out /tmp/pairs-smoke   # a smoke run
+    python -m benchmarks.pairs --table                 # print the table of finished runs again
 
 Recipe models/jmt-sick.toml without its SRL layer (benchmarks/srl.py measures that one; leaving it out saves a
 third of the CPU time), so five layers. ``hierarchy``: all five in one run, POS and dependencies on UD English
@@ -16,12 +16,10 @@ embeddings), its vocabulary from SICK alone. Dev scores are those of the best ep
 """
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from jmt import ROOT, dev_cell, make_parser, result_rows, run_all, run_result, supervise_only, train_run  # noqa: E402  (the shared process pool and command line)
+from benchmarks.common import ROOT, dev_cell, make_parser, result_rows, run_all, run_result, supervise_only, train_run
 
 RECIPE = ROOT / "models" / "jmt-sick.toml"
 RUNS = ["hierarchy", "pairs-only"]
@@ -30,8 +28,8 @@ RUNS = ["hierarchy", "pairs-only"]
 def one_run(name: str, args) -> dict:
     import torch
 
-    from hierarchy.config import load_config
-    from hierarchy.predict import predict_pairs, score
+    from hierarchy.core.config import load_config
+    from hierarchy.core.predict import predict_pairs, score
     from hierarchy.tasks import TASKS
     from hierarchy.training import load_corpora
 
@@ -78,7 +76,7 @@ def table(out: Path) -> str:
 
 
 def main():
-    run_all(__file__, one_run, table, make_parser(__doc__, RUNS, "out-pairs", RECIPE).parse_args())
+    run_all(__spec__.name, one_run, table, make_parser(__doc__, RUNS, "out-pairs", RECIPE).parse_args())
 
 
 if __name__ == "__main__":

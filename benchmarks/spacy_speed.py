@@ -1,17 +1,17 @@
 """Benchmark: annotation speed and peak memory on the EWT dev text, accuracies beside them; prints a Markdown table.
 
-    python benchmarks/spacy_speed.py                       # (a), (b), (c) on the CPU, then the table
-    python benchmarks/spacy_speed.py --device cuda         # the same on a GPU ((c) only where cupy is installed)
-    python benchmarks/spacy_speed.py --runs component --batch-size 256 --threads 2
-    python benchmarks/spacy_speed.py --runs library,component --precision bf16   # CPUs with AMX or AVX512-BF16
-    python benchmarks/spacy_speed.py --table               # print the table of finished runs again
-    python benchmarks/spacy_speed.py --model /tmp/tiny --limit 200 --train-limit 500 --max-steps 20 \\
+    python -m benchmarks.spacy_speed                       # (a), (b), (c) on the CPU, then the table
+    python -m benchmarks.spacy_speed --device cuda         # the same on a GPU ((c) only where cupy is installed)
+    python -m benchmarks.spacy_speed --runs component --batch-size 256 --threads 2
+    python -m benchmarks.spacy_speed --runs library,component --precision bf16   # CPUs with AMX or AVX512-BF16
+    python -m benchmarks.spacy_speed --table               # print the table of finished runs again
+    python -m benchmarks.spacy_speed --model /tmp/tiny --limit 200 --train-limit 500 --max-steps 20 \\
         --repeats 1 --out /tmp/speed --spacy-dir /tmp/speed/spacy-ewt     # smoke run
 
 Runs, each in its own process (so its peak RSS is its own), over the dev text with its gold tokenization
 (syntactic words, multiword tokens split) and gold sentence boundaries:
 
-- ``library``: ``hierarchy.predict.annotate`` over Sentences, ``--batch-tokens`` words per network batch.
+- ``library``: ``hierarchy.core.predict.annotate`` over Sentences, ``--batch-tokens`` words per network batch.
 - ``component``: the ``hierarchy`` spaCy component on ``spacy.blank("en")``, ``nlp.pipe`` over Docs made from the
   gold words (``--doc-sentences`` sentences each, ``sent_starts`` set), ``--batch-size`` Docs per batch.
 - ``spacy``: spaCy's own tok2vec + tagger + morphologizer + parser (``init config --optimize efficiency``, CPU) trained
@@ -53,7 +53,7 @@ WARMUP = 50  # sentences
 
 
 def read_dev(limit: int | None) -> list:
-    from hierarchy.corpus import read_conllu
+    from hierarchy.io import read_conllu
 
     return read_conllu(DEV)[:limit or None]
 
@@ -111,7 +111,7 @@ def spacy_scores(docs, sentences, per_doc: int) -> dict:
 
 def library_scores(predicted, gold) -> dict:
     """The same four numbers with the project's metrics (LAS on full labels, as the Scorer compares them)."""
-    from hierarchy.metrics import AccuracyMetric, AttachmentMetric
+    from hierarchy.tasks.metrics import AccuracyMetric, AttachmentMetric
 
     upos, xpos, deps = AccuracyMetric(), AccuracyMetric(), AttachmentMetric(subtypes=True)
     for p, g in zip(predicted, gold):
@@ -139,9 +139,9 @@ def one_run(name: str, args) -> dict:
     result = {"run": name, "device": args.device, "threads": args.threads, "sentences": len(sentences),
               "words": sum(map(len, sentences)), "peak_gpu_mib": None}
     if name == "library":
-        from hierarchy.corpus import Sentence
-        from hierarchy.persistence import load_model
-        from hierarchy.predict import annotate
+        from hierarchy.core.persistence import load_model
+        from hierarchy.core.predict import annotate
+        from hierarchy.io import Sentence
 
         device = torch.device(args.device)
         model, _, vocabs = load_model(args.model, device)
@@ -207,7 +207,7 @@ def one_run(name: str, args) -> dict:
 
 def first_sentences(src: Path, limit: int | None, directory: Path) -> Path:
     """``src``, or a copy of its first ``limit`` sentences in ``directory``."""
-    from hierarchy.corpus.sentence import blocks, read_lines
+    from hierarchy.io.sentence import blocks, read_lines
 
     if not limit:
         return src
@@ -223,7 +223,7 @@ def check_converted(docbin: Path, conllu: Path) -> dict:
     import spacy
     from spacy.tokens import DocBin
 
-    from hierarchy.corpus import read_conllu
+    from hierarchy.io import read_conllu
 
     tokens = [t for doc in DocBin().from_disk(docbin).get_docs(spacy.blank("en").vocab) for t in doc]
     sentences = read_conllu(conllu)
@@ -357,7 +357,7 @@ def main():
             with open(out / f"{stem(name, args)}.log", "w") as log:
                 paths = ["--model", Path(args.model).resolve(), "--out", out.resolve(), "--spacy-dir",
                          Path(args.spacy_dir).resolve()]  # the child runs in ROOT
-                cmd = [sys.executable, Path(__file__).resolve(), *sys.argv[1:], *paths, "--one", name]
+                cmd = [sys.executable, "-m", __spec__.name, *sys.argv[1:], *paths, "--one", name]
                 code = subprocess.run(list(map(str, cmd)), cwd=ROOT, env=env, stdout=log,
                                       stderr=subprocess.STDOUT).returncode
             print(f"{name}: exit {code}" + (f", see {out / f'{stem(name, args)}.log'}" if code else ""), flush=True)

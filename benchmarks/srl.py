@@ -1,10 +1,10 @@
 """Benchmark: semantic roles (Universal PropBank English EWT) on top of the JMT hierarchy, beside a single-task SRL
 baseline and the LISA recipe; prints a Markdown table.
 
-    python benchmarks/srl.py                           # all runs, one after another, then the table
-    python benchmarks/srl.py --runs hierarchy --jobs 2 --threads 1
-    python benchmarks/srl.py --set data.max_sentences=40 --epochs 1 --out /tmp/srl-smoke   # a smoke run
-    python benchmarks/srl.py --table                   # print the table of finished runs again
+    python -m benchmarks.srl                           # all runs, one after another, then the table
+    python -m benchmarks.srl --runs hierarchy --jobs 2 --threads 1
+    python -m benchmarks.srl --set data.max_sentences=40 --epochs 1 --out /tmp/srl-smoke   # a smoke run
+    python -m benchmarks.srl --table                   # print the table of finished runs again
 
 Recipe models/jmt-ewt.toml (UD English EWT for POS and dependencies, CoNLL-2000 for chunks) with an SRL layer of the
 same size added above dependencies, trained on the rebuilt UP English EWT train file and scored on the official dev
@@ -19,12 +19,11 @@ benchmarks/out-srl/.
 """
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from jmt import ROOT, RECIPE, dev_cell, make_parser, result_rows, run_all, run_result, supervise_only, train_run  # noqa: E402  (the shared process pool and command line)
+from benchmarks.common import ROOT, dev_cell, make_parser, result_rows, run_all, run_result, supervise_only, train_run
+from benchmarks.jmt import RECIPE
 
 UP = ROOT.parent / "shared" / "corpora" / "up-english-ewt"
 RUNS = ["hierarchy", "srl-only", "lisa", "lisa-minilm"]
@@ -33,7 +32,7 @@ LISA = {"lisa": ROOT / "models" / "lisa.toml", "lisa-minilm": ROOT / "models" / 
 
 def srl_recipe(recipe, overrides: list[str]):
     """``recipe`` (default models/jmt-ewt.toml) with an SRL layer on top, reading UP English EWT."""
-    from hierarchy.config import LayerConfig, apply_override, load_config
+    from hierarchy.core.config import LayerConfig, apply_override, load_config
 
     config = load_config(recipe)
     config.data.srl = str(UP / "en_ewt-up-train.rebuilt.conllu")
@@ -50,7 +49,7 @@ def lisa_recipe(name: str, overrides: list[str]):
     """models/lisa.toml (or lisa-minilm.toml) at full size on UP English EWT."""
     import dataclasses
 
-    from hierarchy.config import apply_override, load_config
+    from hierarchy.core.config import apply_override, load_config
 
     config = load_config(LISA[name])
     for key in ("pos", "deps", "srl"):
@@ -70,7 +69,7 @@ def lisa_recipe(name: str, overrides: list[str]):
 def one_run(name: str, args) -> dict:
     import torch
 
-    from hierarchy.predict import annotate, score
+    from hierarchy.core.predict import annotate, score
     from hierarchy.training import load_corpora
 
     torch.set_num_threads(args.threads)
@@ -119,7 +118,7 @@ def table(out: Path) -> str:
 
 
 def main():
-    run_all(__file__, one_run, table, make_parser(__doc__, RUNS, "out-srl", RECIPE).parse_args())
+    run_all(__spec__.name, one_run, table, make_parser(__doc__, RUNS, "out-srl", RECIPE).parse_args())
 
 
 if __name__ == "__main__":

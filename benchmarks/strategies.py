@@ -1,10 +1,10 @@
 """Benchmark: which way of sampling and weighting the tasks trains the EWT hierarchy best, at a matched budget;
 prints a Markdown table.
 
-    python benchmarks/strategies.py --epochs 5 --jobs 2          # every run, two at a time, then the table
-    python benchmarks/strategies.py --runs schedule,joint-pcgrad --epochs 5
-    python benchmarks/strategies.py --table                      # the table of finished runs again
-    python benchmarks/strategies.py --set data.max_sentences=60 --epochs 1 --out /tmp/strategies-smoke   # a smoke run
+    python -m benchmarks.strategies --epochs 5 --jobs 2          # every run, two at a time, then the table
+    python -m benchmarks.strategies --runs schedule,joint-pcgrad --epochs 5
+    python -m benchmarks.strategies --table                      # the table of finished runs again
+    python -m benchmarks.strategies --set data.max_sentences=60 --epochs 1 --out /tmp/strategies-smoke   # a smoke run
 
 Every run is the 128-unit hierarchy of models/jmt-ewt-fast.toml (POS and dependencies on UD English EWT, chunks on
 CoNLL-2000 with its last 1,000 training sentences as dev) with one ``train.sampling`` x ``train.weighting``. The
@@ -18,13 +18,9 @@ Results go to benchmarks/out-strategies/.
 """
 from __future__ import annotations
 
-import json
-import math
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from jmt import ROOT, make_parser, result_rows, run_all, run_result, train_run  # noqa: E402  (the shared command line)
+from benchmarks.common import ROOT, make_parser, result_rows, run_all, run_result, train_run
 
 RECIPE = ROOT / "models" / "jmt-ewt-fast.toml"
 RUNS = {"schedule": ("schedule", "static"), "schedule-uncertainty": ("schedule", "uncertainty"),
@@ -56,7 +52,7 @@ def budget_epochs(config, epochs: int) -> int:
 def one_run(name: str, args) -> dict:
     import torch
 
-    from hierarchy.config import load_config
+    from hierarchy.core.config import load_config
 
     torch.set_num_threads(args.threads)
     sampling, weighting = RUNS[name]
@@ -94,7 +90,7 @@ def table(out: Path) -> str:
 
 
 def main():
-    run_all(__file__, one_run, table, make_parser(__doc__, list(RUNS), "out-strategies", RECIPE).parse_args())
+    run_all(__spec__.name, one_run, table, make_parser(__doc__, list(RUNS), "out-strategies", RECIPE).parse_args())
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
-"""Benchmark: dependency-tree decoding, the O(n^2) Chu-Liu-Edmonds of hierarchy/mst.py beside networkx's Edmonds
+"""Benchmark: dependency-tree decoding, the O(n^2) Chu-Liu-Edmonds of hierarchy/tasks/mst.py beside networkx's Edmonds
 (``maximum_spanning_arborescence``; networkx comes with torch); prints two Markdown tables.
 
-    python benchmarks/trees.py                                  # timings, then EWT dev with the model below
-    python benchmarks/trees.py --model benchmarks/out-fast/hierarchy --lengths 100,1000,5000
+    python -m benchmarks.trees                                  # timings, then EWT dev with the model below
+    python -m benchmarks.trees --model benchmarks/out-fast/hierarchy --lengths 100,1000,5000
 
 1. Time to decode one sentence of 100 / 1,000 / 5,000 words (one CPU thread) from two kinds of scores: random
    (``N(0, 1)`` for every arc: hundreds of nested cycles, the worst case) and parser-like (each word's gold-like
@@ -57,7 +57,7 @@ def peer_mst(energy: np.ndarray) -> list[int]:
 
 
 def timing_table(lengths: list[int], peer_max: int) -> str:
-    from hierarchy.decoding import decode_tree
+    from hierarchy.tasks.decoding import decode_tree
 
     rng = np.random.default_rng(0)
     lines = ["| words | scores | decode_tree s | networkx Edmonds s |", "|---|---|---|---|"]
@@ -76,10 +76,10 @@ def timing_table(lengths: list[int], peer_max: int) -> str:
 
 
 def ewt_table(model_dir: Path) -> str:
-    from hierarchy.batching import batches
-    from hierarchy.corpus import read_conllu
-    from hierarchy.mst import max_spanning_tree
-    from hierarchy.persistence import load_model
+    from hierarchy.core.batching import batches
+    from hierarchy.core.persistence import load_model
+    from hierarchy.io import read_conllu
+    from hierarchy.tasks.mst import max_spanning_tree
 
     if not (model_dir / "config.toml").is_file() or not DEV.is_file():
         return f"(no EWT comparison: needs a trained model in {model_dir} and {DEV})"
@@ -98,7 +98,7 @@ def ewt_table(model_dir: Path) -> str:
                 theirs = peer_mst(energy)
                 theirs_s += time.perf_counter() - start
                 same += ours == theirs
-    return ("| sentences | identical trees | hierarchy.mst s | networkx Edmonds s |\n|---|---|---|---|\n"
+    return ("| sentences | identical trees | hierarchy.tasks.mst s | networkx Edmonds s |\n|---|---|---|---|\n"
             f"| {len(sentences)} | {same} | {ours_s:.2f} | {theirs_s:.2f} |")
 
 

@@ -11,10 +11,14 @@ import shutil
 import statistics
 from pathlib import Path
 
-from .config import Config
-from .errors import ConfigError
-from .fileio import read_text
-from .tasks import TASKS
+from hierarchy.core.config import Config
+from hierarchy.core.persistence import save_json
+from hierarchy.io.errors import ConfigError
+from hierarchy.io.fileio import read_text
+from hierarchy.tasks import TASKS
+from hierarchy.training import Trainer
+from hierarchy.training.checkpoint import NAME as CHECKPOINT
+from hierarchy.training.plot import plt, save_figure
 
 RESULTS = "ablation.json"
 
@@ -70,10 +74,6 @@ def run_ablation(config: Config, target: str, output, seeds: int = 1, progress: 
     """Train every variant with seeds ``config.train.seed`` .. ``+ seeds - 1`` (skipping runs ``ablation.json``
     already holds, resuming a run that has a checkpoint) and return the results: ``{"target", "epochs", "seeds",
     "variants": {name: {"removed", "tasks", "scores", "mean", "spread", "delta"}}}``."""
-    from .persistence import save_json
-    from .training import Trainer
-    from .training.checkpoint import NAME as CHECKPOINT
-
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     results = load_results(output)
@@ -116,8 +116,6 @@ def summarize(results: dict) -> None:
 
 def plot_ablation(results: dict, path) -> None:
     """A bar per variant: the target's dev score (mean over seeds, the spread as an error bar), ``all`` first."""
-    from .plot import plt, save_figure
-
     names = [n for n, e in results["variants"].items() if e.get("mean") is not None]
     means = [results["variants"][n]["mean"] for n in names]
     spreads = [results["variants"][n]["spread"] / 2 for n in names]

@@ -29,19 +29,21 @@ import os
 import re
 import sys
 import tempfile
-from functools import lru_cache
 from pathlib import Path
 
-from conllu.models import Metadata, Token, TokenList
+from conllu.models import Token, TokenList
 from conllu.parser import DEFAULT_FIELDS
 
-from .corpus import Sentence, read_conllu
-from .corpus.sentence import read_lines
-from .corpus.ud import format_sentence
-from .errors import ConfigError, CorpusError, HierarchyError
-from .fileio import atomic_write, decode
-from .limits import MAX_SENTENCE_WORDS
-from .tasks import TASKS
+from hierarchy.core.persistence import load_model, resolve_device
+from hierarchy.core.predict import MAX_SENTENCE_WORDS, Predictor
+from hierarchy.core.text import paragraphs, sentencizer, text_sentences
+from hierarchy.io import Sentence, format_pairs, read_conllu, read_pairs
+from hierarchy.io.errors import ConfigError, CorpusError, HierarchyError
+from hierarchy.io.fileio import atomic_write, decode
+from hierarchy.io.sentence import read_lines
+from hierarchy.io.ud import format_sentence
+from hierarchy.spacy_component import WRITERS, DocParse, write_doc
+from hierarchy.tasks import TASKS
 
 INPUTS = ("text", "conllu")
 FORMATS = ("conllu", "jsonl", "html")
@@ -74,58 +76,6 @@ def _read_stdin(input: str):
         os.unlink(tmp)
 
 
-def paragraphs(text: str) -> list[str]:
-    """The blank-line-separated paragraphs of ``text``, stripped, empty ones left out."""
-    blocks, block = [], []
-    for line in text.splitlines() + [""]:
-        if line.strip():
-            block.append(line)
-        elif block:
-            blocks.append("\n".join(block).strip())
-            block = []
-    return blocks
-
-
-@lru_cache(maxsize=1)
-def sentencizer():
-    """``spacy.blank("en")`` with a sentencizer: what raw text is tokenized and split into sentences with (by
-    ``hierarchy annotate`` and :meth:`hierarchy.pipeline.Pipeline.annotate`), made once."""
-    import spacy
-
-    nlp = spacy.blank("en")
-    nlp.add_pipe("sentencizer")
-    return nlp
-
-
-def text_sentences(nlp, text: str, max_words: int = MAX_SENTENCE_WORDS) -> list[Sentence]:
-    """The sentences of a paragraph as spaCy's tokenizer and sentencizer (``nlp``) split it, whitespace tokens left
-    out, and a sentence longer than ``max_words`` cut into consecutive sentences of at most that many words
-    (:func:`~hierarchy.predict.pieces`: text without sentence ends is not one giant sentence); ``meta`` holds
-    ``# text`` and ``SpaceAfter=No``, for writing CoNLL-U."""
-    from .predict import pieces
-
-    doc = nlp(text)
-    out = []
-    for sent in doc.sents:
-        tokens = [t for t in sent if not t.is_space]
-        for start, end in pieces(len(tokens), max_words, [t.text for t in tokens]) if tokens else ():
-            out.append(_text_sentence(doc, tokens[start:end]))
-    return out
-
-
-def _text_sentence(doc, words) -> Sentence:
-    """A Sentence of spaCy tokens ``words`` (of ``doc``) with the ``meta`` for writing CoNLL-U."""
-    spaces = [bool(t.whitespace_) or (t.i + 1 < len(doc) and doc[t.i + 1].is_space) for t in words]
-    s = Sentence([t.text for t in words])
-    tokens = [Token(zip(DEFAULT_FIELDS, [k + 1, w, *["_"] * 7, "_" if spaces[k] or k + 1 == len(words)
-                                                                else "SpaceAfter=No"]))
-              for k, w in enumerate(s.words)]
-    text = "".join(w + (" " if space else "") for w, space in zip(s.words, spaces)).strip()
-    s.meta = TokenList(tokens, Metadata(text=text))
-    s.meta.comments = [f"# text = {text}"]
-    return s
-
-
 # -- CoNLL-U Plus columns -----------------------------------------------------------------------------------------
 
 def our_columns(sentence: Sentence, tasks) -> list[dict]:
@@ -135,7 +85,7 @@ def our_columns(sentence: Sentence, tasks) -> list[dict]:
 
 
 def with_columns(sentence: Sentence, tasks, after_misc: bool = False) -> Sentence:
-    """A predicted ``sentence`` ready for :func:`~hierarchy.corpus.ud.format_sentence`: its meta's word lines get
+    """A predicted ``sentence`` ready for :func:`~hierarchy.io.ud.format_sentence`: its meta's word lines get
     the columns of ``tasks`` (replacing those of an earlier run, and the input's undeclared columns 11+ when a task
     says so), last or, with ``after_misc``, right after MISC; the layers without a CoNLL-U column of their own are
     cleared so that the writer leaves them to these columns."""
@@ -214,8 +164,6 @@ def sentence_doc(vocab, sentence: Sentence, tasks):
     HTML (``writers.html``) in ``doc.spans``; and the keys of those spans, in the order of the tasks."""
     from spacy.tokens import Doc, Span
 
-    from .spacy_component import WRITERS, DocParse, write_doc
-
     doc = Doc(vocab, words=sentence.words)
     write_doc(doc, DocParse([(0, len(doc))], [list(range(len(doc)))], [sentence]), [t for t in tasks if t in WRITERS],
               vocab)
@@ -283,11 +231,8 @@ def annotate_files(model_dir, files=(), input: str = "text", format: str = "conl
                    max_words: int = MAX_SENTENCE_WORDS) -> int:
     """Annotate ``files`` (stdin when empty) and write ``format`` to ``output`` (stdout when None; a file is
     written atomically). Returns the number of sentences written. Sentences longer than ``max_words`` are
-    predicted in pieces, joined back (:class:`~hierarchy.predict.Predictor`)."""
+    predicted in pieces, joined back (:class:`~hierarchy.core.predict.Predictor`)."""
     from tqdm import tqdm
-
-    from .persistence import load_model, resolve_device
-    from .predict import Predictor
 
     if max_words < 1:
         raise HierarchyError(f"--max-sentence-words must be at least 1, not {max_words}")
@@ -359,10 +304,6 @@ class _Stdout:
 
 def annotate_pairs(model_dir, pairs, files, format: str, output, device: str, precision: str = "auto") -> None:
     """Relatedness, entailment label and class probabilities per pair of ``pairs``, as TSV or JSON lines."""
-    from .corpus import format_pairs, read_pairs
-    from .persistence import load_model, resolve_device
-    from .predict import Predictor
-
     if files:
         raise HierarchyError("command line: give input files or --pairs FILE, not both")
     if format not in ("tsv", "jsonl"):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .errors import ConfigError
-from .plot import line_plot
+from hierarchy.io.errors import ConfigError
+from hierarchy.training.plot import line_plot
 
 
 def read_history(directory) -> list[dict]:

@@ -8,11 +8,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import DISTRIBUTION
-from .errors import ConfigError
-from .fileio import check_writable
-from .spacy_component import WRITERS
-from .tasks import TASKS
+from hierarchy import DISTRIBUTION
+from hierarchy.io.errors import ConfigError
+from hierarchy.io.fileio import check_writable
+from hierarchy.spacy_component import WRITERS
+from hierarchy.tasks import TASKS
 
 UD_EWT = ("UD English EWT", "CC BY-SA 4.0", "https://github.com/UniversalDependencies/UD_English-EWT")
 UD_GUM = ("UD English GUM", "CC BY-NC-SA 4.0", "https://github.com/UniversalDependencies/UD_English-GUM")

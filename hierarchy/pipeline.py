@@ -1,16 +1,16 @@
 """A loaded model with a plain Python API: annotate sentences, score sentence pairs."""
 from __future__ import annotations
 
-from .annotate import sentencizer, text_sentences
-from .corpus import Sentence
-from .corpus.pairs import tokenize
-from .persistence import load_model, resolve_device
-from .predict import Predictor, check_precision
+from hierarchy.core.persistence import load_model, resolve_device
+from hierarchy.core.predict import Predictor, check_precision
+from hierarchy.core.text import sentencizer, text_sentences
+from hierarchy.io import Sentence
+from hierarchy.io.pairs import tokenize
 
 
 class Pipeline:
     """``model``, ``config`` and ``vocabs`` of a model directory on one device; ``precision`` as in
-    :func:`~hierarchy.predict.autocast` (``bf16`` speeds up CPUs that compute in bf16: AMX, AVX512-BF16).
+    :func:`~hierarchy.core.predict.autocast` (``bf16`` speeds up CPUs that compute in bf16: AMX, AVX512-BF16).
 
     >>> nlp = Pipeline.load("models/jmt")                                      # doctest: +SKIP
     >>> nlp.annotate(["The cat sat on the mat ."])[0].heads                     # doctest: +SKIP

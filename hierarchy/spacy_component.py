@@ -46,11 +46,12 @@ from spacy.pipeline import Pipe
 from spacy.tokens import Doc
 from spacy.util import minibatch
 
-from .corpus import Sentence
-from .errors import ConfigError
-from .fileio import read_text
-from .limits import MAX_SENTENCE_WORDS
-from .tasks import TASKS
+from hierarchy.core.persistence import load_model, resolve_device, save_json, save_model, write_manifest
+from hierarchy.core.predict import MAX_SENTENCE_WORDS, Predictor, check_precision
+from hierarchy.io import Sentence
+from hierarchy.io.errors import ConfigError
+from hierarchy.io.fileio import read_text
+from hierarchy.tasks import TASKS
 
 MODEL_FILES = ("config.toml", "vocab.json", "weights.safetensors", "metrics.json")
 #: The tasks a Doc can show: those whose spec has a spaCy writer.
@@ -73,7 +74,7 @@ def make_component(nlp: Language, name: str, model: str, batch_size: int, batch_
     per ``pipe`` batch; ``batch_tokens`` words per network batch; ``layers`` a subset of the model's tasks (default:
     all it has that a Doc can show); ``device`` auto, cpu or cuda; ``precision`` auto (bf16 on CUDA), bf16 (also on
     CPUs that compute in bf16: AMX, AVX512-BF16) or fp32; ``max_sentence_words``: longer sentences are parsed in
-    pieces, joined into one tree (:class:`~hierarchy.predict.Predictor`)."""
+    pieces, joined into one tree (:class:`~hierarchy.core.predict.Predictor`)."""
     return HierarchyComponent(nlp.vocab, name, model, batch_size=batch_size, batch_tokens=batch_tokens,
                               layers=layers, device=device, precision=precision,
                               max_sentence_words=max_sentence_words)
@@ -114,8 +115,6 @@ class HierarchyComponent(Pipe):
     def __init__(self, vocab, name: str = "hierarchy", model: str = "", *, batch_size: int = 64,
                  batch_tokens: int = 4000, layers: Optional[Iterable[str]] = None, device: str = "auto",
                  precision: str = "auto", max_sentence_words: int = MAX_SENTENCE_WORDS):
-        from .predict import check_precision
-
         if device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"hierarchy component: device must be 'auto', 'cpu' or 'cuda', not '{device}'")
         try:
@@ -141,9 +140,6 @@ class HierarchyComponent(Pipe):
 
     def _load(self, directory) -> None:
         # imported here: spaCy imports this module (entry point) whenever it makes a Language
-        from .persistence import load_model, resolve_device
-        from .predict import Predictor
-
         self.model, self.config, self.vocabs = load_model(directory, resolve_device(self.cfg["device"]))
         self.predictor = Predictor(self.model, self.vocabs, None, self.cfg["precision"], self.cfg["batch_tokens"],
                                    self.cfg["max_sentence_words"])
@@ -190,7 +186,7 @@ class HierarchyComponent(Pipe):
 
     def pipe(self, stream, *, batch_size: Optional[int] = None):
         """Annotate Docs in batches of ``batch_size`` Docs; the network sees all their sentences at once, bucketed
-        by length. Gives exactly what one-by-one calls give (in fp32; see :class:`~hierarchy.predict.Predictor`)."""
+        by length. Gives exactly what one-by-one calls give (in fp32; see :class:`~hierarchy.core.predict.Predictor`)."""
         error_handler = self.get_error_handler()
         for docs in minibatch(stream, size=batch_size or self.cfg["batch_size"]):
             try:
@@ -243,8 +239,6 @@ class HierarchyComponent(Pipe):
     def to_disk(self, path, *, exclude=()) -> None:
         """Write the model directory's files (from memory, so they match what annotates) into ``path``, with a
         copy of its transformer encoder if it has one: the saved pipeline needs nothing outside it."""
-        from .persistence import save_json, save_model, write_manifest
-
         model = self._require_model()
         path = Path(path)
         save_model(model, self.config, self.vocabs, path, copy_encoder=True, manifest=False)

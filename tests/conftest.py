@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from hierarchy.config import Config, DataConfig, LayerConfig, ModelConfig, TrainConfig
-from hierarchy.predict import cpu_runs_bf16
+from hierarchy.core.config import Config, DataConfig, LayerConfig, ModelConfig, TrainConfig
+from hierarchy.core.predict import cpu_runs_bf16
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"

@@ -3,14 +3,14 @@
 import json
 
 import pytest
+from conftest import tiny_config
 from typer.testing import CliRunner
 
 import hierarchy.training
-from cli import app
-from conftest import tiny_config
 from hierarchy.ablate import RESULTS, run_ablation, variants, without
-from hierarchy.config import read_config, save_config
-from hierarchy.errors import ConfigError
+from hierarchy.cli import app
+from hierarchy.core.config import read_config, save_config
+from hierarchy.io.errors import ConfigError
 
 
 def two_tasks():

@@ -5,11 +5,11 @@ import sys
 
 import pytest
 import spacy
+from conftest import ROOT, SAMPLE
 from typer.testing import CliRunner
 
-from cli import app
-from conftest import ROOT, SAMPLE
-from hierarchy.corpus import read_conllu
+from hierarchy.cli import app
+from hierarchy.io import read_conllu
 
 runner = CliRunner()
 TEXT = "The cat sat on the mat. It was happy.\n\nDogs bark 🐕 loudly!\nΗ γάτα κάθεται.\n"
@@ -21,8 +21,8 @@ def invoke(*args, input=None):
 
 def test_conllu_round_trip(trained_model, tmp_path):
     """CoNLL-U in, CoNLL-U Plus out: same tokens, comments and multiword tokens; the library's predictions."""
-    from hierarchy.persistence import load_model
-    from hierarchy.predict import annotate
+    from hierarchy.core.persistence import load_model
+    from hierarchy.core.predict import annotate
 
     out = tmp_path / "dev.conllu"
     result = invoke("annotate", trained_model, SAMPLE / "dev.conllu", "--input", "conllu", "--format", "conllu",
@@ -127,9 +127,9 @@ def test_bad_input(trained_model, tmp_path, args, message):
 def test_bf16_on_a_cpu_without_it_is_one_error_line(trained_model, tmp_path, monkeypatch, command):
     """Where oneDNN cannot run bf16 LSTMs (no AVX512-BF16 or AMX), an explicit bf16 names the CPU capability and the
     alternative instead of oneDNN's traceback."""
-    import hierarchy.predict
+    import hierarchy.core.predict
 
-    monkeypatch.setattr(hierarchy.predict, "cpu_runs_bf16", lambda: False)
+    monkeypatch.setattr(hierarchy.core.predict, "cpu_runs_bf16", lambda: False)
     args = [command, trained_model, "--precision", "bf16", "--device", "cpu"]
     args += ["--conllu", SAMPLE / "dev.conllu"] if command == "evaluate" else ["--output", tmp_path / "out.conllu"]
     result = invoke(*args, input="Hello.")
@@ -176,7 +176,7 @@ def test_html_escapes_the_labels_a_model_gives():
     import spacy
 
     from hierarchy.annotate import html_page
-    from hierarchy.corpus import Sentence
+    from hierarchy.io import Sentence
 
     s = Sentence(["a<b", "c"], upos=["NOUN", "NOUN"], xpos=["<i>", "NN"], heads=[2, 0], rels=["<script>x", "root"])
     s.chunks = ["B-<img src=x>", "O"]
@@ -188,7 +188,7 @@ def test_html_escapes_the_labels_a_model_gives():
 def test_package_refuses_to_write_onto_into_or_above_its_model(trained_model, tmp_path):
     import shutil
 
-    from hierarchy.errors import ConfigError
+    from hierarchy.io.errors import ConfigError
     from hierarchy.package import package_model
 
     model = tmp_path / "models" / "tiny"

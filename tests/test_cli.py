@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 import typer
+from conftest import ROOT, SAMPLE
 from typer.testing import CliRunner
 
-from cli import app
-from conftest import ROOT, SAMPLE
-from hierarchy.config import FORMAT_VERSION
-from hierarchy.corpus import read_conll2000, read_conllu
-from hierarchy.persistence import load_config_file, load_model
-from hierarchy.predict import annotate, score
+from hierarchy.cli import app
+from hierarchy.core.config import FORMAT_VERSION
+from hierarchy.core.persistence import load_config_file, load_model
+from hierarchy.core.predict import annotate, score
+from hierarchy.io import read_conll2000, read_conllu
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -379,9 +379,9 @@ def test_pair_options_in_help():
 
 
 def expected_pair_scores(model_dir) -> dict:
-    """What ``hierarchy.predict.score`` says about the model on the sample dev pairs, as ``evaluate --json`` has it."""
-    from hierarchy.corpus import read_pairs
-    from hierarchy.predict import predict_pairs
+    """What ``hierarchy.core.predict.score`` says about the model on the sample dev pairs, as ``evaluate --json`` has it."""
+    from hierarchy.core.predict import predict_pairs
+    from hierarchy.io import read_pairs
 
     model, _, vocabs = load_model(model_dir)
     gold = read_pairs(PAIRS_DEV)
@@ -453,8 +453,8 @@ def test_evaluate_pairs_with_sentence_files(model_dir):
 
 
 def test_evaluate_pairs_writes_predictions(model_dir, tmp_path):
-    from hierarchy.corpus import format_pairs, read_pairs
-    from hierarchy.predict import predict_pairs
+    from hierarchy.core.predict import predict_pairs
+    from hierarchy.io import format_pairs, read_pairs
 
     out = tmp_path / "predictions"
     result = invoke("evaluate", model_dir, "--pairs", PAIRS_DEV, "--write-predictions", out)
@@ -506,8 +506,8 @@ def test_evaluate_bad_or_missing_pairs_file(model_dir, tmp_path):
 
 
 def test_annotate_pairs_tsv_to_stdout(model_dir):
-    from hierarchy.corpus import format_pairs, read_pairs
-    from hierarchy.predict import predict_pairs
+    from hierarchy.core.predict import predict_pairs
+    from hierarchy.io import format_pairs, read_pairs
 
     result = invoke("annotate", model_dir, "--pairs", PAIRS_DEV)
     assert result.exit_code == 0, result.output
@@ -527,8 +527,8 @@ def test_annotate_pairs_tsv_to_stdout(model_dir):
 
 
 def test_annotate_pairs_jsonl_to_a_file(model_dir, tmp_path):
-    from hierarchy.corpus import read_pairs
-    from hierarchy.predict import predict_pairs
+    from hierarchy.core.predict import predict_pairs
+    from hierarchy.io import read_pairs
 
     out = tmp_path / "out" / "pairs.jsonl"
     result = invoke("annotate", model_dir, "--pairs", PAIRS_DEV, "--format", "jsonl", "-o", out)

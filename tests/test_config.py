@@ -3,12 +3,19 @@ import dataclasses
 import re
 
 import pytest
-
 from conftest import ROOT, tiny_config
-from hierarchy.config import (
-    FORMAT_VERSION, Config, LayerConfig, apply_override, from_dict, load_config, save_config, to_dict,
+
+from hierarchy.core.config import (
+    FORMAT_VERSION,
+    Config,
+    LayerConfig,
+    apply_override,
+    from_dict,
+    load_config,
+    save_config,
+    to_dict,
 )
-from hierarchy.errors import ConfigError
+from hierarchy.io.errors import ConfigError
 from hierarchy.tasks import TASKS
 
 
@@ -205,7 +212,7 @@ def test_config_is_plain_data():
 
 
 def test_threads_must_not_be_negative(tmp_path):
-    from hierarchy.config import apply_override
+    from hierarchy.core.config import apply_override
 
     config = load_config(ROOT / "models" / "jmt.toml")
     assert config.train.threads == 1
@@ -215,38 +222,39 @@ def test_threads_must_not_be_negative(tmp_path):
 
 
 def test_every_numeric_key_has_a_range_and_each_range_is_enforced():
-    """Walks hierarchy.limits.RANGES: every numeric key of a recipe is in it, and a value just outside each range
-    (and NaN for the float ones) is one clear error naming the key."""
+    """Walks every numeric value of a recipe (config.numeric_values): each has a range on its field, and a value just
+    outside each range (and NaN for the float ones) is one clear error naming the key."""
     import math
 
     from conftest import tiny_config
-    from hierarchy.config import LayerConfig
-    from hierarchy.limits import RANGES, values
 
-    config = tiny_config()
-    config.model.layers[0] = LayerConfig(encoder="attention", size=8, heads=2, tasks=["pos"])
-    config.train.weights, config.train.score_weights = {"pos": 1.0}, {"deps": 1.0}
-    config.train.task_batch_tokens = {"pos": 100.0}
-    found = {key for key, _, _ in values(config)}
-    assert found == set(RANGES), (found ^ set(RANGES))
-    for key, limit in RANGES.items():
+    from hierarchy.core.config import LayerConfig, numeric_values
+
+    def full():
+        config = tiny_config()
+        config.model.layers[0] = LayerConfig(encoder="attention", size=8, heads=2, tasks=["pos"])
+        config.train.weights, config.train.score_weights = {"pos": 1.0}, {"deps": 1.0}
+        config.train.task_batch_tokens = {"pos": 100.0}
+        return config
+
+    found = {key: (limit, value) for key, _, value, limit in numeric_values(full())}
+    assert not [key for key, (limit, _) in found.items() if limit is None]
+    assert len(found) == 35 and {"data.holdout", "model.layers.heads", "train.weights.*"} <= found.keys()
+    for key, (limit, value) in found.items():
         bad = [limit.low - 1 if not limit.open_low else limit.low] if limit.low is not None else []
         if limit.high is not None:
             bad.append(limit.high if limit.open_high else limit.high + 1)
-        if any(isinstance(v, float) for k, _, v in values(config) if k == key):
+        if isinstance(value, float):
             bad.append(math.nan)
         for value in bad:
-            broken = tiny_config()
-            broken.model.layers[0] = LayerConfig(encoder="attention", size=8, heads=2, tasks=["pos"])
-            broken.train.weights, broken.train.score_weights = {"pos": 1.0}, {"deps": 1.0}
-            broken.train.task_batch_tokens = {"pos": 100.0}
+            broken = full()
             name = apply_bad(broken, key, value)
             with pytest.raises(ConfigError, match=rf"recipe.toml: {re.escape(name)} must be "):
                 broken.validate("recipe.toml")
 
 
 def apply_bad(config, key: str, value) -> str:
-    """Set ``key`` (a RANGES key) of ``config`` to ``value``; the name the error should give."""
+    """Set ``key`` (a key of config.numeric_values) of ``config`` to ``value``; the name the error should give."""
     section, *rest = key.split(".")
     if key.startswith("model.layers."):
         setattr(config.model.layers[0], rest[-1], int(value) if value == value else value)

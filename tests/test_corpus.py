@@ -5,10 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from hierarchy.corpus import (Sentence, format_conllu, read_conll2000, read_conllu, write_conll2000,
-                              write_conllu)
-from hierarchy.corpus.ud import find_cycle
-from hierarchy.errors import CorpusError
+from hierarchy.io import Sentence, format_conllu, read_conll2000, read_conllu, write_conll2000, write_conllu
+from hierarchy.io.errors import CorpusError
+from hierarchy.io.ud import find_cycle
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 

@@ -4,9 +4,10 @@ from functools import lru_cache
 import numpy as np
 import pytest
 import torch
-from hierarchy import decoding
-from hierarchy.decoding import decode_tree, is_tree
-from hierarchy.spans import repair_bio
+
+from hierarchy.io.spans import repair_bio
+from hierarchy.tasks import decoding
+from hierarchy.tasks.decoding import decode_tree, is_tree
 
 
 @lru_cache
@@ -188,8 +189,8 @@ def all_trees(n: int) -> np.ndarray:
 def test_the_mst_decoder_equals_brute_force_and_needs_no_recursion():
     """The O(n^2) Chu-Liu-Edmonds finds the best of every tree (random scores have no ties), and decodes a
     3,000-word sentence of random scores (hundreds of nested contractions) without recursion."""
-    from hierarchy.mst import max_spanning_tree
-    from hierarchy.trees import find_cycle
+    from hierarchy.io.trees import find_cycle
+    from hierarchy.tasks.mst import max_spanning_tree
 
     rng = np.random.default_rng(0)
     for n in [1, 2, 3, 4, 5, 6] * 8:

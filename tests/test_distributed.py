@@ -8,10 +8,10 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT, tiny_config
-from hierarchy.config import save_config
-from hierarchy.persistence import load_model
+
+from hierarchy.core.config import save_config
+from hierarchy.core.persistence import load_model
 
 PROBE = """
 import torch, torch.distributed as dist
@@ -42,7 +42,7 @@ def can_run(tmp_path_factory):
 def test_two_processes_train_resume_and_rank_0_alone_writes(can_run, tmp_path):
     recipe, out = tmp_path / "tiny.toml", tmp_path / "model"
     save_config(tiny_config(epochs=2), recipe)
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "train", str(recipe), "--output", str(out),
+    done = subprocess.run([sys.executable, "-m", "hierarchy", "train", str(recipe), "--output", str(out),
                            "--nproc", "2", "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("best dev score") == 1  # rank 0 speaks for the run
@@ -52,7 +52,7 @@ def test_two_processes_train_resume_and_rank_0_alone_writes(can_run, tmp_path):
     history = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [line["epoch"] for line in history] == [1, 2]  # one writer, not two
     load_model(out)
-    done = torchrun("-m", "cli", "train", recipe, "--output", out, "--resume", "--train.epochs=3", "--quiet")
+    done = torchrun("-m", "hierarchy", "train", recipe, "--output", out, "--resume", "--train.epochs=3", "--quiet")
     assert done.returncode == 0, done.stderr[-3000:]
     history = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [line["epoch"] for line in history] == [1, 2, 3]
@@ -63,11 +63,11 @@ def test_pcgrad_is_refused_with_several_processes(can_run, tmp_path):
     recipe = tmp_path / "tiny.toml"
     config = tiny_config(epochs=1, sampling="joint", weighting="pcgrad")
     save_config(config, recipe)
-    done = torchrun("-m", "cli", "train", recipe, "--output", tmp_path / "model", "--quiet")
+    done = torchrun("-m", "hierarchy", "train", recipe, "--output", tmp_path / "model", "--quiet")
     assert done.returncode != 0 and "not available with several processes" in done.stderr
 
 
 def test_nproc_below_one_is_refused(tmp_path):
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "train", str(ROOT / "models" / "jmt.toml"),
+    done = subprocess.run([sys.executable, "-m", "hierarchy", "train", str(ROOT / "models" / "jmt.toml"),
                            "--output", str(tmp_path / "m"), "--nproc", "0"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 2 and "--nproc must be at least 1, not 0" in done.stderr

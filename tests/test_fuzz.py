@@ -5,11 +5,11 @@ mutations every run, and a failing case prints the seed that reproduces it."""
 import random
 
 import pytest
-
 from conftest import SAMPLE
-from hierarchy.corpus import read_conll2000, read_conll05, read_conllu, read_pairs, read_srl_conllu
-from hierarchy.corpus.entities import read_mentions
-from hierarchy.errors import CorpusError
+
+from hierarchy.io import read_conll05, read_conll2000, read_conllu, read_pairs, read_srl_conllu
+from hierarchy.io.entities import read_mentions
+from hierarchy.io.errors import CorpusError
 
 READERS = {  # reader -> the sample file it is fuzzed from
     "conllu": (read_conllu, SAMPLE / "dev.conllu"),

@@ -9,11 +9,11 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ROOT
 
 import hierarchy
-from conftest import ROOT
-from hierarchy.errors import ConfigError
-from hierarchy.fileio import resolve_resource
+from hierarchy.io.errors import ConfigError
+from hierarchy.io.fileio import resolve_resource
 
 DIST = "hierarchy-nlp"
 
@@ -67,7 +67,7 @@ def test_an_installed_extra_works(extra):
     if extra == "minilm":
         assert (resolve_resource(module, "an encoder") / "config.json").is_file()
     if extra == "glove":
-        from hierarchy.vectors import read_vectors
+        from hierarchy.io.vectors import read_vectors
 
         words, matrix = read_vectors(resolve_resource(module, "word vectors"))
         assert matrix.shape == (len(words), 50) and "the" in words

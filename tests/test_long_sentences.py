@@ -5,15 +5,15 @@ import random
 
 import pytest
 import spacy
+from conftest import SAMPLE
 from spacy.tokens import Doc
 from typer.testing import CliRunner
 
-from cli import app
-from conftest import SAMPLE
-from hierarchy.corpus import Sentence, read_conllu
-from hierarchy.persistence import load_model
-from hierarchy.predict import Predictor, pieces
-from hierarchy.trees import find_cycle
+from hierarchy.cli import app
+from hierarchy.core.persistence import load_model
+from hierarchy.core.predict import Predictor, pieces
+from hierarchy.io import Sentence, read_conllu
+from hierarchy.io.trees import find_cycle
 
 
 @pytest.mark.parametrize("seed", range(20))

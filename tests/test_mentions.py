@@ -5,17 +5,17 @@ import json
 
 import pytest
 import spacy
+from conftest import SAMPLE, tiny_config
 from spacy.tokens import Doc, Span
 from spacy.training import Example
 from typer.testing import CliRunner
 
-from cli import app
-from conftest import SAMPLE, tiny_config
-from hierarchy.config import LayerConfig
-from hierarchy.corpus.entities import read_mentions
-from hierarchy.persistence import load_model
-from hierarchy.predict import Predictor
-from hierarchy.spans import bio_spans
+from hierarchy.cli import app
+from hierarchy.core.config import LayerConfig
+from hierarchy.core.persistence import load_model
+from hierarchy.core.predict import Predictor
+from hierarchy.io.entities import read_mentions
+from hierarchy.io.spans import bio_spans
 from hierarchy.training import Trainer
 
 TRAIN, DEV = SAMPLE / "mentions-train.conllu", SAMPLE / "mentions-dev.conllu"

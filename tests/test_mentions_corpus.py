@@ -5,10 +5,10 @@ from collections import Counter
 import pytest
 from conftest import CORPORA, SAMPLE
 
-from hierarchy.corpus.entities import format_mentions, outermost_mentions, read_mentions, write_mentions
-from hierarchy.corpus.ud import read_conllu
-from hierarchy.errors import CorpusError
-from hierarchy.spans import bio_spans
+from hierarchy.io.entities import format_mentions, outermost_mentions, read_mentions, write_mentions
+from hierarchy.io.errors import CorpusError
+from hierarchy.io.spans import bio_spans
+from hierarchy.io.ud import read_conllu
 
 DECLARE = "# global.Entity = GRP-etype-infstat-salience-centering-minspan-link-identity"
 

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from hierarchy.metrics import AccuracyMetric, AttachmentMetric, ChunkMetric, f1, get_chunks
+from hierarchy.tasks.metrics import AccuracyMetric, AttachmentMetric, ChunkMetric, f1, get_chunks
 
 
 def test_f1_is_zero_when_undefined():
@@ -286,7 +286,7 @@ def conlleval_chunks(tags):
 
 
 def test_get_chunks_is_conlleval_on_every_short_sequence():
-    # E-X B-X, and untyped tags beside the type "_", are where seqeval's own reading differs (see hierarchy.spans)
+    # E-X B-X, and untyped tags beside the type "_", are where seqeval's own reading differs (see hierarchy.io.spans)
     tags = ["O", "B-X", "I-X", "E-X", "B-Y", "I-Y", "B", "I", "E", "I-_"]
     for n in range(6):
         for seq in itertools.product(tags, repeat=n):

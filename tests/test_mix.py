@@ -4,15 +4,15 @@ import json
 
 import pytest
 import torch
-
 from conftest import SAMPLE, gold_specs, tiny_config
-from hierarchy.batching import make_batch
-from hierarchy.corpus import read_conll2000, read_conllu
-from hierarchy.errors import ConfigError
+
+from hierarchy.core.batching import make_batch
+from hierarchy.core.model import Hierarchy
+from hierarchy.core.vocab import Vocabs
 from hierarchy.inspect import report
-from hierarchy.model import Hierarchy
+from hierarchy.io import read_conll2000, read_conllu
+from hierarchy.io.errors import ConfigError
 from hierarchy.training import Trainer
-from hierarchy.vocab import Vocabs
 
 
 @pytest.fixture(scope="module")

@@ -5,20 +5,20 @@ import dataclasses
 
 import pytest
 import torch
-
 from conftest import SAMPLE, gold_specs, needs_bf16, tiny_config
-from hierarchy.batching import make_batch
-from hierarchy.config import TrainConfig
-from hierarchy.corpus import read_conll2000, read_conllu
-from hierarchy.decoding import is_tree
-from hierarchy.model import Hierarchy
+
+from hierarchy.core.batching import make_batch
+from hierarchy.core.config import TrainConfig
+from hierarchy.core.model import Hierarchy
+from hierarchy.core.persistence import load_model, save_model
+from hierarchy.core.predict import annotate
+from hierarchy.core.vocab import Vocabs
+from hierarchy.io import read_conll2000, read_conllu
+from hierarchy.io.spans import repair_bio
 from hierarchy.modules import BiLSTM
-from hierarchy.persistence import load_model, save_model
-from hierarchy.predict import annotate
-from hierarchy.spans import repair_bio
 from hierarchy.tasks import TASKS
+from hierarchy.tasks.decoding import is_tree
 from hierarchy.training import make_optimizer
-from hierarchy.vocab import Vocabs
 
 FIELDS = ("words", "upos", "xpos", "heads", "rels", "chunks")
 

@@ -4,10 +4,10 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from typer.testing import CliRunner
 
-from cli import app
-from conftest import ROOT
+from hierarchy.cli import app
 
 FIXTURES = Path(__file__).parent / "fixtures" / "model-v1"
 GOLD = {

@@ -8,12 +8,12 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ROOT, SAMPLE
 from typer.testing import CliRunner
 
-from cli import app
-from conftest import ROOT, SAMPLE
+from hierarchy.cli import app
 
-CLI = [sys.executable, str(ROOT / "cli.py")]
+CLI = [sys.executable, "-m", "hierarchy"]
 
 
 def without_override() -> list[str] | None:

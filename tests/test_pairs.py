@@ -9,19 +9,19 @@ import random
 
 import pytest
 import torch
-
 from conftest import SAMPLE, gold_specs, tiny_pair_config
-from hierarchy.batching import batches, make_pair_batch
-from hierarchy.config import LayerConfig, TrainConfig
-from hierarchy.corpus import Pair, Sentence, format_pairs, read_conll2000, read_conllu, read_pairs, write_pairs
-from hierarchy.errors import ConfigError, CorpusError
-from hierarchy.metrics import EntailmentMetric, RelatednessMetric
-from hierarchy.model import Hierarchy
-from hierarchy.persistence import load_model, save_model
-from hierarchy.predict import evaluate, predict_pairs, score
+
+from hierarchy.core.batching import batches, make_pair_batch
+from hierarchy.core.config import LayerConfig, TrainConfig
+from hierarchy.core.model import Hierarchy
+from hierarchy.core.persistence import load_model, save_model
+from hierarchy.core.predict import evaluate, predict_pairs, score
+from hierarchy.core.vocab import Vocabs
+from hierarchy.io import Pair, Sentence, format_pairs, read_conll2000, read_conllu, read_pairs, write_pairs
+from hierarchy.io.errors import ConfigError, CorpusError
+from hierarchy.tasks.metrics import EntailmentMetric, RelatednessMetric
 from hierarchy.tasks.pairs import score_distribution
 from hierarchy.training import Trainer, load_corpora, make_optimizer
-from hierarchy.vocab import Vocabs
 
 SICK_HEADER = ("pair_ID\tsentence_A\tsentence_B\tentailment_label\trelatedness_score\tentailment_AB\tentailment_BA\t"
                "sentence_A_original\tsentence_B_original\tsentence_A_dataset\tsentence_B_dataset\tSemEval_set")

@@ -9,16 +9,16 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from conftest import ROOT, SAMPLE, needs_bf16, tiny_pair_config
 
 import hierarchy
-from conftest import ROOT, SAMPLE, needs_bf16, tiny_pair_config
-from hierarchy.corpus import Pair, Sentence, read_conllu, read_pairs
-from hierarchy.corpus.pairs import LABELS, tokenize
-from hierarchy.decoding import is_tree
-from hierarchy.spans import repair_bio
-from hierarchy.errors import ConfigError
+from hierarchy.io import Pair, Sentence, read_conllu, read_pairs
+from hierarchy.io.errors import ConfigError
+from hierarchy.io.pairs import LABELS, tokenize
+from hierarchy.io.spans import repair_bio
 from hierarchy.pipeline import Pipeline
 from hierarchy.tasks import Context
+from hierarchy.tasks.decoding import is_tree
 from hierarchy.tasks.dependency import DependencyHead
 from hierarchy.training import Trainer
 

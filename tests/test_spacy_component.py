@@ -3,13 +3,13 @@ import shutil
 
 import pytest
 import spacy
+from conftest import SAMPLE, needs_bf16, tiny_config
 from spacy.tokens import Doc, Span
 from spacy.training import Example
 
-from conftest import SAMPLE, needs_bf16, tiny_config
-from hierarchy.corpus import read_conll2000, read_conllu, write_conllu
-from hierarchy.errors import ConfigError
-from hierarchy.spans import bio_spans, bio_tags
+from hierarchy.io import read_conll2000, read_conllu, write_conllu
+from hierarchy.io.errors import ConfigError
+from hierarchy.io.spans import bio_spans, bio_tags
 
 LONG = " ".join(["the big dog"] * 133) + " ."  # one sentence of 400 tokens
 TEXTS = [
@@ -142,8 +142,8 @@ def test_missing_model_directory(tmp_path):
 
 def test_scores_match_the_library(nlp, trained_model):
     """nlp.evaluate gives the library's own scores (LAS can only be higher: roots are always labelled ROOT)."""
-    from hierarchy.persistence import load_model
-    from hierarchy.predict import annotate, score
+    from hierarchy.core.persistence import load_model
+    from hierarchy.core.predict import annotate, score
 
     ud, chunks = read_conllu(SAMPLE / "dev.conllu"), read_conll2000(SAMPLE / "chunks-dev.txt")
     examples = []

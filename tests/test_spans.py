@@ -1,4 +1,4 @@
-"""hierarchy.spans: a chunk fixture scored by hand with conlleval's rules (and by seqeval), the two places where
+"""hierarchy.io.spans: a chunk fixture scored by hand with conlleval's rules (and by seqeval), the two places where
 seqeval's own reading differs from conlleval, and the span helpers built on get_chunks."""
 import itertools
 
@@ -6,8 +6,8 @@ import pytest
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 from seqeval.metrics.sequence_labeling import get_entities
 
-from hierarchy.metrics import ChunkMetric
-from hierarchy.spans import bio_spans, bio_tags, bio_to_brackets, get_chunks, repair_bio
+from hierarchy.io.spans import bio_spans, bio_tags, bio_to_brackets, get_chunks, repair_bio
+from hierarchy.tasks.metrics import ChunkMetric
 
 # (gold, predicted) tags of five sentences, with their chunks by conlleval's startOfChunk / endOfChunk (each
 # sentence starts after, and ends before, a virtual O). conlleval.pl (2004-01-26) prints the same counts for it.

@@ -2,15 +2,14 @@
 import json
 
 import pytest
+from conftest import SAMPLE
+from test_srl_model import srl_config
 from typer.testing import CliRunner
 
-from cli import app
-from conftest import SAMPLE
-from hierarchy.config import LayerConfig
-from hierarchy.corpus import read_srl
+from hierarchy.cli import app
+from hierarchy.core.config import LayerConfig
+from hierarchy.io import read_srl
 from hierarchy.training import Trainer
-
-from test_srl_model import srl_config
 
 
 def invoke(*args):

@@ -2,13 +2,12 @@
 import re
 
 import pytest
-
-from hierarchy.corpus import Sentence
-from hierarchy.corpus.srl import bio_to_brackets, read_conll05, read_srl, read_srl_conllu, write_conll05, write_srl
-from hierarchy.corpus.ud import write_conllu
-from hierarchy.errors import CorpusError
-
 from conftest import SAMPLE
+
+from hierarchy.io import Sentence
+from hierarchy.io.errors import CorpusError
+from hierarchy.io.srl import bio_to_brackets, read_conll05, read_srl, read_srl_conllu, write_conll05, write_srl
+from hierarchy.io.ud import write_conllu
 
 ROW = "{i}\t{w}\t{w}\tX\tX\t_\t{h}\tdep\t_\t_"
 

@@ -3,20 +3,21 @@ import dataclasses
 
 import pytest
 import torch
+from conftest import ROOT, SAMPLE, gold_specs
 from typer.testing import CliRunner
 
-from cli import app
-from conftest import ROOT, SAMPLE, gold_specs
-from hierarchy.batching import make_batch
-from hierarchy.config import LayerConfig, load_config
-from hierarchy.corpus import read_srl
-from hierarchy.errors import ConfigError
-from hierarchy.model import Hierarchy
+from hierarchy.cli import app
+from hierarchy.core.batching import make_batch
+from hierarchy.core.config import LayerConfig, load_config
+from hierarchy.core.model import Hierarchy
+from hierarchy.core.persistence import load_model
+from hierarchy.core.predict import annotate, score
+from hierarchy.core.vocab import Vocabs
+from hierarchy.io import read_srl
+from hierarchy.io.errors import ConfigError
 from hierarchy.modules import AttentionLayer
-from hierarchy.persistence import load_model
-from hierarchy.predict import annotate, score
+from hierarchy.tasks import TASKS
 from hierarchy.training import Trainer
-from hierarchy.vocab import Vocabs
 
 
 def tiny_lisa(**train):
@@ -62,7 +63,7 @@ def test_injection_reaches_the_layers_above_the_syntax_head_only():
     model = Hierarchy(config.model, vocabs).eval()
     specs = gold_specs(vocabs)
     plain = make_batch(sentences, vocabs, specs=specs)
-    injected = make_batch(sentences, vocabs, inject=True, specs=specs)
+    injected = make_batch(sentences, vocabs, inject=TASKS["deps"].inject, specs=specs)
     assert injected.inject[0].tolist()[: len(sentences[0])] == [1, 4, 3, 1, 4, 6, 4, 8, 4, 4]  # root word 5 -> 4
     with torch.no_grad():
         a, b = model(plain, ["deps", "srl"]), model(injected, ["deps", "srl"])

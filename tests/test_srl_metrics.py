@@ -1,7 +1,7 @@
 """SRL metrics on hand-made cases: head-based (CoNLL-2009 scorer style) and span-based (srl-eval style)."""
 import pytest
 
-from hierarchy.metrics import PredicateMetric, SpanSRLMetric, SRLMetric
+from hierarchy.tasks.srl_metrics import PredicateMetric, SpanSRLMetric, SRLMetric
 
 
 def test_head_based_counts_by_hand():

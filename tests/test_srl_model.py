@@ -1,18 +1,17 @@
 """The SRL layer: overfit, save, reload; batched equals one-by-one; predictions written back; bad input."""
 import pytest
+from conftest import ROOT, SAMPLE, gold_specs, tiny_config
 
-from hierarchy.batching import make_batch
-from hierarchy.config import LayerConfig, load_config
-from hierarchy.corpus import Sentence, read_srl, write_srl
-from hierarchy.errors import ConfigError, CorpusError
-from hierarchy.model import Hierarchy
-from hierarchy.persistence import load_model
-from hierarchy.predict import annotate, score
+from hierarchy.core.batching import make_batch
+from hierarchy.core.config import LayerConfig, load_config
+from hierarchy.core.model import Hierarchy
+from hierarchy.core.persistence import load_model
+from hierarchy.core.predict import annotate, score
+from hierarchy.core.vocab import Vocabs
+from hierarchy.io import Sentence, read_srl, write_srl
+from hierarchy.io.errors import ConfigError, CorpusError
 from hierarchy.tasks.srl import renamed_lemmas, roleset
 from hierarchy.training import Trainer
-from hierarchy.vocab import Vocabs
-
-from conftest import ROOT, SAMPLE, gold_specs, tiny_config
 
 FILES = {"conllu": "srl-train.conllu", "conll05": "srl-spans.txt"}
 

@@ -4,20 +4,19 @@ import json
 
 import pytest
 import spacy
+from conftest import SAMPLE
 from spacy.tokens import Doc, Span, Token
+from test_srl_model import srl_config
 from typer.testing import CliRunner
 
-from cli import app
-from conftest import SAMPLE
-from hierarchy.config import LayerConfig
-from hierarchy.corpus import Sentence, read_srl, write_conllu, write_srl
-from hierarchy.errors import CorpusError
-from hierarchy.persistence import load_model
-from hierarchy.predict import annotate
+from hierarchy.cli import app
+from hierarchy.core.config import LayerConfig
+from hierarchy.core.persistence import load_model
+from hierarchy.core.predict import annotate
+from hierarchy.io import Sentence, read_srl, write_conllu, write_srl
+from hierarchy.io.errors import CorpusError
 from hierarchy.tasks.srl import frames as srl_frames
 from hierarchy.training import Trainer
-
-from test_srl_model import srl_config
 
 
 @pytest.fixture(scope="module", params=["conllu", "conll05"])

@@ -5,12 +5,12 @@ import random
 
 import pytest
 import torch
+from conftest import tiny_config
 from safetensors.torch import load_file
 
-from conftest import tiny_config
-
-from hierarchy.config import TrainConfig
-from hierarchy.training import SAMPLERS, WEIGHTINGS, Trainer, make_optimizer
+from hierarchy.core.config import TrainConfig
+from hierarchy.strategies import SAMPLERS, WEIGHTINGS
+from hierarchy.training import Trainer, make_optimizer
 from hierarchy.training.optim import learning_rate, set_learning_rate
 
 BATCHES = {"pos": ["p1", "p2", "p3"], "chunks": ["c1"], "deps": ["d1", "d2"]}
@@ -186,7 +186,7 @@ def test_a_run_resumed_mid_way_continues_exactly(tmp_path, monkeypatch, sampling
 def test_inspect_prints_the_interference_and_weights_and_plots_them(tmp_path):
     from typer.testing import CliRunner
 
-    from cli import app
+    from hierarchy.cli import app
 
     config = tiny_config(epochs=2, sampling="joint", weighting="uncertainty", diagnose_every=2)
     config.data.max_sentences = 6
@@ -207,7 +207,7 @@ def test_inspect_prints_the_interference_and_weights_and_plots_them(tmp_path):
 
 
 def test_pcgrad_needs_steps_with_several_tasks():
-    from hierarchy.errors import ConfigError
+    from hierarchy.io.errors import ConfigError
 
     with pytest.raises(ConfigError, match="'pcgrad' needs train.sampling = 'joint'"):
         tiny_config(weighting="pcgrad").validate("recipe.toml")

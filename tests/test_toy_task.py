@@ -4,15 +4,15 @@ import json
 import re
 
 import pytest
+from conftest import SAMPLE, tiny_config
 from typer.testing import CliRunner
 
-from cli import app
-from conftest import SAMPLE, tiny_config
-from hierarchy.config import LayerConfig
-from hierarchy.corpus import read_conllu
-from hierarchy.errors import ConfigError
-from hierarchy.persistence import load_model
-from hierarchy.predict import Predictor
+from hierarchy.cli import app
+from hierarchy.core.config import LayerConfig
+from hierarchy.core.persistence import load_model
+from hierarchy.core.predict import Predictor
+from hierarchy.io import read_conllu
+from hierarchy.io.errors import ConfigError
 from hierarchy.tasks import TASKS, TaskSpec, Writers
 from hierarchy.tasks.spec import label_strings, token_gold, token_labels
 from hierarchy.tasks.tagging import TaggingHead, accuracy_metric

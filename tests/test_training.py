@@ -8,21 +8,22 @@ import struct
 
 import pytest
 import torch
+from conftest import ROOT, needs_bf16, tiny_config
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-import hierarchy.persistence
-import hierarchy.predict
+import hierarchy.core.persistence
+import hierarchy.core.predict
 import hierarchy.training
-from conftest import ROOT, needs_bf16, tiny_config
-from hierarchy.config import load_config
-from hierarchy.corpus import Sentence
-from hierarchy.training.checkpoint import NAME as CHECKPOINT, load_checkpoint
-from hierarchy.errors import ConfigError, CorpusError
-from hierarchy.model import Hierarchy
-from hierarchy.persistence import load_model, write_manifest
+from hierarchy.core.config import load_config
+from hierarchy.core.model import Hierarchy
+from hierarchy.core.persistence import load_model, write_manifest
+from hierarchy.core.vocab import Vocabs
+from hierarchy.io import Sentence
+from hierarchy.io.errors import ConfigError, CorpusError
 from hierarchy.training import Trainer, check_output, regularization
-from hierarchy.vocab import Vocabs
+from hierarchy.training.checkpoint import NAME as CHECKPOINT
+from hierarchy.training.checkpoint import load_checkpoint
 
 SMALL = 6  # sentences per corpus in the end-to-end runs: a few seconds for the whole file
 
@@ -256,7 +257,7 @@ def test_crash_while_writing_a_checkpoint_keeps_the_old_one(tmp_path, monkeypatc
     Trainer(small_config(epochs=1), out, progress=False).fit()
     checkpoint = (out / CHECKPOINT).read_bytes()
     files = sorted(p.name for p in out.iterdir())
-    save_file = hierarchy.persistence.save_file
+    save_file = hierarchy.core.persistence.save_file
 
     def dying_save(tensors, path, metadata=None):
         if metadata and "state" in metadata:  # the checkpoint, not the model weights
@@ -265,7 +266,7 @@ def test_crash_while_writing_a_checkpoint_keeps_the_old_one(tmp_path, monkeypatc
             raise Killed
         save_file(tensors, path, metadata=metadata)
 
-    monkeypatch.setattr(hierarchy.persistence, "save_file", dying_save)
+    monkeypatch.setattr(hierarchy.core.persistence, "save_file", dying_save)
     with pytest.raises(Killed):
         Trainer(small_config(epochs=2), out, progress=False).fit(resume=True)
     assert sorted(p.name for p in out.iterdir()) == files
@@ -342,7 +343,7 @@ def test_every_task_trains_under_bf16_autocast(recipe, mode, tmp_path, monkeypat
     The same mix happens on the CPU under bf16 autocast, so every task of both recipes is checked here."""
     bf16 = lambda device, precision="auto": torch.autocast("cpu", dtype=torch.bfloat16)  # noqa: E731
     monkeypatch.setattr(hierarchy.training.loop, "autocast", bf16)
-    monkeypatch.setattr(hierarchy.predict, "autocast", bf16)
+    monkeypatch.setattr(hierarchy.core.predict, "autocast", bf16)
     monkeypatch.chdir(ROOT)  # the recipes' sample paths are relative to the repository root
     config = load_config(ROOT / "models" / recipe, ["train.epochs=1", "train.device=cpu", f"train.sampling={mode}",
                                                     "data.max_sentences=8"])
@@ -436,7 +437,7 @@ def test_manifest_lists_every_file_and_tensor(tmp_path):
 
 
 def test_dev_scores_plot_has_a_panel_per_kind_of_score_and_the_losses(tmp_path):
-    from hierarchy.plot import plot_history
+    from hierarchy.training.plot import plot_history
 
     history = [{"epoch": e, "loss": {"pos": 1.0 / e, "relatedness": 0.5}, "dev": {
         "pos": {"upos": {"acc": 90.0 + e}}, "chunks": {"chunks": {"f1": 80.0 + e, "acc": 95.0}},

@@ -12,12 +12,13 @@ from safetensors.torch import load_file, save_file
 transformers = pytest.importorskip("transformers")  # the ``transformers`` extra; dev installs it
 
 from conftest import SAMPLE, tiny_config  # noqa: E402
-from hierarchy.corpus import read_conllu  # noqa: E402
-from hierarchy.errors import ConfigError  # noqa: E402
-from hierarchy.features import cached_features  # noqa: E402
+
+from hierarchy.core.features import cached_features  # noqa: E402
+from hierarchy.core.persistence import load_model, save_model  # noqa: E402
+from hierarchy.core.predict import Predictor  # noqa: E402
+from hierarchy.io import read_conllu  # noqa: E402
+from hierarchy.io.errors import ConfigError  # noqa: E402
 from hierarchy.modules.transformer import TransformerInput  # noqa: E402
-from hierarchy.persistence import load_model, save_model  # noqa: E402
-from hierarchy.predict import Predictor  # noqa: E402
 from hierarchy.training import Trainer  # noqa: E402
 
 MAX_POSITIONS = 16  # 14 pieces a window besides [CLS] and [SEP]

@@ -5,17 +5,18 @@ import gzip
 import numpy as np
 import pytest
 import torch
+from conftest import SAMPLE, tiny_config
 from safetensors.torch import load_file
 
-from conftest import SAMPLE, tiny_config
-from hierarchy.batching import make_batch
-from hierarchy.corpus import Sentence, read_conllu
-from hierarchy.errors import CorpusError
-from hierarchy.persistence import load_model, save_model
-from hierarchy.predict import Predictor
+from hierarchy.core.batching import make_batch
+from hierarchy.core.persistence import load_model, save_model
+from hierarchy.core.predict import Predictor
+from hierarchy.core.vocab import Vocabs
+from hierarchy.io import Sentence, read_conllu
+from hierarchy.io.errors import CorpusError
+from hierarchy.io.vectors import keep, read_vectors
+from hierarchy.io.vocab import Vocab
 from hierarchy.training import Trainer
-from hierarchy.vectors import keep, read_vectors
-from hierarchy.vocab import Vocab, Vocabs
 
 GLOVE = "the 0.1 0.2 0.3\ncat 1 0 0\nParis 0 1 0\nparis 0 0 1\n"
 

@@ -6,7 +6,7 @@ import math
 import torch
 from torch import nn
 
-from .bilinear import Biaffine
+from hierarchy.modules.bilinear import Biaffine
 
 
 def positions(seq_len: int, size: int, device=None) -> torch.Tensor:

@@ -78,7 +78,7 @@ class Embeddings(nn.Module):
             self.vectors.weight.copy_(torch.as_tensor(matrix))
 
     def forward(self, batch) -> torch.Tensor:
-        """``batch`` (:class:`~hierarchy.batching.Batch`) -> ``[batch_size, seq_len, n_out]``."""
+        """``batch`` (:class:`~hierarchy.core.batching.Batch`) -> ``[batch_size, seq_len, n_out]``."""
         words = batch.words
         if self.training and self.word_dropout > 0:
             drop = (torch.rand(words.shape, device=words.device) < self.word_dropout) & (words > 0)

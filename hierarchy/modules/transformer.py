@@ -4,7 +4,7 @@ learned scalar mix over its layers (ELMo / UDify), overlapping windows for sente
 Loaded with ``transformers`` (the ``transformers`` extra) from the directory only, never from the network. Frozen,
 the encoder is not a submodule (not saved with the model, not trained, always in eval mode) and its per-word
 features can be computed once per corpus (:meth:`TransformerInput.precompute`, cached on disk by
-:mod:`hierarchy.features`); fine-tuned, it is an ordinary submodule.
+:mod:`hierarchy.core.features`); fine-tuned, it is an ordinary submodule.
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..errors import ConfigError
-from .mix import ScalarMix
+from hierarchy.io.errors import ConfigError
+from hierarchy.modules.mix import ScalarMix
 
 # what [model.transformer] path names
 ENCODER_EXPECTED = "a local Hugging Face model directory, or an installed Python package that ships one"

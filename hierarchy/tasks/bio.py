@@ -3,10 +3,11 @@ BIO task (chunks, entity mentions; NER would be one more), parameterised by its 
 import torch
 from torch import nn
 
-from ..modules import MLP
-from ..modules.crf import ConditionalRandomField, bio_transitions
-from ..spans import bio_spans
-from .spec import TaskSpec, Writers, label_strings, token_gold, token_labels
+from hierarchy.io.spans import bio_spans
+from hierarchy.modules import MLP
+from hierarchy.modules.crf import ConditionalRandomField, bio_transitions
+from hierarchy.tasks.metrics import ChunkMetric
+from hierarchy.tasks.spec import TaskSpec, Writers, label_strings, token_gold, token_labels
 
 
 class BIOTagger(nn.Module):
@@ -94,7 +95,6 @@ def bio_spec(name: str, title: str, field: str, read, column: str, flag: str, sp
         return BIOTagger(field, vocabs.labels[field].itos, n_in, config.mlp_dim, config.label_dim, config.dropout)
 
     def metric(predicted, gold, vocabs) -> dict:
-        from ..metrics import ChunkMetric
 
         m = ChunkMetric()
         for p, g in zip(predicted, gold):

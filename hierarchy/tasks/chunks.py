@@ -1,6 +1,6 @@
 """Chunks (NP, VP, PP...) as BIO tags with a CRF, from CoNLL-2000 files (JMT's second layer)."""
-from ..corpus import read_conll2000, write_conll2000
-from .bio import bio_spec
+from hierarchy.io import read_conll2000, write_conll2000
+from hierarchy.tasks.bio import bio_spec
 
 SPEC = bio_spec(
     "chunks", "chunks", "chunks", read=lambda path, data: read_conll2000(path, data.skip_bad),

@@ -4,12 +4,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..batching import unpad
-from ..decoding import decode_tree
-from ..modules import MLP
-from ..modules.bilinear import Biaffine
-from .spec import TaskSpec, Writers, read_ud, token_gold, token_labels, write_ud
-
+from hierarchy.io.errors import HierarchyError
+from hierarchy.modules import MLP
+from hierarchy.modules.bilinear import Biaffine
+from hierarchy.tasks.decoding import decode_tree
+from hierarchy.tasks.metrics import AttachmentMetric
+from hierarchy.tasks.spec import TaskSpec, Writers, read_ud, token_gold, token_labels, unpad, write_ud
 
 REL_CHUNK = 128  # words per label-scoring matmul (see DependencyHead.rel_scores)
 
@@ -127,7 +127,6 @@ def _gold(sentences, vocabs, seq_len: int) -> dict[str, torch.Tensor]:
 
 
 def _metric(predicted, gold, vocabs) -> dict:
-    from ..metrics import AttachmentMetric
 
     metric = AttachmentMetric()
     for p, g in zip(predicted, gold):
@@ -209,8 +208,38 @@ def join(layers: list[dict], lengths: list[int], vocabs) -> dict:
     return {"heads": heads, "rels": rels}
 
 
+class ParseInjection:
+    """A parse given to LISA's syntax head in place of its own attention (``evaluate --inject-parse``)."""
+
+    @staticmethod
+    def heads(name: str, parse, path, gold) -> list[list[int]]:
+        """The heads to inject for the sentences ``gold`` of the file ``path``: their own (``name == "gold"``) or
+        those of ``parse``, the sentences of the CoNLL-U file ``name``, which must have the same sentences and
+        words."""
+        source = gold if parse is None else parse
+        if parse is not None and len(parse) != len(gold):
+            raise HierarchyError(f"{name}: {len(parse)} sentences, but {path} has {len(gold)} (expected the same)")
+        for s, g in zip(source, gold):
+            if len(s) != len(g):
+                raise HierarchyError(f"{s.source}: {len(s)} words, but {g.source} has {len(g)} (expected the same)")
+            if s.heads is None:
+                raise HierarchyError(f"{s.source}: expected a HEAD column to inject as the parse, found only '_'")
+        return [s.heads for s in source]
+
+    @staticmethod
+    def positions(sentences, seq_len: int) -> torch.Tensor:
+        """``[len(sentences), seq_len]``: the position of each word's head, the word itself for the root (where
+        the syntax head attends)."""
+        out = torch.zeros(len(sentences), seq_len, dtype=torch.long)
+        for i, s in enumerate(sentences):
+            if s.heads is None:
+                raise ValueError(f"{s.source or 'sentence'}: no HEAD column to inject as the parse")
+            out[i, : len(s)] = torch.tensor([h - 1 if h else k for k, h in enumerate(s.heads)])
+        return out
+
+
 SPEC = TaskSpec(
-    name="deps", title="dependencies", data_key="deps", flag="conllu", arcs=True,
+    name="deps", title="dependencies", data_key="deps", flag="conllu", arcs=True, inject=ParseInjection(),
     read=read_ud,
     fields=("heads", "rels"), labels=token_labels(("rels",)), head=_head, gold=_gold,
     predictions=lambda values, vocabs, item: {"heads": values["heads"],

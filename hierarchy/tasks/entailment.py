@@ -1,14 +1,15 @@
 """Textual entailment of a sentence pair (ENTAILMENT, NEUTRAL, CONTRADICTION), JMT's top layer."""
 import torch
 
-from ..corpus.pairs import LABELS, write_pairs
-from .pairs import read, EntailmentHead
-from .spec import TaskSpec, Writers
+from hierarchy.io.pairs import LABELS, write_pairs
+from hierarchy.io.vocab import Vocab
+from hierarchy.tasks.metrics import EntailmentMetric
+from hierarchy.tasks.pairs import EntailmentHead, read
+from hierarchy.tasks.spec import TaskSpec, Writers
 
 
 def _labels(pairs) -> dict:
     """The three classes, fixed, so that a corpus lacking one still gives a three-way classifier."""
-    from ..vocab import Vocab
 
     return {"entailment": Vocab(LABELS, specials=())}
 
@@ -25,7 +26,6 @@ def _predictions(values: dict, vocabs, pair) -> dict:
 
 
 def _metric(predicted, gold, vocabs) -> dict:
-    from ..metrics import EntailmentMetric
 
     metric = EntailmentMetric()
     rows = [(p["label"], g.label) for p, g in zip(predicted, gold) if g.label is not None]

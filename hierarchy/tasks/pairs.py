@@ -1,6 +1,6 @@
 """Sentence-pair heads (JMT's top layers): semantic relatedness, then textual entailment.
 
-Both read a pair batch (:func:`~hierarchy.batching.make_pair_batch`: ``2 * n_pairs`` rows, the premises then the
+Both read a pair batch (:func:`~hierarchy.core.batching.make_pair_batch`: ``2 * n_pairs`` rows, the premises then the
 hypotheses), max-pool their layer's states over time into one vector per sentence, and classify the pair from
 ``[|a - b|; a * b]`` (Tai et al. 2015; JMT). With a layer's ``pair_inputs``, they also compare the mean of each
 sentence's word inputs (JMT's shortcut into every layer: with a pretrained encoder, close to its own sentence
@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..corpus.pairs import read_pairs
-from ..modules import MLP
+from hierarchy.io.pairs import read_pairs
+from hierarchy.modules import MLP
 
 N_SCORES = 5  # relatedness scores 1..5
 

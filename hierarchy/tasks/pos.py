@@ -1,6 +1,6 @@
 """Part-of-speech tags: UPOS and XPOS from CoNLL-U, two classifiers on one layer (JMT's first layer)."""
-from .spec import TaskSpec, Writers, label_strings, read_ud, token_gold, token_labels, write_ud
-from .tagging import accuracy_metric, accuracy_rows, tagging_head
+from hierarchy.tasks.spec import TaskSpec, Writers, label_strings, read_ud, token_gold, token_labels, write_ud
+from hierarchy.tasks.tagging import accuracy_metric, accuracy_rows, tagging_head
 
 FIELDS = ("upos", "xpos")
 

@@ -1,9 +1,10 @@
 """Predicates and their rolesets on their own (``predicates``), lower in the stack than the roles: LISA predicts
 them with POS, and the ``srl`` task above labels the arguments of the predicates found here. Reads, builds its
 tables and writes like ``srl`` (:mod:`hierarchy.tasks.srl`)."""
-from .spec import TaskSpec
-from .srl import FORMATS, KEY, gold, labels, read, rows, sense_strings
-from .srl_heads import PREDICATES, PredicateHead
+from hierarchy.tasks.spec import TaskSpec
+from hierarchy.tasks.srl import FORMATS, KEY, gold, labels, read, rows, sense_strings
+from hierarchy.tasks.srl_heads import PREDICATES, PredicateHead
+from hierarchy.tasks.srl_metrics import PredicateMetric
 
 
 def _predicate_head(n_in, config, vocabs, layer, tasks, n_embed) -> PredicateHead:
@@ -11,7 +12,6 @@ def _predicate_head(n_in, config, vocabs, layer, tasks, n_embed) -> PredicateHea
 
 
 def _predicate_metric(predicted, gold_sentences, vocabs) -> dict:
-    from ..metrics import PredicateMetric
 
     m = PredicateMetric()
     for p, g in zip(predicted, gold_sentences):

@@ -1,9 +1,10 @@
 """Semantic relatedness of a sentence pair (SICK's score from 1 to 5), JMT's second-highest layer."""
 import torch
 
-from ..corpus.pairs import write_pairs
-from .pairs import read, RelatednessHead
-from .spec import TaskSpec, Writers
+from hierarchy.io.pairs import write_pairs
+from hierarchy.tasks.metrics import RelatednessMetric
+from hierarchy.tasks.pairs import RelatednessHead, read
+from hierarchy.tasks.spec import TaskSpec, Writers
 
 
 def _gold(pairs, vocabs, seq_len: int) -> dict[str, torch.Tensor]:
@@ -12,7 +13,6 @@ def _gold(pairs, vocabs, seq_len: int) -> dict[str, torch.Tensor]:
 
 
 def _metric(predicted, gold, vocabs) -> dict:
-    from ..metrics import RelatednessMetric
 
     metric = RelatednessMetric()
     rows = [(p["relatedness"], g.score) for p, g in zip(predicted, gold) if g.score is not None]

@@ -14,6 +14,9 @@ from typing import Any, Callable
 
 import torch
 
+from hierarchy.io import read_conllu, write_conllu
+from hierarchy.io.vocab import Vocab
+
 
 @dataclass
 class Context:
@@ -79,7 +82,9 @@ class TaskSpec:
     - ``needs``: tasks that, where the stack has them, must sit below it (their scores reach its head).
     - ``unit``: ``"sentence"`` or ``"pair"`` (sentence-pair tasks are the top of the stack).
     - ``flag``: ``hierarchy evaluate --<flag> FILE`` (tasks with the same flag score the same file);
-      ``arcs``: its head can take a syntax head's attention as its arcs (LISA).
+      ``arcs``: its head can take a syntax head's attention as its arcs (LISA); ``inject``: how a parse reaches
+      that syntax head in place of its own attention (``heads(name, parse, path, gold)``: the heads to inject for
+      a gold file; ``positions(sentences, seq_len)``: ``batch.inject``), e.g. the dependency task's.
     - ``writers``: see :class:`Writers`.
     - ``join(layers, lengths, vocabs) -> {field: value}``: its fields for one sentence from those predicted on
       consecutive pieces of it (``layers``: one ``{field: value}`` per piece; ``lengths``: their word counts), for
@@ -107,6 +112,7 @@ class TaskSpec:
     unit: str = "sentence"
     flag: str = ""
     arcs: bool = False
+    inject: Any = None
     options: dict[str, tuple[str, ...]] = field(default_factory=dict)
     annotated: Callable | None = None
     writers: Writers = field(default_factory=Writers)
@@ -119,14 +125,12 @@ class TaskSpec:
 
 def write_ud(path, gold, predicted, data) -> None:
     """A ``writers.file`` writer for CoNLL-U: the input's sentences with the predicted layers."""
-    from ..corpus import write_conllu
 
     write_conllu(path, predicted)
 
 
 def read_ud(path, data):
     """A ``read`` for CoNLL-U (one function, so tasks reading the same file share one reading of it)."""
-    from ..corpus import read_conllu
 
     return read_conllu(path, data.skip_bad)
 
@@ -154,7 +158,6 @@ def token_labels(fields: tuple[str, ...]) -> Callable:
     """A ``labels`` for per-token label fields: one table per field, the labels seen, sorted."""
 
     def labels(sentences) -> dict:
-        from ..vocab import Vocab
 
         return {name: Vocab(sorted({t for s in sentences for t in (s.get(name) or [])}), specials=())
                 for name in fields}
@@ -169,3 +172,13 @@ def label_strings(fields: tuple[str, ...]) -> Callable:
         return {name: [vocabs.labels[name].itos[i] for i in values[name]] for name in fields}
 
     return predictions
+
+
+def unpad(values: torch.Tensor, lens: list[int], start: int = 0) -> list[list]:
+    """``values [batch_size, seq_len, ...]`` -> one list per row, its ``lens[i]`` items from position ``start`` on
+    (one ``tolist`` for the whole batch: per-row calls cost more than the slicing).
+
+    >>> unpad(torch.tensor([[7, 1, 2], [7, 3, 0]]), [2, 1], start=1)
+    [[1, 2], [3]]
+    """
+    return [row[start : start + n] for row, n in zip(values.tolist(), lens)]

@@ -3,7 +3,7 @@ and their rolesets too, unless a ``predicates`` task lower in the stack finds th
 :mod:`~hierarchy.tasks.srl_heads`; this module says how the task reads, scores and writes.
 
 Head-based data (Universal PropBank CoNLL-U, ``data.srl_format = "conllu"``) is scored like the CoNLL-2009
-scorer, span data (``"conll05"``) like CoNLL-2005's ``srl-eval.pl`` (see :mod:`hierarchy.metrics`). Which of the
+scorer, span data (``"conll05"``) like CoNLL-2005's ``srl-eval.pl`` (see :mod:`hierarchy.tasks.metrics`). Which of the
 two a model predicts is decided once, by its role vocabulary (:func:`span_roles`).
 """
 from collections import Counter, defaultdict
@@ -11,10 +11,12 @@ from functools import lru_cache
 
 import torch
 
-from ..corpus.srl import ARGS_COLUMN, PRED_COLUMN, format_args, read_srl, word_lemmas, write_srl
-from ..spans import bio_spans, is_bio
-from .spec import TaskSpec, Writers
-from .srl_heads import NO_SENSE, NOT_PREDICATE, PREDICATES, SRLHead
+from hierarchy.io.spans import bio_spans, is_bio
+from hierarchy.io.srl import ARGS_COLUMN, PRED_COLUMN, format_args, read_srl, word_lemmas, write_srl
+from hierarchy.io.vocab import Vocab
+from hierarchy.tasks.spec import TaskSpec, Writers
+from hierarchy.tasks.srl_heads import NO_SENSE, NOT_PREDICATE, PREDICATES, SRLHead
+from hierarchy.tasks.srl_metrics import SpanSRLMetric, SRLMetric
 
 KEY = "srl"  # doc.spans key, Doc extension (doc._.srl) and evaluate flag
 DATA_KEY = "srl_data"  # the Doc extension that stores the frames with token offsets (it serializes)
@@ -53,7 +55,6 @@ def labels(sentences) -> dict:
     lemmas), ``sense_lemmas`` (the lemmas seen as predicates, :func:`roleset`) and ``roleset_lemmas``: ``"word
     lemma<TAB>roleset lemma"`` for each word lemma whose most frequent roleset names another lemma (``service`` ->
     ``serve.01``, ``thanks`` -> ``thank.01``)."""
-    from ..vocab import Vocab
 
     annotated = [s for s in sentences if s.roles is not None]
     renamed = defaultdict(Counter)
@@ -134,7 +135,6 @@ def join(layers: list[dict], lengths: list[int], vocabs) -> dict:
 
 
 def metric(predicted, gold_sentences, vocabs) -> dict:
-    from ..metrics import SpanSRLMetric, SRLMetric
 
     m = SpanSRLMetric() if span_roles(vocabs) else SRLMetric()
     for p, g in zip(predicted, gold_sentences):

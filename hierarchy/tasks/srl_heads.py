@@ -20,10 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..batching import unpad
-from ..modules import MLP
-from ..modules.crf import ConditionalRandomField, bio_transitions
-from ..spans import is_bio
+from hierarchy.io.spans import is_bio
+from hierarchy.modules import MLP
+from hierarchy.modules.crf import ConditionalRandomField, bio_transitions
+from hierarchy.tasks.spec import unpad
 
 PREDICATES = "predicates"  # the task that, where the stack has it, finds the predicates below the roles (LISA)
 NOT_PREDICATE = -1  # the sense id of a word that is not a predicate

@@ -4,8 +4,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..batching import unpad
-from ..modules import MLP
+from hierarchy.modules import MLP
+from hierarchy.tasks.metrics import AccuracyMetric
+from hierarchy.tasks.spec import unpad
 
 
 class TaggingHead(nn.Module):
@@ -57,7 +58,6 @@ def accuracy_metric(fields: tuple[str, ...]):
     """A spec's ``metric``: token accuracy per field, over the gold sentences that carry it."""
 
     def metric(predicted, gold, vocabs) -> dict:
-        from ..metrics import AccuracyMetric
 
         metrics = {f: AccuracyMetric() for f in fields}
         for p, g in zip(predicted, gold):

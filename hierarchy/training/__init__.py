@@ -1,9 +1,7 @@
-"""Training: the loop (:class:`Trainer`), the samplers that pick each step's tasks, the weightings that combine
-their losses, the optimizer and checkpoints."""
-from .corpora import load_corpora
-from .loop import Trainer, check_output, regularization
-from .optim import make_optimizer
-from .samplers import SAMPLERS
-from .weighting import WEIGHTINGS
+"""Training: the loop (:class:`Trainer`) with its optimizer, checkpoints, lock, data-parallel ranks and the plots of
+its logs; the samplers and weightings it plugs in are :mod:`hierarchy.strategies`."""
+from hierarchy.training.corpora import load_corpora
+from hierarchy.training.loop import Trainer, check_output, regularization
+from hierarchy.training.optim import make_optimizer
 
-__all__ = ["SAMPLERS", "WEIGHTINGS", "Trainer", "check_output", "load_corpora", "make_optimizer", "regularization"]
+__all__ = ["Trainer", "check_output", "load_corpora", "make_optimizer", "regularization"]

@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError, safe_open
 
-from ..errors import ConfigError
-from ..persistence import check_finite, check_shapes, header_dtype, save_tensors
+from hierarchy.core.persistence import check_finite, check_shapes, header_dtype, save_tensors
+from hierarchy.io.errors import ConfigError
 
 NAME = "checkpoint.safetensors"
 

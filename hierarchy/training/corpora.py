@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config import Config
-from ..errors import CorpusError
-from ..tasks import TASKS
+from hierarchy.core.config import Config
+from hierarchy.io.errors import CorpusError
+from hierarchy.tasks import TASKS
 
 
 def load_corpora(config: Config) -> tuple[dict, dict]:

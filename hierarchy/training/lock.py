@@ -7,7 +7,7 @@ import contextlib
 import os
 from pathlib import Path
 
-from ..errors import ConfigError
+from hierarchy.io.errors import ConfigError
 
 NAME = ".lock"
 

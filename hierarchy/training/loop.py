@@ -12,28 +12,37 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ..batching import batches
-from ..config import Config
-from ..errors import ConfigError
-from ..fileio import atomic_write, resolve_resource
-from ..model import Hierarchy
-from ..features import cached_features
-from ..modules.transformer import ENCODER_EXPECTED
-from ..persistence import (check_encoder, load_config_file, resolve_device, save_json, save_model,
-                           write_manifest)
-from ..plot import main_keys, plot_history, plot_mix, plot_weights
-from ..predict import Predictor, autocast
-from ..tasks import TASKS
-from ..vectors import attach
-from ..vocab import Vocabs, sentences_of
-from .checkpoint import NAME as CHECKPOINT, load_checkpoint, save_checkpoint
-from .corpora import load_corpora
-from .diagnostics import gradients, interference, mean
-from . import distributed
-from .lock import NAME as LOCK, locked
-from .optim import make_optimizer, parameter_groups, set_learning_rate
-from .samplers import SAMPLERS
-from .weighting import WEIGHTINGS
+from hierarchy.core.batching import batches
+from hierarchy.core.config import Config
+from hierarchy.core.features import cached_features
+from hierarchy.core.model import Hierarchy
+from hierarchy.core.persistence import (
+    check_encoder,
+    load_config_file,
+    resolve_device,
+    save_json,
+    save_model,
+    write_manifest,
+)
+from hierarchy.core.predict import Predictor, autocast
+from hierarchy.core.vocab import Vocabs
+from hierarchy.io.errors import ConfigError
+from hierarchy.io.fileio import atomic_write, resolve_resource
+from hierarchy.io.vectors import attach
+from hierarchy.io.vocab import sentences_of
+from hierarchy.modules.transformer import ENCODER_EXPECTED
+from hierarchy.strategies.diagnostics import gradients, interference, mean
+from hierarchy.strategies.samplers import SAMPLERS
+from hierarchy.strategies.weighting import WEIGHTINGS
+from hierarchy.tasks import TASKS
+from hierarchy.training import distributed
+from hierarchy.training.checkpoint import NAME as CHECKPOINT
+from hierarchy.training.checkpoint import load_checkpoint, save_checkpoint
+from hierarchy.training.corpora import load_corpora
+from hierarchy.training.lock import NAME as LOCK
+from hierarchy.training.lock import locked
+from hierarchy.training.optim import make_optimizer, parameter_groups, set_learning_rate
+from hierarchy.training.plot import main_keys, plot_history, plot_mix, plot_weights
 
 
 class Trainer:
@@ -254,7 +263,7 @@ class Trainer:
 
     def diagnose(self, epoch_batches: dict[str, list]) -> dict:
         """Each task's gradient on a batch of its own (the one at this step's position in its epoch), and the
-        cosines between them: :func:`~hierarchy.training.diagnostics.interference`."""
+        cosines between them: :func:`~hierarchy.strategies.diagnostics.interference`."""
         parameters = [p for p in self.model.parameters() if p.requires_grad]
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices):  # dropout here must not move the training's random stream

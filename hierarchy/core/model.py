@@ -4,14 +4,14 @@ from the task specs (:mod:`hierarchy.tasks`)."""
 import torch
 from torch import nn
 
-from .config import ModelConfig
-from .modules import AttentionLayer, BiLSTM, Embeddings
-from .errors import ConfigError
-from .fileio import resolve_resource
-from .modules.dropout import LockedDropout
-from .modules.mix import ScalarMix
-from .modules.transformer import ENCODER_EXPECTED, TransformerInput
-from .tasks import TASKS, Context
+from hierarchy.core.config import ModelConfig
+from hierarchy.io.errors import ConfigError
+from hierarchy.io.fileio import resolve_resource
+from hierarchy.modules import AttentionLayer, BiLSTM, Embeddings
+from hierarchy.modules.dropout import LockedDropout
+from hierarchy.modules.mix import ScalarMix
+from hierarchy.modules.transformer import ENCODER_EXPECTED, TransformerInput
+from hierarchy.tasks import TASKS, Context
 
 
 class Hierarchy(nn.Module):

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field, fields, replace
 from itertools import islice
 from typing import Any
 
-from hierarchy.errors import CorpusError
-from hierarchy.fileio import read_text
+from hierarchy.io.errors import CorpusError
+from hierarchy.io.fileio import read_text
 
 
 @dataclass

@@ -7,7 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .fileio import atomic_write  # noqa: E402
+from hierarchy.io.fileio import atomic_write  # noqa: E402
 
 
 def save_figure(fig, path) -> None:

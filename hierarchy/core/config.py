@@ -20,16 +20,14 @@ from pathlib import Path
 
 import tomli_w
 
-from .errors import ConfigError
-from .fileio import read_text
+from hierarchy.core.ranges import AT_LEAST_0, AT_LEAST_1, FRACTION, POSITIVE, Range, bounded
+from hierarchy.io.errors import ConfigError
+from hierarchy.io.fileio import atomic_write, read_text
+from hierarchy.strategies import SAMPLERS, WEIGHTINGS
+from hierarchy.tasks import TASKS
 
 FORMAT_VERSION = 1
-
-
-def _tasks():
-    from .tasks import TASKS  # imported late: the task modules import torch
-
-    return TASKS
+PRECISIONS = ("auto", "bf16", "fp32")  # train.precision, and annotation's (see core.predict.autocast)
 
 
 class DataConfig:
@@ -38,10 +36,10 @@ class DataConfig:
     declare (e.g. ``srl_format``), and how to read. Keys are attributes: ``config.data.pos``. An unknown key is an
     error that names it."""
 
-    SETTINGS = {
-        "max_sentences": 0,  # read at most this many sentences (or pairs) per file (0: all); for quick runs
-        "skip_bad": False,  # skip malformed sentences with a warning instead of stopping
-        "holdout": 0,  # a task without a dev file holds out the last N training sentences as its dev set
+    SETTINGS = {  # key: (default, range)
+        "max_sentences": (0, AT_LEAST_0),  # read at most this many sentences (or pairs) per file (0: all); quick runs
+        "skip_bad": (False, None),  # skip malformed sentences with a warning instead of stopping
+        "holdout": (0, AT_LEAST_0),  # a task without a dev file holds out the last N training sentences as its dev set
     }
 
     def __init__(self, **values):
@@ -53,10 +51,10 @@ class DataConfig:
     def defaults() -> dict:
         """Every key with its default: the corpora of every registered task, their options, the settings."""
         keys = {}
-        for spec in _tasks().values():
+        for spec in TASKS.values():
             keys.update({spec.data_key: "", f"{spec.data_key}_dev": ""})
             keys.update({name: allowed[0] for name, allowed in spec.options.items()})
-        return keys | DataConfig.SETTINGS
+        return keys | {key: default for key, (default, _) in DataConfig.SETTINGS.items()}
 
     def __getattr__(self, key):
         if key == "values":
@@ -98,9 +96,9 @@ class LayerConfig:
     """One depth of the stack: an encoder and the tasks that read its states."""
 
     encoder: str = "bilstm"  # "bilstm" or "attention" (a self-attention block with sinusoidal positions)
-    size: int = 128  # BiLSTM: hidden units per direction; attention: the model size (a multiple of heads)
+    size: int = bounded(128, AT_LEAST_1)  # BiLSTM: hidden units per direction; attention: the model size (a multiple of heads)
     tasks: list[str] = field(default_factory=list)
-    heads: int = 4  # attention heads (attention layers only)
+    heads: int = bounded(4, AT_LEAST_1)  # attention heads (attention layers only)
     syntax_head: bool = False  # LISA: head 0 of this attention layer gives the arcs of a task here that takes arcs
     mix: bool = False  # the tasks here read a learned mix of this layer and all below (sluice network), not only it
     pair_inputs: bool = False  # sentence-pair tasks here: also compare each sentence's mean word input
@@ -113,25 +111,25 @@ class TransformerConfig:
     path: str = ""  # a local Hugging Face model directory (config.json, weights, tokenizer); empty: none
     pooling: str = "first"  # a word's vector from its subword pieces: "first" or "mean"
     freeze: bool = True  # true: features computed once per corpus (cached on disk); false: fine-tuned
-    lr: float = 5e-5  # fine-tuning: the encoder's learning rate (then decays with train.lr_decay)
-    warmup: int = 1000  # fine-tuning: steps over which the encoder's learning rate rises linearly from 0
+    lr: float = bounded(5e-5, POSITIVE)  # fine-tuning: the encoder's learning rate (then decays with train.lr_decay)
+    warmup: int = bounded(1000, AT_LEAST_0)  # fine-tuning: steps over which the encoder's learning rate rises linearly from 0
 
 
 @dataclass
 class ModelConfig:
-    word_dim: int = 100
+    word_dim: int = bounded(100, AT_LEAST_1)
     chars: str = "cnn"  # character features: "cnn", "lstm" or "none"
-    char_dim: int = 32
-    char_size: int = 100  # CNN filters, or LSTM units per direction
-    min_freq: int = 2  # rarer training words share the unknown-word vector
-    label_dim: int = 32  # label embeddings passed upward
-    mlp_dim: int = 128  # hidden size of the tagging and chunking classifiers
-    arc_dim: int = 256  # biaffine arc representation
-    rel_dim: int = 64  # bilinear label representation
-    dropout: float = 0.33
-    word_dropout: float = 0.1  # replace a training word by the unknown word with this probability
+    char_dim: int = bounded(32, AT_LEAST_1)
+    char_size: int = bounded(100, AT_LEAST_1)  # CNN filters, or LSTM units per direction
+    min_freq: int = bounded(2, AT_LEAST_1)  # rarer training words share the unknown-word vector
+    label_dim: int = bounded(32, AT_LEAST_1)  # label embeddings passed upward
+    mlp_dim: int = bounded(128, AT_LEAST_1)  # hidden size of the tagging and chunking classifiers
+    arc_dim: int = bounded(256, AT_LEAST_1)  # biaffine arc representation
+    rel_dim: int = bounded(64, AT_LEAST_1)  # bilinear label representation
+    dropout: float = bounded(0.33, FRACTION)
+    word_dropout: float = bounded(0.1, FRACTION)  # replace a training word by the unknown word with this probability
     vectors: str = ""  # static word vectors (GloVe / word2vec text, .npy + word list, or a directory): see vectors.py
-    vectors_top: int = 20000  # besides the corpora's words, keep the vectors of the file's N most frequent words
+    vectors_top: int = bounded(20000, AT_LEAST_0)  # besides the corpora's words, keep the vectors of the file's N most frequent words
     vectors_trainable: bool = False  # fine-tune the vectors (default: frozen; a learned projection adapts them)
     transformer: TransformerConfig = field(default_factory=TransformerConfig)
     layers: list[LayerConfig] = field(default_factory=list)  # [[model.layers]] in a recipe, bottom first
@@ -140,29 +138,29 @@ class ModelConfig:
 @dataclass
 class TrainConfig:
     sampling: str = "schedule"  # which task(s) train each step: "schedule" (JMT, bottom-up per task), "joint",
-    # "proportional", "temperature", "annealed", "uniform" or "autosem" (see training/samplers.py)
+    # "proportional", "temperature", "annealed", "uniform" or "autosem" (see strategies/samplers.py)
     weighting: str = "static"  # how a step's losses combine: "static", "uncertainty", "dtp" or "pcgrad"
-    temperature: float = 2.0  # temperature / annealed sampling: p_t ∝ n_t ** (1 / T)
-    autosem_steps: int = 100  # autosem: steps per bandit round
-    autosem_decay: float = 0.3  # autosem: how far the arms decay toward the prior each round
+    temperature: float = bounded(2.0, POSITIVE)  # temperature / annealed sampling: p_t ∝ n_t ** (1 / T)
+    autosem_steps: int = bounded(100, AT_LEAST_1)  # autosem: steps per bandit round
+    autosem_decay: float = bounded(0.3, Range(0, 1))  # autosem: how far the arms decay toward the prior each round
     primary: str = ""  # autosem: the task whose dev score is the reward (default: the top task)
-    dtp_gamma: float = 1.0  # dtp: the focusing exponent
-    dtp_smoothing: float = 0.5  # dtp: the KPI's moving-average weight of the newest epoch
-    diagnose_every: int = 0  # every N steps, log the tasks' gradient cosines and norms (0: never)
-    epochs: int = 30
-    patience: int = 5  # stop after this many epochs without a better dev score
-    batch_tokens: int = 2000  # length-bucketed batches of about this many words
-    task_batch_tokens: dict[str, float] = field(default_factory=dict)  # per task, instead of batch_tokens
-    lr: float = 2e-3
-    lr_decay: float = 1.0  # epoch k trains at lr * lr_decay ** (k - 1); 1 keeps it constant
-    delta: float = 1e-2  # successive regularization strength; 0 turns it off
-    clip: float = 5.0
-    weights: dict[str, float] = field(default_factory=dict)  # static weighting: loss weight per task (default 1)
-    score_weights: dict[str, float] = field(default_factory=dict)  # model selection: instead of the tasks' own
-    seed: int = 1
+    dtp_gamma: float = bounded(1.0, AT_LEAST_0)  # dtp: the focusing exponent
+    dtp_smoothing: float = bounded(0.5, Range(0, 1, open_low=True))  # dtp: the KPI's moving-average weight of the newest epoch
+    diagnose_every: int = bounded(0, AT_LEAST_0)  # every N steps, log the tasks' gradient cosines and norms (0: never)
+    epochs: int = bounded(30, AT_LEAST_1)
+    patience: int = bounded(5, AT_LEAST_1)  # stop after this many epochs without a better dev score
+    batch_tokens: int = bounded(2000, AT_LEAST_1)  # length-bucketed batches of about this many words
+    task_batch_tokens: dict[str, float] = bounded(dict, AT_LEAST_1)  # per task, instead of batch_tokens
+    lr: float = bounded(2e-3, POSITIVE)
+    lr_decay: float = bounded(1.0, Range(0, 1, open_low=True))  # epoch k trains at lr * lr_decay ** (k - 1); 1 keeps it constant
+    delta: float = bounded(1e-2, AT_LEAST_0)  # successive regularization strength; 0 turns it off
+    clip: float = bounded(5.0, POSITIVE)
+    weights: dict[str, float] = bounded(dict, AT_LEAST_0)  # static weighting: loss weight per task (default 1)
+    score_weights: dict[str, float] = bounded(dict, AT_LEAST_0)  # model selection: instead of the tasks' own
+    seed: int = bounded(1, AT_LEAST_0)
     device: str = "auto"  # "auto", "cpu" or "cuda"
     precision: str = "auto"  # "auto" (bf16 autocast on CUDA), "bf16" (also on a CPU with AMX / AVX512-BF16), "fp32"
-    threads: int = 0  # CPU threads for torch (0: torch's default); small models train fastest on 1
+    threads: int = bounded(0, AT_LEAST_0)  # CPU threads for torch (0: torch's default); small models train fastest on 1
     output: str = ""  # model directory; empty: the recipe's path without ".toml"
     feature_cache: str = "~/.cache/hierarchy/features"  # a frozen transformer's features per corpus; "": none
 
@@ -179,12 +177,12 @@ class Config:
         return [task for layer in self.model.layers for task in layer.tasks]
 
     def validate(self, where: str) -> None:
-        from . import limits
-
-        tasks, seen = _tasks(), self.tasks()
+        tasks, seen = TASKS, self.tasks()
         if not seen:
             raise ConfigError(f"{where}: no task in model.layers (expected [[model.layers]] tables with tasks = [...])")
-        limits.check(self, where)
+        for _, name, value, limit in numeric_values(self):
+            if limit is not None and not limit.holds(value):
+                raise ConfigError(f"{where}: {name} must be {limit.describe()}, not {value}")
         for task in seen:
             if task not in tasks:
                 raise ConfigError(f"{where}: unknown task '{task}' in model.layers "
@@ -226,8 +224,6 @@ class Config:
                               f"'{transformer.pooling}'")
         if self.model.chars not in ("cnn", "lstm", "none"):
             raise ConfigError(f"{where}: model.chars must be 'cnn', 'lstm' or 'none', not '{self.model.chars}'")
-        from .training import SAMPLERS, WEIGHTINGS
-
         for key, known in (("sampling", SAMPLERS), ("weighting", WEIGHTINGS)):
             if getattr(self.train, key) not in known:
                 raise ConfigError(f"{where}: train.{key} must be one of {', '.join(known)}, "
@@ -240,8 +236,6 @@ class Config:
                               "gradients of the tasks of one step; other samplers train one task a step)")
         if self.train.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"{where}: train.device must be 'auto', 'cpu' or 'cuda', not '{self.train.device}'")
-        from .predict import PRECISIONS
-
         if self.train.precision not in PRECISIONS:
             known = ", ".join(f"'{p}'" for p in PRECISIONS[:-1]) + f" or '{PRECISIONS[-1]}'"
             raise ConfigError(f"{where}: train.precision must be {known}, not '{self.train.precision}'")
@@ -253,6 +247,36 @@ class Config:
         for task in seen:
             if not getattr(self.data, tasks[task].data_key):
                 raise ConfigError(f"{where}: task '{task}' has no training corpus: set data.{tasks[task].data_key}")
+
+
+def numeric_values(config: Config) -> list[tuple[str, str, object, Range | None]]:
+    """Every numeric value of ``config`` with its range (None: unbounded), as ``(key, where, value, range)``:
+    ``("model.layers.size", "model.layers[2].size", 128, Range(1))``, ``("train.weights.*", "train.weights.pos", 0.5,
+    Range(0))``..."""
+    data = config.data.to_dict()
+    out = [(f"data.{key}", f"data.{key}", data[key], limit) for key, (_, limit) in DataConfig.SETTINGS.items()
+           if is_number(data[key])]
+
+    def walk(node, key: str, where: str) -> None:
+        for f in dataclasses.fields(node):
+            value, limit = getattr(node, f.name), f.metadata.get("range")
+            if dataclasses.is_dataclass(value):
+                walk(value, f"{key}.{f.name}", f"{where}.{f.name}")
+            elif isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
+                for k, item in enumerate(value):
+                    walk(item, f"{key}.{f.name}", f"{where}.{f.name}[{k}]")
+            elif isinstance(value, dict):
+                out.extend((f"{key}.{f.name}.*", f"{where}.{f.name}.{k}", v, limit) for k, v in value.items())
+            elif is_number(value):
+                out.append((f"{key}.{f.name}", f"{where}.{f.name}", value, limit))
+
+    walk(config.model, "model", "model")
+    walk(config.train, "train", "train")
+    return out
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def unknown_key(key: str, known, prefix: str = "") -> str:
@@ -371,7 +395,5 @@ def to_dict(config: Config) -> dict:
 
 
 def save_config(config: Config, path) -> None:
-    from .fileio import atomic_write
-
     with atomic_write(path, "wb") as f:
         tomli_w.dump(to_dict(config), f)

@@ -1,9 +1,13 @@
-"""The command line: ``hierarchy train``, ``evaluate``, ``annotate``, ``package`` and ``inspect``."""
+"""The command line: ``hierarchy train``, ``evaluate``, ``annotate``, ``package``, ``ablate`` and ``inspect`` (also
+``python -m hierarchy``). It parses arguments and calls the library; the modules that import spaCy or matplotlib
+are imported by the commands that need them."""
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Optional
 
@@ -11,8 +15,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hierarchy.errors import HierarchyError
-from hierarchy.limits import MAX_SENTENCE_WORDS
+from hierarchy import DISTRIBUTION
+from hierarchy.core.config import load_config
+from hierarchy.core.predict import MAX_SENTENCE_WORDS, check_precision
+from hierarchy.evaluation import data_options, gold_flags, run, score_table
+from hierarchy.io.errors import HierarchyError
+from hierarchy.io.fileio import check_writable
 
 app = typer.Typer(
     help="Train, evaluate and apply a linguistic hierarchy (POS -> chunks -> dependencies) from CoNLL files.",
@@ -25,10 +33,6 @@ app = typer.Typer(
 
 def show_version(value: bool):
     if value:
-        from importlib.metadata import PackageNotFoundError, version
-
-        from hierarchy import DISTRIBUTION
-
         try:
             typer.echo(f"hierarchy {version(DISTRIBUTION)}")
         except PackageNotFoundError:
@@ -98,15 +102,11 @@ def train(
     if nproc < 1:
         fail(HierarchyError(f"--nproc must be at least 1, not {nproc}"))
     if nproc > 1 and "WORLD_SIZE" not in os.environ:  # start torchrun, which runs this command once per process
-        import subprocess
-
         command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-                   "-m", "cli", "train", *without_option(sys.argv[2:], "--nproc")]
+                   "-m", "hierarchy", "train", *without_option(sys.argv[2:], "--nproc")]
         raise typer.Exit(subprocess.call(command))
-    from hierarchy.config import load_config
-    from hierarchy.fileio import check_writable
-    from hierarchy.training import Trainer, check_output
-    from hierarchy.training.distributed import world
+    from hierarchy.training import Trainer, check_output  # lazy: matplotlib
+    from hierarchy.training.distributed import world  # lazy: the training package imports matplotlib
 
     rank = world()[0]  # under torchrun, rank 0 alone owns the output
     out = output or recipe.with_suffix("")
@@ -129,23 +129,6 @@ def train(
         raise typer.Exit(130) from None
     if rank == 0:
         typer.echo(f"best dev score {state['best']:.2f} at epoch {state['best_epoch']}; model in {out}")
-
-
-def gold_flags() -> dict[str, list[str]]:
-    """``{flag: tasks}``: ``evaluate --<flag> FILE`` scores these tasks on FILE (from the task specs)."""
-    from hierarchy.tasks import TASKS
-
-    flags = {}
-    for name, spec in TASKS.items():
-        flags.setdefault(spec.flag, []).append(name)
-    return flags
-
-
-def data_options() -> dict[str, tuple]:
-    """``{option: allowed values}``: the ``[data]`` options the tasks declare (``--srl-format`` for ``srl_format``)."""
-    from hierarchy.tasks import TASKS
-
-    return {name: allowed for spec in TASKS.values() for name, allowed in spec.options.items()}
 
 
 def parse_gold_args(args: list[str]) -> tuple[dict, dict]:
@@ -193,60 +176,17 @@ def evaluate(
     precision: str = typer.Option("auto", help="auto (bf16 on CUDA, fp32 on CPU), bf16 (faster on CPUs with AMX or "
                                                "AVX512-BF16) or fp32."),
 ):
-    from hierarchy.corpus import read_conllu
-    from hierarchy.fileio import check_writable
-    from hierarchy.persistence import load_config_file, load_model, resolve_device
-    from hierarchy.predict import Predictor, check_precision
-    from hierarchy.tasks import TASKS
-
     try:
         files, options = parse_gold_args(ctx.args)
-        if not files:
-            raise HierarchyError("give at least one gold file: " + ", ".join(f"--{f} FILE" for f in gold_flags()))
-        check_precision(precision)
-        if write_predictions:
-            check_writable(write_predictions, directory=True)
-        data = load_config_file(model_dir / "config.toml").data
-        for name, value in options.items():
-            setattr(data, name, value)
-        model, _, vocabs = load_model(model_dir, resolve_device(device))
-        flags = gold_flags()
-        for flag in files:
-            if not any(t in model.depth for t in flags[flag]):
-                raise HierarchyError(f"{model_dir}: the model has no {flag} layer ({', '.join(flags[flag])}); "
-                                     f"it has {', '.join(model.depth)}")
-        # every gold file is read (and checked) before any prediction is written
-        golds = {flag: TASKS[flags[flag][0]].read(path, data) for flag, path in files.items()}
-        parse = read_conllu(inject_parse) if inject_parse and inject_parse != "gold" else None
-        if inject_parse and not any(getattr(layer, "syntax_head", False) for layer in model.layers):
-            raise HierarchyError(f"{model_dir}: --inject-parse needs a model with a syntax head (models/lisa.toml)")
-        predictor = Predictor(model, vocabs, None, precision, batch_tokens)
-        results, rows, reports = {}, [], []
-        for flag, gold in golds.items():
-            tasks = [t for t in model.depth if t in flags[flag]]
-            with_heads = inject_parse and hasattr(gold[0], "heads") and any(s.heads is not None for s in gold)
-            injected = injected_heads(inject_parse, parse, files[flag], gold) if with_heads else None
-            predicted = predictor(gold, tasks, injected)
-            for task in tasks:
-                spec = TASKS[task]
-                for name, metric in spec.metric(predicted, gold, vocabs).items():
-                    results.setdefault(task, {})[name] = metric.values | spec.details(metric)
-                    rows.append((model.depth[task] + 1, task, name, metric))
-                    reports += spec.report(metric)
-            writer = next((TASKS[t].writers.file for t in tasks if TASKS[t].writers.file), None)
-            if write_predictions and writer:
-                suffix = writer[0](data) if callable(writer[0]) else writer[0]
-                write_predictions.mkdir(parents=True, exist_ok=True)
-                writer[1](write_predictions / (files[flag].stem + suffix), gold, predicted, data)
+        evaluation = run(model_dir, files | options, inject_parse, write_predictions, device, batch_tokens, precision)
     except HierarchyError as e:
         fail(e)
-    rows.sort(key=lambda row: row[0])
     if as_json:
-        typer.echo(json.dumps(results, indent=2))
+        typer.echo(json.dumps(evaluation.results, indent=2))
     else:
         console = Console()
-        console.print(score_table(rows))
-        for report in reports:
+        console.print(score_table(evaluation.rows))
+        for report in evaluation.reports:
             console.print(report)
 
 
@@ -276,9 +216,7 @@ def annotate_command(
 ):
     """Annotate raw text (paragraphs split at blank lines) or CoNLL-U with POS, chunks and dependencies, or
     sentence pairs with relatedness and entailment."""
-    from hierarchy.annotate import annotate_files, annotate_pairs
-    from hierarchy.fileio import check_writable
-    from hierarchy.predict import check_precision
+    from hierarchy.annotate import annotate_files, annotate_pairs  # lazy: spaCy
 
     try:
         check_precision(precision)
@@ -303,7 +241,7 @@ def package(
     force: bool = typer.Option(False, metavar="", help="Overwrite an existing directory."),
 ):
     """Write a directory spacy.load() opens: English tokenizer, sentencizer and the model as a component."""
-    from hierarchy.package import package_model
+    from hierarchy.package import package_model  # lazy: spaCy
 
     try:
         package_model(model_dir, out_dir, name, force)
@@ -325,9 +263,7 @@ def ablate(
     """Which auxiliary tasks help TARGET: train the recipe as is, then without each other task (and each corpus
     feeding several), at the same budget and seeds; print the target's dev score per variant, write ablation.json
     and ablation.png. Rerun to resume. Recipe keys can be overridden: --train.epochs=2."""
-    from hierarchy.ablate import plot_ablation, run_ablation
-    from hierarchy.config import load_config
-    from hierarchy.fileio import check_writable
+    from hierarchy.ablate import plot_ablation, run_ablation  # lazy: matplotlib
 
     out = output or Path(str(recipe.with_suffix("")) + f"-ablate-{target}")
     try:
@@ -361,7 +297,7 @@ def inspect(
 ):
     """What training saw: each weighting's loss weights, AutoSeM's mixing ratio and the interference between tasks
     (gradient cosines, with train.diagnose_every); writes interference.png into the model directory."""
-    from hierarchy.inspect import plot_interference, read_history, report
+    from hierarchy.inspect import plot_interference, read_history, report  # lazy: matplotlib
 
     try:
         typer.echo(report(model_dir))
@@ -369,38 +305,6 @@ def inspect(
             typer.echo(f"plot: {model_dir / 'interference.png'}")
     except HierarchyError as e:
         fail(e)
-
-
-def injected_heads(name: str, parse, path: Path, gold) -> list:
-    """The heads to inject for the sentences of ``path``: their own (``name == "gold"``) or those of ``parse``, the
-    CoNLL-U file ``name``, which must have the same sentences and words."""
-    source = gold if parse is None else parse
-    if parse is not None and len(parse) != len(gold):
-        raise HierarchyError(f"{name}: {len(parse)} sentences, but {path} has {len(gold)} (expected the same)")
-    for s, g in zip(source, gold):
-        if len(s) != len(g):
-            raise HierarchyError(f"{s.source}: {len(s)} words, but {g.source} has {len(g)} (expected the same)")
-        if s.heads is None:
-            raise HierarchyError(f"{s.source}: expected a HEAD column to inject as the parse, found only '_'")
-    return [s.heads for s in source]
-
-
-def score_table(rows) -> Table:
-    """One row per metric of each layer, as its task's spec lays it out (``TaskSpec.rows``)."""
-    from hierarchy.tasks import TASKS
-
-    table = Table(title="Per-layer scores")
-    for column in ("layer", "task", "metric", "precision", "recall", "F1 / acc"):
-        table.add_column(column, justify="left" if column in ("task", "metric") else "right")
-
-    def cell(value) -> str:
-        return "" if value is None else value if isinstance(value, str) else f"{value:.2f}"
-
-    for depth, task, name, metric in rows:
-        for k, (label, *values) in enumerate(TASKS[task].rows(name, metric)):
-            first = k == 0 or not label.startswith("  ")
-            table.add_row(str(depth) if first else "", TASKS[task].title if first else "", label, *map(cell, values))
-    return table
 
 
 def os_error(e: OSError) -> str:
@@ -414,7 +318,7 @@ def main():
     ``error:`` line and exit status 2, like every other error a user can act on."""
     try:
         try:
-            app()
+            app(prog_name="hierarchy")
         finally:
             sys.stdout.flush()  # a full or closed stdout fails here, not silently at exit
     except OSError as e:

@@ -8,7 +8,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import ConfigError, CorpusError, HierarchyError
+from hierarchy.io.errors import ConfigError, CorpusError, HierarchyError
 
 
 def umask() -> int:

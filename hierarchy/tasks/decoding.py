@@ -1,12 +1,13 @@
 """Dependency trees from arc scores: greedy heads, then Chu-Liu-Edmonds without recursion, O(n^2)
-(:mod:`hierarchy.mst`), for the sentences whose greedy heads are not a tree (SuPar's ``s_arc[b, dep, head]``)."""
+(:mod:`hierarchy.tasks.mst`), for the sentences whose greedy heads are not a tree (SuPar's ``s_arc[b, dep, head]``)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-from .mst import max_spanning_tree
-from .trees import find_cycle
+
+from hierarchy.io.trees import find_cycle
+from hierarchy.tasks.mst import max_spanning_tree
 
 
 def is_tree(heads: list[int]) -> bool:

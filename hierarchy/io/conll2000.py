@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
-from hierarchy.corpus.sentence import Sentence, read_sentences
-from hierarchy.errors import CorpusError
-from hierarchy.fileio import atomic_write
+from hierarchy.io.errors import CorpusError
+from hierarchy.io.fileio import atomic_write
+from hierarchy.io.sentence import Sentence, read_sentences
 
 CHUNK_TAG = re.compile(r"O|[BI]-\S+")
 

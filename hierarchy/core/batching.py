@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .corpus.pairs import Pair
-from .vectors import lookup
-from .vocab import Vocabs, normalize
+from hierarchy.core.vocab import Vocabs
+from hierarchy.io.pairs import Pair
+from hierarchy.io.vectors import lookup
+from hierarchy.io.vocab import normalize
 
 MAX_WORD_CHARS = 20  # longer words keep their first 20 characters for the character encoder
 UNK_ROW = 1  # the static vectors' row of a word they do not have (0 is padding)
@@ -59,11 +60,10 @@ class Batch:
         return int(self.lens.sum())
 
 
-def make_batch(sentences, vocabs: Vocabs, index: list[int] | None = None, inject: bool = False,
-               specs=()) -> Batch:
+def make_batch(sentences, vocabs: Vocabs, index: list[int] | None = None, inject=None, specs=()) -> Batch:
     """Pad ``sentences`` into tensors, with the gold tensors of the task ``specs`` (none for annotation). With
-    ``inject``, the sentences' heads become ``batch.inject``: the
-    parse a syntax head attends to (LISA). Each distinct word form of the batch has one row of ``chars``."""
+    ``inject`` (a task's ``TaskSpec.inject``), ``batch.inject`` holds the parse the sentences carry, which a syntax
+    head attends to (LISA). Each distinct word form of the batch has one row of ``chars``."""
     n, seq_len = len(sentences), max(len(s) for s in sentences)
     n_chars = min(MAX_WORD_CHARS, max(len(w) for s in sentences for w in s.words))
     forms = {}  # word form -> (its row of ``chars``, its word id); row 0 (no characters) is the padding's
@@ -92,23 +92,9 @@ def make_batch(sentences, vocabs: Vocabs, index: list[int] | None = None, inject
     batch = Batch(torch.tensor(word_rows), torch.tensor(char_rows), mask, lens,
                   gold_tensors(specs, sentences, vocabs, seq_len), list(range(n)) if index is None else index,
                   types=types, vectors=vectors, texts=[s.words for s in sentences])
-    if inject:
-        batch.inject = torch.zeros(n, seq_len, dtype=torch.long)
-        for i, s in enumerate(sentences):
-            if s.heads is None:
-                raise ValueError(f"{s.source or 'sentence'}: no HEAD column to inject as the parse")
-            batch.inject[i, : len(s)] = torch.tensor([h - 1 if h else k for k, h in enumerate(s.heads)])
+    if inject is not None:
+        batch.inject = inject.positions(sentences, seq_len)
     return batch
-
-
-def unpad(values: torch.Tensor, lens: list[int], start: int = 0) -> list[list]:
-    """``values [batch_size, seq_len, ...]`` -> one list per row, its ``lens[i]`` items from position ``start`` on
-    (one ``tolist`` for the whole batch: per-row calls cost more than the slicing).
-
-    >>> unpad(torch.tensor([[7, 1, 2], [7, 3, 0]]), [2, 1], start=1)
-    [[1, 2], [3]]
-    """
-    return [row[start : start + n] for row, n in zip(values.tolist(), lens)]
 
 
 def make_pair_batch(pairs, vocabs: Vocabs, index: list[int] | None = None, specs=()) -> Batch:
@@ -146,11 +132,11 @@ def buckets(lengths: list[int], batch_tokens: int, shuffle: bool = False, rng: r
 
 
 def batches(sentences, vocabs: Vocabs, batch_tokens: int, shuffle: bool = False, rng: random.Random | None = None,
-            inject: bool = False, specs=()):
+            inject=None, specs=()):
     """Yield :class:`Batch` objects over ``sentences`` (lazily, so a large corpus is padded one batch at a time);
-    ``inject``: the sentences' heads go in ``batch.inject``; ``specs``: the tasks whose gold tensors to build.
+    ``inject``: see :func:`make_batch`; ``specs``: the tasks whose gold tensors to build.
 
-    Over a list of :class:`~hierarchy.corpus.Pair` the batches are pair batches, bucketed by the longer sentence
+    Over a list of :class:`~hierarchy.io.Pair` the batches are pair batches, bucketed by the longer sentence
     of each pair (a pair pads to ``2 * max(len(premise), len(hypothesis))`` words).
     """
     pairs = bool(sentences) and isinstance(sentences[0], Pair)

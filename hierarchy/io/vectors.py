@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import CorpusError
-from .fileio import resolve_resource
+from hierarchy.io.errors import CorpusError
+from hierarchy.io.fileio import resolve_resource
+from hierarchy.io.vocab import Vocab, sentences_of
 
 
 def read_vectors(path) -> tuple[list[str], np.ndarray]:
@@ -126,8 +127,6 @@ def attach(vocabs, corpora, config) -> np.ndarray:
     the training and dev corpora) and the file's ``config.vectors_top`` most frequent, store their words in
     ``vocabs.vectors`` (after padding and unknown) and return the matrix ``[2 + n_kept, dim]`` whose first two rows,
     padding and unknown, are zeros."""
-    from .vocab import Vocab, sentences_of
-
     words, matrix = read_vectors(resolve_resource(config.vectors, "word vectors"))
     wanted = set()
     for split in corpora:

@@ -13,9 +13,9 @@ import random
 
 import torch
 
-from ..tasks import TASKS
-from .diagnostics import gradients
-from .strategy import Strategy
+from hierarchy.strategies.diagnostics import gradients
+from hierarchy.strategies.strategy import Strategy
+from hierarchy.tasks import TASKS
 
 
 class Weighting(Strategy):

@@ -13,8 +13,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-from .modules.transformer import TransformerInput
-from .persistence import save_tensors
+from hierarchy.core.persistence import save_tensors
+from hierarchy.modules.transformer import TransformerInput
 
 
 def cache_key(identity: dict, pooling: str, sentences: list[list[str]]) -> str:

@@ -1,46 +1,13 @@
-"""Vocabularies: words, characters and the label sets of each task, stored as JSON."""
+"""The vocabularies of a model: words, characters and the label sets of each task, stored as JSON."""
 from __future__ import annotations
 
 import json
 from collections import Counter
 
-from .corpus.pairs import Pair
-from .errors import ConfigError
-from .fileio import atomic_write, read_text
-
-PAD, UNK = "<pad>", "<unk>"
-
-
-class Vocab:
-    """A string <-> index table. Word and character tables reserve 0 for padding and 1 for unknown."""
-
-    def __init__(self, items, specials=(PAD, UNK)):
-        self.itos = list(specials) + [s for s in items if s not in specials]
-        self.stoi = {s: i for i, s in enumerate(self.itos)}
-        self.unk = self.stoi.get(UNK)
-
-    def __len__(self):
-        return len(self.itos)
-
-    def __getitem__(self, s: str) -> int:
-        index = self.stoi.get(s, self.unk)
-        if index is None:
-            raise KeyError(s)
-        return index
-
-    def __contains__(self, s: str) -> bool:
-        return s in self.stoi
-
-
-def normalize(word: str) -> str:
-    """The key of a word embedding: lowercased, digits folded to 0 (characters keep the original form)."""
-    return "".join("0" if c.isdigit() else c for c in word.lower())
-
-
-def sentences_of(items):
-    """The sentences of a corpus: those of a sentence corpus, each pair's premise and hypothesis of a pair corpus."""
-    for item in items:
-        yield from item.sentences if isinstance(item, Pair) else (item,)
+from hierarchy.io.errors import ConfigError
+from hierarchy.io.fileio import atomic_write, read_text
+from hierarchy.io.vocab import Vocab, normalize, sentences_of
+from hierarchy.tasks import TASKS
 
 
 class Vocabs:
@@ -56,8 +23,6 @@ class Vocabs:
     def build(cls, corpora: dict[str, list], min_freq: int = 2) -> "Vocabs":
         """Build from ``{task: sentences}`` (``{task: pairs}`` for the pair tasks): words and characters from every
         corpus, each task's label tables (its spec's ``labels``) from its own."""
-        from .tasks import TASKS
-
         words, chars = Counter(), Counter()
         for items in {id(items): items for items in corpora.values()}.values():  # a corpus shared by tasks counts once
             for s in sentences_of(items):

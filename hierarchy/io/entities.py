@@ -27,11 +27,11 @@ import re
 from conllu.models import Token, TokenList
 from conllu.parser import DEFAULT_FIELDS
 
-from hierarchy.corpus.sentence import Sentence, parse_each
-from hierarchy.corpus.ud import format_sentence, read_conllu
-from hierarchy.errors import CorpusError
-from hierarchy.fileio import atomic_write
-from hierarchy.spans import bio_spans, bio_tags
+from hierarchy.io.errors import CorpusError
+from hierarchy.io.fileio import atomic_write
+from hierarchy.io.sentence import Sentence, parse_each
+from hierarchy.io.spans import bio_spans, bio_tags
+from hierarchy.io.ud import format_sentence, read_conllu
 
 BRACKET = re.compile(r"\((?P<open>[^-()\[\]|]+)(?P<fields>(?:-[^-()\[\]|]*)*)(?P<part>\[\d+/\d+\])?(?P<single>\))?"
                      r"|(?P<close>[^-()\[\]|]+)(?P<cpart>\[\d+/\d+\])?\)")
@@ -187,7 +187,7 @@ def _read_sentence(path, sentence: Sentence, state: dict) -> Sentence:
 
 def format_mentions(sentence: Sentence, tags: list[str], first_id: int = 1) -> tuple[str, int]:
     """The CoNLL-U text of ``sentence`` (its meta: comments, multiword tokens, empty nodes, every column) with
-    the mentions of the BIO ``tags`` (read by :func:`hierarchy.spans.bio_spans`, as the metric reads them) in
+    the mentions of the BIO ``tags`` (read by :func:`hierarchy.io.spans.bio_spans`, as the metric reads them) in
     MISC in place of any gold ``Entity=``, numbered from ``first_id``; and
     the next free ID. Other MISC fields keep their order; Entity goes where it was, else before the first
     field that sorts after it.

@@ -8,13 +8,14 @@ import functools
 
 import torch
 
-from .batching import batches
-from .corpus.pairs import as_pair
-from .errors import ConfigError
-from .limits import MAX_SENTENCE_WORDS
-from .tasks import TASKS
+from hierarchy.core.batching import batches
+from hierarchy.core.config import PRECISIONS
+from hierarchy.io import Sentence
+from hierarchy.io.errors import ConfigError
+from hierarchy.io.pairs import as_pair
+from hierarchy.tasks import TASKS
 
-PRECISIONS = ("auto", "bf16", "fp32")  # see autocast
+MAX_SENTENCE_WORDS = 500  # longer sentences are predicted in pieces (memory and time grow with its square)
 
 
 def autocast(device: torch.device, precision: str = "auto"):
@@ -99,7 +100,7 @@ class Predictor:
         """Predict ``tasks`` (default: all the model's tasks over the items' unit) for ``items``.
 
         Sentences give copies whose fields hold the predictions (an empty sentence is returned as it is); sentence
-        pairs (:class:`~hierarchy.corpus.Pair`) give one dict per pair with every field of the model's pair tasks
+        pairs (:class:`~hierarchy.io.Pair`) give one dict per pair with every field of the model's pair tasks
         (``None`` for a task not predicted). ``inject``: one head list per sentence (1-based, 0 = root), the parse
         a syntax head attends to instead of its own distribution. Items are batched by length; the output keeps
         the input order; batched predictions equal one-by-one ones (in fp32: bf16 rounds a little differently in
@@ -125,7 +126,8 @@ class Predictor:
         was_training = self.model.training
         self.model.eval()
         try:
-            for batch in batches(inputs, self.vocabs, self.batch_tokens, inject=inject is not None):
+            injection = next((TASKS[t].inject for t in self.model.depth if TASKS[t].inject), None)
+            for batch in batches(inputs, self.vocabs, self.batch_tokens, inject=None if inject is None else injection):
                 with autocast(self.device, self.precision):
                     scores = self.model(batch.to(self.device), tasks)
                     decoded = {t: self.model.tasks[t].decode(scores[t], batch) for t in tasks}
@@ -142,8 +144,6 @@ class Predictor:
 
     def _in_pieces(self, sentences, tasks) -> list:
         """:meth:`__call__` with each sentence longer than ``max_words`` cut into pieces, predicted, and joined."""
-        from .corpus import Sentence
-
         flat, cuts = [], []
         for s in sentences:
             spans = pieces(len(s), self.max_words, s.words)
@@ -165,7 +165,7 @@ class Predictor:
 
     def pairs(self, pairs) -> list[dict]:
         """For each pair, the fields of the model's pair tasks (``{"relatedness": 4.2, "label": ..., "probabilities":
-        {...}}``); ``pairs`` are :class:`~hierarchy.corpus.Pair` objects or ``(premise, hypothesis)`` tuples of
+        {...}}``); ``pairs`` are :class:`~hierarchy.io.Pair` objects or ``(premise, hypothesis)`` tuples of
         texts (tokenized with spaCy), word lists or Sentences."""
         if not self.tasks("pair"):
             raise ConfigError(f"the model has no sentence-pair layer; it has {', '.join(self.model.depth)}")

@@ -24,9 +24,9 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
-from hierarchy.corpus.sentence import Sentence, read_lines
-from hierarchy.errors import CorpusError
-from hierarchy.fileio import atomic_write
+from hierarchy.io.errors import CorpusError
+from hierarchy.io.fileio import atomic_write
+from hierarchy.io.sentence import Sentence, read_lines
 
 LABELS = ("ENTAILMENT", "NEUTRAL", "CONTRADICTION")
 NO_LABEL = "-"  # SNLI / MultiNLI: the annotators did not agree; such rows are skipped
@@ -229,7 +229,7 @@ def text(sentence: Sentence) -> str:
 
 
 def format_pairs(pairs: list[Pair], predictions: list[dict], format: str = "tsv") -> str:
-    """The pairs with their predictions (:func:`hierarchy.predict.predict_pairs` dicts), e.g. for stdout.
+    """The pairs with their predictions (:func:`hierarchy.core.predict.predict_pairs` dicts), e.g. for stdout.
 
     ``tsv``: a header, then one row per pair: id (or ``path:line``), premise, hypothesis, gold label, predicted
     label, one probability column per class (``p_ENTAILMENT``...), gold score, predicted score; absent values are

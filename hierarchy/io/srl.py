@@ -7,7 +7,7 @@ predicate (UP also puts it on the other words of a multiword predicate, sometime
 and a role (``ARG0``, ``ARGM-TMP``, ``C-ARG1``...) on each argument's head word, ``_`` elsewhere.
 A sentence with no predicate may have an empty 12th field. ``# propbank = no-up`` marks a sentence without SRL
 annotation: its ``senses`` and ``roles`` are ``None`` (not supervised), not "no predicates". Only word lines carry
-columns 11+. Written back by :func:`~hierarchy.corpus.ud.write_conllu`. Files that ``hierarchy annotate`` writes
+columns 11+. Written back by :func:`~hierarchy.io.ud.write_conllu`. Files that ``hierarchy annotate`` writes
 declare two columns instead, ``HIERARCHY:PRED`` (the roleset or ``_``) and ``HIERARCHY:ARGS`` (the word's labels
 as ``PRED_ID:LABEL`` joined by ``|``, or ``_``; see :func:`format_args`), which are read the same way.
 
@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import re
 
-from hierarchy.corpus.sentence import Sentence, parse_each, read_sentences
-from hierarchy.corpus.ud import N_COLUMNS, read_conllu, write_conllu
-from hierarchy.errors import CorpusError
-from hierarchy.fileio import atomic_write
-from hierarchy.spans import bio_to_brackets
+from hierarchy.io.errors import CorpusError
+from hierarchy.io.fileio import atomic_write
+from hierarchy.io.sentence import Sentence, parse_each, read_sentences
+from hierarchy.io.spans import bio_to_brackets
+from hierarchy.io.ud import N_COLUMNS, read_conllu, write_conllu
 
 NO_ANNOTATION = ("propbank", "no-up")  # the comment that marks a sentence without SRL annotation
 PRED_COLUMN, ARGS_COLUMN = "HIERARCHY:PRED", "HIERARCHY:ARGS"  # the fixed-column form (global.columns)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .strategy import Strategy
+from hierarchy.strategies.strategy import Strategy
 
 
 @dataclass

@@ -1,9 +1,9 @@
 """Semantic-role metrics: head-based (the CoNLL-2009 scorer's counting), span-based (CoNLL-2005's ``srl-eval.pl``)
-and predicates alone. Count-based and addable, as every metric of :mod:`hierarchy.metrics`."""
+and predicates alone. Count-based and addable, as every metric of :mod:`hierarchy.tasks.metrics`."""
 from collections import Counter
 
-from .metrics import Metric, _check_lengths, f1
-from .spans import get_chunks
+from hierarchy.io.spans import get_chunks
+from hierarchy.tasks.metrics import Metric, _check_lengths, f1
 
 
 class SRLMetric(Metric):
@@ -11,7 +11,7 @@ class SRLMetric(Metric):
 
     ``update(pred_senses, pred_roles, gold_senses, gold_roles)`` takes one sentence: a roleset or ``"_"`` per word
     and one label list per predicate (``None``: predicates only), predicates in sentence order
-    (:class:`~hierarchy.corpus.Sentence`'s ``senses`` and ``roles``). A predicate is a word with a roleset: identification precision / recall / F1 over
+    (:class:`~hierarchy.io.Sentence`'s ``senses`` and ``roles``). A predicate is a word with a roleset: identification precision / recall / F1 over
     predicate words; sense accuracy is the share of gold predicates found with the right roleset. An argument is
     the triple (predicate word, argument word, label) for every label but ``_`` and ``V``; labeled precision,
     recall and F1 over those triples (the arguments of a wrongly found or missed predicate count as wrong),

@@ -15,7 +15,8 @@ for logging and JSON::
 import math
 from collections import Counter
 
-from .spans import get_chunks, split_tag
+from hierarchy.io.pairs import LABELS
+from hierarchy.io.spans import get_chunks, split_tag
 
 
 def f1(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:
@@ -303,7 +304,6 @@ class EntailmentMetric(Metric):
     @property
     def labels(self) -> list[str]:
         """Every label seen as gold or predicted: ENTAILMENT, NEUTRAL, CONTRADICTION first, then any other, sorted."""
-        from .corpus.pairs import LABELS
 
         seen = {label for pair in self.confusion for label in pair}
         return [label for label in LABELS if label in seen] + sorted(seen - set(LABELS))
@@ -342,7 +342,5 @@ class EntailmentMetric(Metric):
         return {"acc": 100 * self.score, "macro_f1": macro}
 
 
-from .srl_metrics import PredicateMetric, SpanSRLMetric, SRLMetric  # noqa: E402  (they build on Metric above)
-
-__all__ = ["AccuracyMetric", "AttachmentMetric", "ChunkMetric", "EntailmentMetric", "Metric", "PredicateMetric",
-           "RelatednessMetric", "SRLMetric", "SpanSRLMetric", "f1", "pearson"]
+__all__ = ["AccuracyMetric", "AttachmentMetric", "ChunkMetric", "EntailmentMetric", "Metric", "RelatednessMetric", "f1",
+           "pearson"]

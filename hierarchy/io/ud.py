@@ -20,10 +20,10 @@ from conllu.models import Metadata, Token, TokenList
 from conllu.parser import DEFAULT_FIELDS, parse_comment_line, parse_id_value
 from conllu.serializer import serialize_field
 
-from hierarchy.corpus.sentence import Sentence, read_sentences
-from hierarchy.errors import CorpusError
-from hierarchy.fileio import atomic_write
-from hierarchy.trees import find_cycle
+from hierarchy.io.errors import CorpusError
+from hierarchy.io.fileio import atomic_write
+from hierarchy.io.sentence import Sentence, read_sentences
+from hierarchy.io.trees import find_cycle
 
 N_COLUMNS = len(DEFAULT_FIELDS)  # 10: ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC
 

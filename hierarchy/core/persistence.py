@@ -19,13 +19,12 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from .config import Config, read_config, save_config
-from .errors import ConfigError
-from .fileio import atomic_write, read_text, resolve_resource, umask
-from .model import Hierarchy
-from .modules.transformer import ENCODER_EXPECTED, encoder_files, encoder_identity
-from .vocab import Vocabs
-
+from hierarchy.core.config import Config, read_config, save_config
+from hierarchy.core.model import Hierarchy
+from hierarchy.core.vocab import Vocabs
+from hierarchy.io.errors import ConfigError
+from hierarchy.io.fileio import atomic_write, read_text, resolve_resource, umask
+from hierarchy.modules.transformer import ENCODER_EXPECTED, encoder_files, encoder_identity
 
 ENCODER = "encoder"  # a self-contained model directory's copy of its transformer encoder
 MANIFEST = "manifest.json"
