@@ -57,8 +57,33 @@ def read_inputs(files, input: str) -> list[tuple[str, object]]:
     if input not in INPUTS:
         raise HierarchyError(f"--input must be one of {', '.join(INPUTS)}, not '{input}'")
     if not files:
-        return [("<stdin>", _read_stdin(input))]
-    return [(str(path), read_conllu(path) if input == "conllu" else "\n".join(read_lines(path))) for path in files]
+        inputs = [("<stdin>", _read_stdin(input))]
+    else:
+        inputs = [(str(path), read_conllu(path) if input == "conllu" else "\n".join(read_lines(path)))
+                  for path in files]
+    if input == "text":
+        for name, text in inputs:
+            line = conllu_line(text)
+            if line:
+                raise HierarchyError(f"{name}:{line}: this looks like CoNLL-U (a '# sent_id' or '# text' comment, or "
+                                     "ten tab-separated columns); use --input conllu")
+    return inputs
+
+
+CONLLU_ROW = re.compile(r"\d+(?:[-.]\d+)?(?:\t[^\t]*){9}")  # ID and nine more tab-separated columns
+
+
+def conllu_line(text: str) -> int:
+    r"""The number of the first line of ``text`` that only CoNLL-U has (0: none): a ``# sent_id`` or ``# text``
+    comment, or a token row.
+
+    >>> conllu_line("A dog barks.\n\nIt runs."), conllu_line("x\n# sent_id = 1\n1\tA\t_\t_\t_\t_\t0\troot\t_\t_")
+    (0, 2)
+    """
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith(("# sent_id", "# text =", "# newdoc")) or CONLLU_ROW.fullmatch(line):
+            return number
+    return 0
 
 
 def _read_stdin(input: str):

@@ -3,6 +3,7 @@
 are imported by the commands that need them."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -19,8 +20,10 @@ from hierarchy import DISTRIBUTION
 from hierarchy.core.config import load_config
 from hierarchy.core.predict import MAX_SENTENCE_WORDS, check_precision
 from hierarchy.evaluation import data_options, gold_flags, run, score_table
+from hierarchy.io import signals
 from hierarchy.io.errors import HierarchyError
-from hierarchy.io.fileio import check_writable
+from hierarchy.io.fileio import check_writable, refuse_inside_model
+from hierarchy.io.signals import Terminated
 
 app = typer.Typer(
     help="Train, evaluate and apply a linguistic hierarchy (POS -> chunks -> dependencies) from CoNLL files.",
@@ -107,6 +110,7 @@ def train(
         raise typer.Exit(subprocess.call(command))
     from hierarchy.training import Trainer, check_output  # lazy: matplotlib
     from hierarchy.training.distributed import world  # lazy: the training package imports matplotlib
+    from hierarchy.training.lock import locked  # lazy: the training package imports matplotlib
 
     rank = world()[0]  # under torchrun, rank 0 alone owns the output
     out = output or recipe.with_suffix("")
@@ -118,15 +122,19 @@ def train(
         out = output or Path(config.train.output or recipe.with_suffix(""))
         if rank == 0:
             check_writable(out, directory=True)
-            check_output(out, resume, force)
-        trainer = Trainer(config, out, progress=not quiet)
-        state = trainer.fit(resume=resume)
+            refuse_inside_model(out, "--output", own=True)
+        # rank 0 takes the lock first, then decides whether the directory may be written, and holds it through
+        # the corpora's loading, the training and the last write
+        with locked(out) if rank == 0 else contextlib.nullcontext():
+            if rank == 0:
+                check_output(out, resume, force)
+            state = Trainer(config, out, progress=not quiet).fit(resume=resume)
     except HierarchyError as e:
         fail(e)
-    except KeyboardInterrupt:
-        typer.echo(f"interrupted; the last finished epoch is saved: continue with "
-                   f"hierarchy train {recipe} --output {out} --resume", err=True)
-        raise typer.Exit(130) from None
+    except (KeyboardInterrupt, Terminated) as e:
+        typer.echo(f"{'terminated' if isinstance(e, Terminated) else 'interrupted'}; the last finished epoch is "
+                   f"saved: continue with hierarchy train {recipe} --output {out} --resume", err=True)
+        raise typer.Exit(143 if isinstance(e, Terminated) else 130) from None
     if rank == 0:
         typer.echo(f"best dev score {state['best']:.2f} at epoch {state['best_epoch']}; model in {out}")
 
@@ -224,6 +232,7 @@ def annotate_command(
             raise HierarchyError(f"--batch-size must be at least 1, not {batch_size}")
         if output:
             check_writable(output)
+            refuse_inside_model(output, "--output", inputs=[*(files or []), *([pairs] if pairs else [])])
         if pairs:
             annotate_pairs(model_dir, pairs, files, format or "tsv", output, device, precision)
         else:
@@ -271,6 +280,7 @@ def ablate(
             raise HierarchyError(f"--seeds must be at least 1, not {seeds}")
         config = load_config(recipe, parse_overrides(ctx.args))
         check_writable(out, directory=True)
+        refuse_inside_model(out, "--output")
         results = run_ablation(config, target, out, seeds, progress=not quiet,
                                say=lambda text: typer.echo(text, err=True))
         plot_ablation(results, out / "ablation.png")
@@ -315,7 +325,9 @@ def os_error(e: OSError) -> str:
 
 def main():
     """Run the command; an operating-system error (permissions, a full disk, a path through a file) is one
-    ``error:`` line and exit status 2, like every other error a user can act on."""
+    ``error:`` line and exit status 2, like every other error a user can act on; SIGTERM ends it as Ctrl-C does,
+    with exit status 143."""
+    signals.install()
     try:
         try:
             app(prog_name="hierarchy")
@@ -325,6 +337,9 @@ def main():
         sys.stdout = open(os.devnull, "w")  # nothing more to flush at exit
         print(f"error: {os_error(e)}", file=sys.stderr)
         sys.exit(2)
+    except Terminated:
+        print("terminated (SIGTERM); no output was left half-written", file=sys.stderr)
+        sys.exit(143)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from hierarchy.core.persistence import load_config_file, load_model, resolve_dev
 from hierarchy.core.predict import Predictor, check_precision
 from hierarchy.io import read_conllu
 from hierarchy.io.errors import HierarchyError
-from hierarchy.io.fileio import check_writable
+from hierarchy.io.fileio import check_writable, refuse_inside_model
 from hierarchy.tasks import TASKS
 
 
@@ -67,6 +67,7 @@ def run(model_dir: Path, gold: dict, inject_parse=None, write_predictions=None, 
     if write_predictions:
         write_predictions = Path(write_predictions)
         check_writable(write_predictions, directory=True)
+        refuse_inside_model(write_predictions, "--write-predictions")
     data = load_config_file(model_dir / "config.toml").data
     for name, value in gold.items():
         if name in options:

@@ -4,13 +4,14 @@ their licenses, and its dev scores."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 
 from hierarchy import DISTRIBUTION
 from hierarchy.io.errors import ConfigError
-from hierarchy.io.fileio import check_writable
+from hierarchy.io.fileio import check_writable, refuse_inside_model
 from hierarchy.spacy_component import WRITERS
 from hierarchy.tasks import TASKS
 
@@ -20,6 +21,8 @@ UP_EWT = ("Universal PropBank English EWT", "CDLA-Sharing-1.0", "https://github.
 CONLL2000 = ("CoNLL-2000 chunking (WSJ)", "research use only (Penn Treebank WSJ text, no open license)",
              "https://www.clips.uantwerpen.be/conll2000/chunking/")
 SICK = ("SICK", "CC BY-NC-SA 3.0", "https://marcobaroni.org/composes/sick.html")
+PACKAGE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # what spaCy accepts as a pipeline's name
+
 #: Known corpora, recognised by a piece of their path (first match wins): name, license, URL.
 CORPORA = {"en_ewt-up": UP_EWT, "up-english-ewt": UP_EWT, "en_ewt-ud": UD_EWT, "ud-english-ewt": UD_EWT,
            "en_gum-ud": UD_GUM, "ud-english-gum": UD_GUM, "conll2000": CONLL2000, "sick": SICK}
@@ -87,11 +90,15 @@ def package_model(model_dir, out_dir, name: str = "hierarchy", force: bool = Fal
     """Write a spaCy pipeline directory (tokenizer, sentencizer, the component with the model inside) to
     ``out_dir``, atomically: it is built beside the target and renamed into place."""
     out_dir = Path(out_dir)
+    if not PACKAGE_NAME.fullmatch(name):
+        raise ConfigError(f"--name {name!r}: a package name is letters, digits and underscores, starting with a letter "
+                          "(spaCy's rule, e.g. en_hierarchy_ewt)")
     check_writable(out_dir, directory=True)
     model, target = Path(model_dir).resolve(), out_dir.resolve()
     if target == model or model in target.parents or target in model.parents:
         raise ConfigError(f"{out_dir}: the package would be written onto, into or above the model directory "
                           f"{model_dir} it is made from (choose another output)")
+    refuse_inside_model(out_dir, "the package")
     if out_dir.exists() and any(out_dir.iterdir()) and not force:
         raise ConfigError(f"{out_dir}: already exists; pass --force to overwrite")
     nlp = make_pipeline(model_dir, device="auto", store_path=False)

@@ -45,7 +45,7 @@ def test_toml_round_trip(tmp_path):
     assert from_dict(to_dict(config), "here") == config
     save_config(tiny_config(), tmp_path / "default.toml")  # empty tables (train.weights) survive too
     assert load_config(tmp_path / "default.toml") == tiny_config()
-    assert "format_version = 1" in (tmp_path / "config.toml").read_text()
+    assert f"format_version = {FORMAT_VERSION}" in (tmp_path / "config.toml").read_text()
 
 
 def test_defaults_are_valid_and_defaults_fill_missing_keys(tmp_path):
@@ -139,7 +139,7 @@ def test_override_needs_a_value():
         apply_override(tiny_config(), "train.epochs")
 
 
-@pytest.mark.parametrize("version", [0, 2, 99])
+@pytest.mark.parametrize("version", [0, 3, 99])
 def test_wrong_format_version(tmp_path, version):
     path = recipe(tmp_path, version=version)
     with pytest.raises(ConfigError) as e:

@@ -12,6 +12,7 @@ from conftest import ROOT, SAMPLE
 from typer.testing import CliRunner
 
 from hierarchy.cli import app
+from hierarchy.core.persistence import write_manifest
 
 CLI = [sys.executable, "-m", "hierarchy"]
 
@@ -129,6 +130,7 @@ def test_model_file_that_is_not_utf8(trained_model, text_file, tmp_path, name):
     shutil.copytree(trained_model, copy)
     with open(copy / name, "ab") as f:
         f.write(b"\n\xe9\n")
+    write_manifest(copy)  # as if saved so: the file is parsed (else the manifest refuses it first)
     result = invoke("annotate", copy, text_file)
     assert result.exit_code == 2 and f"{name}:" in result.stderr and "UTF-8" in result.stderr, result.stderr
 

@@ -26,7 +26,8 @@ from hierarchy.io.fileio import atomic_write, read_text
 from hierarchy.strategies import SAMPLERS, WEIGHTINGS
 from hierarchy.tasks import TASKS
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a model directory always has its manifest.json (1: recipes and models before)
+FORMAT_VERSIONS = (1, 2)  # what is read
 PRECISIONS = ("auto", "bf16", "fp32")  # train.precision, and annotation's (see core.predict.autocast)
 
 
@@ -330,6 +331,8 @@ def _convert(hint, value, where: str, key: str):
 def read_config(path, expected: str = "a TOML recipe") -> Config:
     """Read a TOML file into a Config; a missing or invalid file is an error naming it and ``expected``."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory (expected {expected})")
     if not path.is_file():
         raise ConfigError(f"{path}: file not found (expected {expected})")
     try:
@@ -350,8 +353,9 @@ def load_config(path, overrides: list[str] = ()) -> Config:
 
 def from_dict(table: dict, where: str) -> Config:
     version = table.get("format_version", FORMAT_VERSION)
-    if version != FORMAT_VERSION:
-        raise ConfigError(f"{where}: format_version {version} is not supported (expected {FORMAT_VERSION})")
+    if version not in FORMAT_VERSIONS:
+        raise ConfigError(f"{where}: format_version {version} is not supported (expected "
+                          f"{' or '.join(map(str, FORMAT_VERSIONS))})")
     train = table.get("train")
     if isinstance(train, dict) and "mode" in train:  # the name of train.sampling in recipes and models before it
         table = {**table, "train": {("sampling" if k == "mode" else k): v for k, v in train.items()}}

@@ -13,16 +13,17 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from hierarchy.core.config import Config, read_config, save_config
+from hierarchy.core.config import FORMAT_VERSION, Config, read_config, save_config
 from hierarchy.core.model import Hierarchy
 from hierarchy.core.vocab import Vocabs
-from hierarchy.io.errors import ConfigError
+from hierarchy.io.errors import ConfigError, HierarchyError
 from hierarchy.io.fileio import atomic_write, read_text, resolve_resource, umask
 from hierarchy.modules.transformer import ENCODER_EXPECTED, encoder_files, encoder_identity
 
@@ -40,8 +41,12 @@ def save_tensors(tensors: dict[str, torch.Tensor], path, metadata: dict[str, str
         save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp, metadata=metadata)
         os.chmod(tmp, 0o666 & ~umask())  # mkstemp (and save_file) make 0600; give the mode open() would
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         os.unlink(tmp)
+        if isinstance(e, SafetensorError):  # not an OSError: a full disk or a file-size limit reads like this
+            raise HierarchyError(f"{path}: cannot be written ({e})") from None
+        if isinstance(e, OSError) and e.filename is None:
+            raise OSError(e.errno, e.strerror or str(e), str(path)) from e
         raise
 
 
@@ -66,7 +71,7 @@ def save_model(model: Hierarchy, config: Config, vocabs: Vocabs, directory, copy
         model_config = dataclasses.replace(
             config.model, transformer=dataclasses.replace(config.model.transformer, path=ENCODER))
         config = dataclasses.replace(config, model=model_config)
-    save_config(config, directory / "config.toml")
+    save_config(dataclasses.replace(config, format_version=FORMAT_VERSION), directory / "config.toml")
     vocabs.save(directory / "vocab.json")
     save_tensors(model.state_dict(), directory / "weights.safetensors")
     if manifest:
@@ -98,9 +103,17 @@ def weights_header(path) -> dict[str, tuple[tuple[int, ...], str]]:
 
 
 def check_manifest(directory) -> None:
-    """Each file the manifest lists has the SHA-256 it records (a model saved without a manifest is not checked)."""
+    """Each file the manifest lists has the SHA-256 it records, checked before any of them is parsed. A model
+    directory of format 2 must have its manifest; one of format 1 (written before manifests were required) loads
+    without one, with a warning."""
     path = Path(directory) / MANIFEST
     if not path.is_file():
+        version = load_config_file(Path(directory) / "config.toml").format_version
+        if version >= 2:
+            raise ConfigError(f"{path}: file not found (a model directory of format_version {version} has one; if "
+                              "its training was interrupted, hierarchy train --resume completes it)")
+        warnings.warn(f"{path}: not found; the model's files are not checked (a model directory of format_version "
+                      f"{version})", stacklevel=2)
         return
     try:
         files = json.loads(read_text(path))["files"]
@@ -134,16 +147,21 @@ def load_model(directory, device="cpu") -> tuple[Hierarchy, Config, Vocabs]:
     directory = Path(directory)
     if not directory.is_dir():
         raise ConfigError(f"{directory}: model directory not found")
-    config = load_config_file(directory / "config.toml")
-    vocabs = Vocabs.load(directory / "vocab.json")
+    if not (directory / "config.toml").is_file():
+        raise ConfigError(f"{directory / 'config.toml'}: file not found (expected a model directory with config.toml)")
     weights = directory / "weights.safetensors"
     if not weights.is_file():
         raise ConfigError(f"{weights}: file not found (expected the model's weights)")
     check_manifest(directory)
+    config = load_config_file(directory / "config.toml")
+    vocabs = Vocabs.load(directory / "vocab.json")
     encoder = find_encoder(directory, config, vocabs)
-    with torch.device("meta"):  # the shapes the config implies, nothing allocated
-        expected = {k: (tuple(v.shape), v.dtype) for k, v in
-                    Hierarchy(config.model, vocabs, encoder, pretrained=False).state_dict().items()}
+    try:
+        with torch.device("meta"):  # the shapes the config implies, nothing allocated
+            expected = {k: (tuple(v.shape), v.dtype) for k, v in
+                        Hierarchy(config.model, vocabs, encoder, pretrained=False).state_dict().items()}
+    except (ValueError, KeyError, IndexError) as e:  # labels a head cannot take (a BIO label that is not BIO)
+        raise ConfigError(f"{directory / 'vocab.json'}: does not fit the model of config.toml ({e})") from None
     check_shapes(expected, weights_header(weights), weights)
     model = Hierarchy(config.model, vocabs, encoder, pretrained=False)
     try:

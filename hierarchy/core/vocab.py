@@ -49,7 +49,17 @@ class Vocabs:
 
     @classmethod
     def from_json(cls, table: dict) -> "Vocabs":
+        """The tables of :meth:`to_json`; a TypeError or ValueError names what is not as it should be."""
+        strings = lambda items: isinstance(items, list) and all(isinstance(s, str) for s in items)  # noqa: E731
         vectors = table.get("vectors")
+        if not (strings(table["words"]) and strings(table["chars"]) and isinstance(table["labels"], dict)
+                and all(strings(v) for v in table["labels"].values())):
+            raise TypeError("expected lists of strings: words, chars and each table of labels")
+        if vectors is not None and not (isinstance(vectors, dict) and strings(vectors["words"])
+                                        and isinstance(vectors["dim"], int) and vectors["dim"] > 0):
+            raise TypeError("expected vectors with a list of words and a positive dim")
+        if table.get("encoder") is not None and not isinstance(table["encoder"], dict):
+            raise TypeError("expected the encoder's identity as a table")
         return cls(
             Vocab(table["words"]), Vocab(table["chars"]),
             {k: Vocab(v, specials=()) for k, v in table["labels"].items()},
@@ -65,5 +75,5 @@ class Vocabs:
         text = read_text(path, "the model's vocab.json")
         try:
             return cls.from_json(json.loads(text))
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
-            raise ConfigError(f"{path}: not a valid vocabulary file ({e})") from None
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as e:
+            raise ConfigError(f"{path}: not a valid vocabulary file ({type(e).__name__}: {e})") from None

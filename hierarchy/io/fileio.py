@@ -31,9 +31,11 @@ def atomic_write(path, mode: str = "w", encoding: str | None = "utf-8"):
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError) and e.filename is None:  # a failed write or fsync names no file: name it
+            raise OSError(e.errno, e.strerror or str(e), str(path)) from e
         raise
 
 
@@ -46,6 +48,10 @@ def read_text(path, expected: str = "a file") -> str:
         raise CorpusError(path, None, f"file not found (expected {expected})") from None
     except IsADirectoryError:
         raise CorpusError(path, None, f"expected {expected}, found a directory") from None
+    except OSError as e:
+        if e.filename is None:  # an error while reading (EIO) names no file: name it
+            raise OSError(e.errno, e.strerror or str(e), str(path)) from e
+        raise
     return decode(data, path)
 
 
@@ -77,6 +83,27 @@ def check_writable(path, directory: bool = False) -> None:
         raise HierarchyError(f"{path}: cannot be created, {place} is a file (expected a directory)")
     if not os.access(place, os.W_OK | os.X_OK):
         raise HierarchyError(f"{path}: cannot write in {place} (permission denied)")
+
+
+def model_directory_of(path) -> Path | None:
+    """The model directory (one holding ``config.toml`` and ``weights.safetensors``) that ``path`` is or lies in."""
+    path = Path(path).resolve()
+    return next((place for place in (path, *path.parents)
+                 if (place / "config.toml").is_file() and (place / "weights.safetensors").is_file()), None)
+
+
+def refuse_inside_model(path, what: str, own: bool = False, inputs=()) -> None:
+    """Raise HierarchyError when writing ``path`` (the option ``what``) would overwrite or add to a model directory,
+    or overwrite one of ``inputs``; ``own``: ``path`` may itself be a model directory (a training run's own output,
+    which --resume and --force write), only not one inside another."""
+    path = Path(path)
+    found = model_directory_of(path.resolve().parent if own else path)
+    if found is not None:
+        place = "is" if found == path.resolve() else "is inside"
+        raise HierarchyError(f"{path}: {what} {place} the model directory {found}; choose a path outside it")
+    for source in inputs:
+        if path.exists() and Path(source).exists() and os.path.samefile(path, source):
+            raise HierarchyError(f"{path}: {what} is the input file {source}; it would be overwritten while read")
 
 
 PACKAGE_DIRS = ("MODEL_DIR", "DATA_DIR", "ROOT")  # where a package that ships weights says they are

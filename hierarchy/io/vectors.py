@@ -51,7 +51,20 @@ def _read_npy(path: Path) -> tuple[list[str], np.ndarray]:
     if matrix.ndim != 2 or matrix.shape[0] != len(words):
         raise CorpusError(path, None, f"expected a matrix of {len(words)} rows (one per word of its word list), "
                                       f"found shape {tuple(matrix.shape)}")
+    bad = np.flatnonzero(~np.isfinite(matrix).all(1))
+    if len(bad):
+        raise CorpusError(path, None, f"row {bad[0] + 1} (the word {words[bad[0]]!r}): expected finite numbers, found "
+                                      f"{non_finite(matrix[bad[0]])}")
     return words, matrix
+
+
+def non_finite(row: np.ndarray) -> str:
+    """The first value of ``row`` that is not a finite number, as text.
+
+    >>> non_finite(np.array([1.0, float("nan")]))
+    'nan'
+    """
+    return str(row[~np.isfinite(row)][0])
 
 
 def _word_list(path: Path) -> list[str]:
@@ -89,6 +102,8 @@ def _read_text(path: Path) -> tuple[list[str], np.ndarray]:
                     rows.append(np.asarray(parts[1:], dtype=np.float32))
                 except ValueError:
                     raise CorpusError(path, number, "expected a word followed by numbers") from None
+                if not np.isfinite(rows[-1]).all():
+                    raise CorpusError(path, number, f"expected finite numbers, found {non_finite(rows[-1])}")
                 words.append(parts[0])
     except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as e:
         raise CorpusError(path, None, f"expected UTF-8 text of word vectors ({e})") from None

@@ -43,6 +43,12 @@ def load_checkpoint(directory, model, optimizer) -> dict:
         raise ConfigError(f"{path}: not a valid checkpoint ({e})") from None
     if "state" not in meta:
         raise ConfigError(f"{path}: not a training checkpoint (no state in its metadata)")
+    try:
+        loop_state, param_groups = json.loads(meta["state"]), json.loads(meta.get("param_groups", ""))
+        assert isinstance(loop_state, dict) and isinstance(param_groups, list)
+    except (json.JSONDecodeError, AssertionError):
+        raise ConfigError(f"{path}: not a training checkpoint (its metadata is not the JSON state it should be)"
+                          ) from None
     state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
     expected = {k: (tuple(v.shape), v.dtype) for k, v in model.state_dict().items()}
     check_shapes(expected, {k: (tuple(v.shape), header_dtype(v.dtype)) for k, v in state.items()}, path)
@@ -53,9 +59,12 @@ def load_checkpoint(directory, model, optimizer) -> dict:
         if key.startswith("optim."):
             _, index, name = key.split(".", 2)
             slots.setdefault(int(index), {})[name] = value
-    optimizer.load_state_dict({"state": slots, "param_groups": json.loads(meta["param_groups"])})
+    try:
+        optimizer.load_state_dict({"state": slots, "param_groups": param_groups})
+    except (ValueError, KeyError, TypeError) as e:
+        raise ConfigError(f"{path}: the optimizer state does not fit this model ({e})") from None
     torch.set_rng_state(tensors["rng.torch"])
     cuda = [tensors[f"rng.cuda.{k}"] for k in range(torch.cuda.device_count()) if f"rng.cuda.{k}" in tensors]
     if cuda and len(cuda) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(cuda)
-    return json.loads(meta["state"])
+    return loop_state

@@ -1,6 +1,7 @@
 """One run per output directory: an advisory lock file holding the writer's pid. A second run into the same
 directory is one clear error; a lock left by a killed run (its pid gone) is taken over, and the temporary files
-the killed run left are removed."""
+the killed run left are removed. The lock is re-entrant within a process (``hierarchy train`` takes it before it
+reads the corpora, and the training loop takes it again)."""
 from __future__ import annotations
 
 import contextlib
@@ -10,6 +11,7 @@ from pathlib import Path
 from hierarchy.io.errors import ConfigError
 
 NAME = ".lock"
+_held: set[Path] = set()  # the directories this process holds the lock of
 
 
 def alive(pid: int) -> bool:
@@ -24,9 +26,13 @@ def alive(pid: int) -> bool:
 
 @contextlib.contextmanager
 def locked(directory):
-    """Hold ``directory``'s lock while the block runs (the directory is created); raises ConfigError when a live
-    process holds it."""
+    """Hold ``directory``'s lock while the block runs (the directory is created, and removed again when the block
+    leaves it empty); raises ConfigError when a live process holds it."""
     directory = Path(directory)
+    if directory.resolve() in _held:
+        yield
+        return
+    created = not directory.exists()
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / NAME
     for _ in range(2):
@@ -45,6 +51,7 @@ def locked(directory):
             path.unlink(missing_ok=True)  # stale: its run was killed
     else:
         raise ConfigError(f"{directory}: cannot take the lock {path}")
+    _held.add(directory.resolve())
     try:
         os.write(fd, str(os.getpid()).encode())
         os.close(fd)
@@ -52,4 +59,7 @@ def locked(directory):
             leftover.unlink(missing_ok=True)
         yield
     finally:
+        _held.discard(directory.resolve())
         path.unlink(missing_ok=True)
+        if created and not any(directory.iterdir()):  # a run that wrote nothing leaves nothing
+            directory.rmdir()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import random
 import time
 from pathlib import Path
@@ -26,7 +27,8 @@ from hierarchy.core.persistence import (
 )
 from hierarchy.core.predict import Predictor, autocast
 from hierarchy.core.vocab import Vocabs
-from hierarchy.io.errors import ConfigError
+from hierarchy.io import signals
+from hierarchy.io.errors import ConfigError, HierarchyError
 from hierarchy.io.fileio import atomic_write, resolve_resource
 from hierarchy.io.vectors import attach
 from hierarchy.io.vocab import sentences_of
@@ -131,6 +133,9 @@ class Trainer:
             results, _ = Predictor(self.model, self.vocabs, self.device).evaluate(self.dev_data or self.train_data)
             dev = {task: {name: m.values for name, m in metrics.items()} for task, metrics in results.items()}
             task_scores = {task: task_score(task, metrics) for task, metrics in results.items()}
+            for task, value in task_scores.items():
+                if not math.isfinite(value):
+                    self.diverged(f"the {task} dev score is {value}")
             score = self.selection_score(task_scores)
             self.sampler.update(task_scores)
             self.weighting.update(task_scores)
@@ -150,11 +155,12 @@ class Trainer:
             # --resume trains again to the same weights. The manifest last: loading refuses a model file or
             # metrics.json written after it (an interrupted epoch), and --resume completes the directory.
             if self.rank == 0:
-                if best:
-                    save_model(self.model, self.config, self.vocabs, self.output, manifest=False)
-                save_checkpoint(self.output, self.model, self.optimizer, state)
-                self.write_reports(state)
-                write_manifest(self.output)
+                with signals.deferred():  # Ctrl-C or SIGTERM here takes effect once the epoch's files agree
+                    if best:
+                        save_model(self.model, self.config, self.vocabs, self.output, manifest=False)
+                    save_checkpoint(self.output, self.model, self.optimizer, state)
+                    self.write_reports(state)
+                    write_manifest(self.output)
             self.say(f"epoch {epoch}/{cfg.epochs} ({seconds:.0f} s, {words / seconds:.0f} words/s) dev: "
                      + " | ".join(f"{task}: " + " ".join(dev_cells(task, dev[task]))
                                   for task in self.tasks if task in dev)
@@ -164,6 +170,13 @@ class Trainer:
             self.write_reports(state)
             write_manifest(self.output)
         return state
+
+    def diverged(self, what: str) -> None:
+        """Stop a run whose loss or dev score stopped being a number: one error naming it and the epoch; the model
+        directory keeps the best epoch before it."""
+        kept = "the best model of the epochs before is kept" if self.epoch > 1 else "no model was saved"
+        raise HierarchyError(f"{self.output}: training diverged: {what} in epoch {self.epoch} ({kept}); try a "
+                             "lower train.lr or check the inputs (word vectors, corpora) for extreme values")
 
     def say(self, text: str) -> None:
         if self.progress and self.rank == 0:
@@ -233,7 +246,10 @@ class Trainer:
             for task, batch in zip(step.tasks, step.batches):
                 batch = batch.to(self.device)
                 losses[task] = self.task_loss(task, batch)
-                totals[task] += losses[task].item()
+                value = losses[task].item()
+                if not math.isfinite(value):
+                    self.diverged(f"the {task} loss is {value}")
+                totals[task] += value
                 counts[task] += 1
                 words += batch.n_words()
             extra = cfg.delta * regularization(lower, anchor) if single and cfg.delta > 0 and lower else None
