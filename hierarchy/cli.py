@@ -17,9 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hierarchy import DISTRIBUTION
-from hierarchy.core.config import load_config
-from hierarchy.core.predict import MAX_SENTENCE_WORDS, check_precision
-from hierarchy.evaluation import data_options, gold_flags, run, score_table
+from hierarchy.core.ranges import MAX_SENTENCE_WORDS
 from hierarchy.io import signals
 from hierarchy.io.errors import HierarchyError
 from hierarchy.io.fileio import check_writable, refuse_inside_model
@@ -110,6 +108,7 @@ def train(
         raise typer.Exit(subprocess.call(command))
     from hierarchy.training import Trainer, check_output  # lazy: matplotlib
     from hierarchy.training.distributed import world  # lazy: the training package imports matplotlib
+    from hierarchy.core.config import load_config  # lazy: torch (the task specs)
     from hierarchy.training.lock import locked  # lazy: the training package imports matplotlib
 
     rank = world()[0]  # under torchrun, rank 0 alone owns the output
@@ -141,6 +140,8 @@ def train(
 
 def parse_gold_args(args: list[str]) -> tuple[dict, dict]:
     """``--conllu A --srl-format conll05`` -> ``({"conllu": Path("A")}, {"srl_format": "conllu05"})``."""
+    from hierarchy.evaluation import data_options, gold_flags  # lazy: torch (the task specs)
+
     flags, options, files, chosen, i = gold_flags(), data_options(), {}, {}, 0
     expected = ", ".join([f"--{f} FILE" for f in flags] + [f"--{o.replace('_', '-')} VALUE" for o in options])
     while i < len(args):
@@ -164,13 +165,24 @@ def parse_gold_args(args: list[str]) -> tuple[dict, dict]:
 
 
 def evaluate_help() -> str:
+    from hierarchy.evaluation import data_options, gold_flags  # lazy: torch (the task specs)
+
     flags = "; ".join(f"--{flag} FILE: {', '.join(tasks)}" for flag, tasks in gold_flags().items())
     options = "; ".join(f"--{name.replace('_', '-')} {'|'.join(allowed)}" for name, allowed in data_options().items())
     return ("Score a model layer by layer on gold files (punctuation included, gold tokenization). "
             f"Gold files, each scoring the model's layers among: {flags}. Options of a file's format: {options}.")
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, help=evaluate_help())
+class EvaluateCommand(typer.core.TyperCommand):
+    """``evaluate``, whose help lists the tasks' gold files: made when it is shown (the task specs import torch)."""
+
+    def format_help(self, ctx, formatter):
+        self.help = evaluate_help()
+        return super().format_help(ctx, formatter)
+
+
+@app.command(cls=EvaluateCommand, context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+             short_help="Score a model layer by layer on gold files (evaluate --help lists them).")
 def evaluate(
     ctx: typer.Context,
     model_dir: Path = typer.Argument(..., readable=False, help="A trained model directory."),
@@ -184,6 +196,8 @@ def evaluate(
     precision: str = typer.Option("auto", help="auto (bf16 on CUDA, fp32 on CPU), bf16 (faster on CPUs with AMX or "
                                                "AVX512-BF16) or fp32."),
 ):
+    from hierarchy.evaluation import run, score_table  # lazy: torch
+
     try:
         files, options = parse_gold_args(ctx.args)
         evaluation = run(model_dir, files | options, inject_parse, write_predictions, device, batch_tokens, precision)
@@ -225,6 +239,7 @@ def annotate_command(
     """Annotate raw text (paragraphs split at blank lines) or CoNLL-U with POS, chunks and dependencies, or
     sentence pairs with relatedness and entailment."""
     from hierarchy.annotate import annotate_files, annotate_pairs  # lazy: spaCy
+    from hierarchy.core.predict import check_precision  # lazy: torch
 
     try:
         check_precision(precision)
@@ -273,6 +288,7 @@ def ablate(
     feeding several), at the same budget and seeds; print the target's dev score per variant, write ablation.json
     and ablation.png. Rerun to resume. Recipe keys can be overridden: --train.epochs=2."""
     from hierarchy.ablate import plot_ablation, run_ablation  # lazy: matplotlib
+    from hierarchy.core.config import load_config  # lazy: torch (the task specs)
 
     out = output or Path(str(recipe.with_suffix("")) + f"-ablate-{target}")
     try:

@@ -87,3 +87,12 @@ def test_a_resource_is_a_path_or_an_installed_package(tmp_path):
 def test_no_recipe_points_into_site_packages():
     found = [p.name for p in (ROOT / "models").glob("*.toml") if "site-packages" in p.read_text()]
     assert not found, found
+
+
+def test_the_command_line_starts_without_torch():
+    """`hierarchy --help` and `--version` import neither torch, spaCy, transformers nor matplotlib: the commands
+    import what they need (the start-up time itself is measured in benchmarks, not here)."""
+    code = ("import sys, hierarchy.cli; heavy = [m for m in ('torch', 'spacy', 'transformers', 'matplotlib') "
+            "if m in sys.modules]; print(','.join(heavy))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr

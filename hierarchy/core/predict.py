@@ -10,12 +10,12 @@ import torch
 
 from hierarchy.core.batching import batches
 from hierarchy.core.config import PRECISIONS
+from hierarchy.core.ranges import MAX_SENTENCE_WORDS
 from hierarchy.io import Sentence
 from hierarchy.io.errors import ConfigError
 from hierarchy.io.pairs import as_pair
 from hierarchy.tasks import TASKS
 
-MAX_SENTENCE_WORDS = 500  # longer sentences are predicted in pieces (memory and time grow with its square)
 
 
 def autocast(device: torch.device, precision: str = "auto"):

@@ -1,10 +1,13 @@
 """The range of a numeric recipe key, declared on its field (``epochs: int = bounded(30, AT_LEAST_1)``): a value
 outside it (or NaN) is a recipe error naming the key, the range and the value, before anything is read or
-allocated (:meth:`hierarchy.core.config.Config.validate`)."""
+allocated (:meth:`hierarchy.core.config.Config.validate`). And the length limit of prediction. Nothing here imports
+torch (the command line reads it for its options)."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+
+MAX_SENTENCE_WORDS = 500  # longer sentences are predicted in pieces (memory and time grow with its square)
 
 
 @dataclass(frozen=True)
