@@ -174,11 +174,15 @@ def evaluate_help() -> str:
 
 
 class EvaluateCommand(typer.core.TyperCommand):
-    """``evaluate``, whose help lists the tasks' gold files: made when it is shown (the task specs import torch)."""
+    """``evaluate``, whose help lists the tasks' gold files: made when it is read (the task specs import torch)."""
 
-    def format_help(self, ctx, formatter):
-        self.help = evaluate_help()
-        return super().format_help(ctx, formatter)
+    @property
+    def help(self) -> str:
+        return evaluate_help()
+
+    @help.setter
+    def help(self, value) -> None:
+        """Click sets it when it builds the command: the property above is the help."""
 
 
 @app.command(cls=EvaluateCommand, context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
