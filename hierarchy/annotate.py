@@ -1,8 +1,8 @@
 """``hierarchy annotate``: files in, annotations out, through the one prediction path (read once, predict once,
 write once).
 
-Input: raw text (paragraphs split at blank lines, then tokenized and sentence-split by spaCy's English tokenizer
-and sentencizer) or CoNLL-U (the file's tokenization and sentences kept). Output:
+Input: raw text (paragraphs split at blank lines, then tokenized and sentence-split by spaCy's tokenizer and
+sentencizer of the model's language, ``model.lang``) or CoNLL-U (the file's tokenization and sentences kept). Output:
 
 - ``conllu``: CoNLL-U Plus. UPOS, XPOS, HEAD and DEPREL in their columns (the root's DEPREL is UD's ``root``); the
   layers CoNLL-U has no column for in columns of their own, each task's (``TaskSpec.writers.conllu``), declared on
@@ -267,10 +267,10 @@ def annotate_files(model_dir, files=(), input: str = "text", format: str = "conl
         raise ConfigError(f"{model_dir}: model directory not found")
     inputs = read_inputs(files, input)  # all input is read (and checked) before the model loads
     torch_device = resolve_device(device)
-    model, _, vocabs = load_model(model_dir, torch_device)
+    model, config, vocabs = load_model(model_dir, torch_device)
     predictor = Predictor(model, vocabs, torch_device, precision, max_words=max_words)
     tasks = predictor.tasks("sentence")
-    nlp = sentencizer()
+    nlp = sentencizer(config.model.lang)
     if input == "text":
         units = [(name, p) for name, text in inputs for p in paragraphs(text)]
         n_words = sum(len(p.split()) for _, p in units)

@@ -106,9 +106,9 @@ def train(
         command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
                    "-m", "hierarchy", "train", *without_option(sys.argv[2:], "--nproc")]
         raise typer.Exit(subprocess.call(command))
+    from hierarchy.core.config import load_config  # lazy: torch (the task specs)
     from hierarchy.training import Trainer, check_output  # lazy: matplotlib
     from hierarchy.training.distributed import world  # lazy: the training package imports matplotlib
-    from hierarchy.core.config import load_config  # lazy: torch (the task specs)
     from hierarchy.training.lock import locked  # lazy: the training package imports matplotlib
 
     rank = world()[0]  # under torchrun, rank 0 alone owns the output
@@ -264,18 +264,28 @@ def annotate_command(
 @app.command()
 def package(
     model_dir: Path = typer.Argument(..., readable=False, help="A trained model directory."),
-    out_dir: Path = typer.Argument(..., readable=False, help="The spaCy pipeline directory to write."),
-    name: str = typer.Option("hierarchy", help="The pipeline's name in meta.json."),
-    force: bool = typer.Option(False, metavar="", help="Overwrite an existing directory."),
+    out_dir: Path = typer.Argument(..., readable=False, help="The spaCy pipeline directory to write (--build none), "
+                                                             "or where dist/ gets the distribution."),
+    build: str = typer.Option("none", help="none (a directory spacy.load opens), wheel or sdist (installable)."),
+    name: Optional[str] = typer.Option(None, help="The package's name.", show_default="hierarchy_LANG_MODELDIR"),
+    package_version: str = typer.Option("0.1.0", "--version", help="The package's version."),
+    license: Optional[str] = typer.Option(None, help="The license of training corpora whose README names none."),
+    scores: Optional[Path] = typer.Option(None, readable=False, help="Test scores for the model card: the JSON "
+                                                                      "of hierarchy evaluate --json."),
+    force: bool = typer.Option(False, metavar="", help="Overwrite an existing directory or distribution."),
 ):
-    """Write a directory spacy.load() opens: English tokenizer, sentencizer and the model as a component."""
+    """A model as a spaCy pipeline: a directory spacy.load() opens (its language's tokenizer, a sentencizer, the
+    model as a component) or an installable wheel or sdist of one, each with a model card (README.md, meta.json)."""
     from hierarchy.package import package_model  # lazy: spaCy
 
     try:
-        package_model(model_dir, out_dir, name, force)
+        written = package_model(model_dir, out_dir, name, force, build, package_version, license, scores)
     except HierarchyError as e:
         fail(e)
-    typer.echo(f"spaCy pipeline in {out_dir}: spacy.load({str(out_dir)!r})")
+    if build == "none":
+        typer.echo(f"spaCy pipeline in {written}: spacy.load({str(written)!r})")
+    else:
+        typer.echo(f"{written}: pip install {written}, then spacy.load(...) or hierarchy.load(...) by its name")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -1,112 +1,129 @@
-"""``hierarchy package``: a trained model as a spaCy pipeline directory (tokenizer, sentencizer and the
-``hierarchy`` component with the model inside) with a ``meta.json`` naming its layers, its training corpora and
-their licenses, and its dev scores."""
+"""``hierarchy package``: a trained model as a spaCy pipeline directory (its language's tokenizer, a sentencizer and
+the ``hierarchy`` component with the model inside), or as an installable wheel or sdist of one, with a model card
+(:mod:`hierarchy.card`)."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import tempfile
+import time
+from importlib.metadata import PackageNotFoundError, packages_distributions, version
 from pathlib import Path
 
 from hierarchy import DISTRIBUTION
-from hierarchy.io.errors import ConfigError
-from hierarchy.io.fileio import check_writable, refuse_inside_model
-from hierarchy.spacy_component import WRITERS
-from hierarchy.tasks import TASKS
+from hierarchy.card import package_meta, readme
+from hierarchy.core.persistence import encoder_package, load_config_file
+from hierarchy.distribution import VERSION, package_files, write_sdist, write_wheel
+from hierarchy.io import read_conllu
+from hierarchy.io.errors import ConfigError, HierarchyError
+from hierarchy.io.fileio import check_writable, read_text, refuse_inside_model
 
-UD_EWT = ("UD English EWT", "CC BY-SA 4.0", "https://github.com/UniversalDependencies/UD_English-EWT")
-UD_GUM = ("UD English GUM", "CC BY-NC-SA 4.0", "https://github.com/UniversalDependencies/UD_English-GUM")
-UP_EWT = ("Universal PropBank English EWT", "CDLA-Sharing-1.0", "https://github.com/UniversalPropositions/UP-1.0")
-CONLL2000 = ("CoNLL-2000 chunking (WSJ)", "research use only (Penn Treebank WSJ text, no open license)",
-             "https://www.clips.uantwerpen.be/conll2000/chunking/")
-SICK = ("SICK", "CC BY-NC-SA 3.0", "https://marcobaroni.org/composes/sick.html")
 PACKAGE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # what spaCy accepts as a pipeline's name
-
-#: Known corpora, recognised by a piece of their path (first match wins): name, license, URL.
-CORPORA = {"en_ewt-up": UP_EWT, "up-english-ewt": UP_EWT, "en_ewt-ud": UD_EWT, "ud-english-ewt": UD_EWT,
-           "en_gum-ud": UD_GUM, "ud-english-gum": UD_GUM, "conll2000": CONLL2000, "sick": SICK}
+BUILDS = ("none", "wheel", "sdist")
+SPEED_WORDS = 3000  # the annotation speed in the card is measured on up to this many words of the dev corpus
 
 
-def corpus_source(path: str) -> dict:
-    """Name, license and URL of a training corpus, recognised from its path."""
-    lowered = path.replace("\\", "/").lower()
-    for piece, (name, license, url) in CORPORA.items():
-        if piece in lowered:
-            return {"name": name, "license": license, "url": url}
-    if "data/sample/" in lowered:
-        return {"name": "hierarchy sample data", "license": _project_license(), "url": ""}
-    return {"name": Path(path).name, "license": "unknown (see the corpus's own license)", "url": ""}
+def default_name(model_dir, lang: str) -> str:
+    """``hierarchy_<lang>_<the model directory's name>``, in the characters a package name may have.
+
+    >>> default_name("models/jmt-ewt-minilm", "en")
+    'hierarchy_en_jmt_ewt_minilm'
+    """
+    return f"hierarchy_{lang}_" + re.sub(r"[^A-Za-z0-9_]+", "_", Path(model_dir).resolve().name).strip("_").lower()
 
 
-def _project_license() -> str:
-    from importlib.metadata import PackageNotFoundError, metadata
-
+def requirements(config) -> list[str]:
+    """What a packaged model needs: this project in a compatible version range and, for a frozen transformer that
+    came from an installed package, that package (not a copy of its weights)."""
     try:
-        return metadata(DISTRIBUTION).get("License") or "MIT"
+        own = version(DISTRIBUTION)
     except PackageNotFoundError:
-        return "MIT"
+        own = "0.1.0"
+    major, minor = (int(x) for x in own.split(".")[:2])
+    upper = f"{major}.{minor + 1}" if major == 0 else f"{major + 1}"
+    out = [f"{DISTRIBUTION}>={own},<{upper}"]
+    module = encoder_package(config)
+    if module:
+        dist = packages_distributions().get(module.split(".")[0], [module.replace("_", "-")])[0]
+        out.append(f"{dist}=={version(dist)}")
+    return out
 
 
-def package_meta(component, name: str) -> dict:
-    """spaCy's meta.json fields for a packaged model: layers, corpora and their licenses, dev scores."""
-    from importlib.metadata import PackageNotFoundError, version
+def annotation_speed(nlp, config) -> dict:
+    """Words per second of ``nlp`` (the packaged pipeline) on up to :data:`SPEED_WORDS` words of the model's dev
+    corpus, when it is CoNLL-U and readable here; empty otherwise."""
+    import torch
 
-    try:
-        own_version = version(DISTRIBUTION)
-    except PackageNotFoundError:
-        own_version = "0.0.0"
-    data, sources, corpora = component.config.data, {}, {}
-    keys = dict.fromkeys(k for task in component.model.depth
-                         for k in (TASKS[task].data_key, TASKS[task].data_key + "_dev"))
-    for key in keys:
-        path = getattr(data, key)
-        if path:
-            source = corpus_source(path)
-            corpora[key] = {"path": path, **source}
-            sources.setdefault(source["name"], source)
-    dev = component.metrics.get("dev", {})
-    performance = {}  # spaCy's score names, from metrics.json's dev scores (percent) as each layer's writer maps them
-    for task in component.layers:
-        for key, (group, metric) in WRITERS[task].performance.items():
-            score = dev.get(task, {}).get(group, {}).get(metric)
-            if score is not None:
-                performance[key] = score / 100
-    layers = ", ".join(TASKS[t].title for t in component.layers)
-    return {
-        "name": name, "version": own_version,
-        "description": f"The hierarchy model ({layers}) as a spaCy pipeline: English tokenizer, sentencizer and the "
-                       "'hierarchy' component.",
-        "license": "; ".join(f"{s['license']} ({s['name']})" for s in sources.values()),
-        "sources": list(sources.values()),
-        "requirements": [f"{DISTRIBUTION}>={own_version}"],
-        "performance": performance,
-        "hierarchy": {"layers": component.layers, "model_layers": list(component.model.depth), "corpora": corpora,
-                      "dev_scores": dev},
-    }
+    path = next((getattr(config.data, key) for key in ("deps_dev", "pos_dev") if getattr(config.data, key)), "")
+    if not path.endswith(".conllu") or not Path(path).is_file():
+        return {}
+    texts, words = [], 0
+    for sentence in read_conllu(path):
+        if words >= SPEED_WORDS:
+            break
+        texts.append(" ".join(sentence.words))
+        words += len(sentence)
+    list(nlp.pipe(texts[:5]))  # warm up
+    start = time.perf_counter()
+    list(nlp.pipe(texts))
+    from hierarchy.training.loop import machine  # lazy: the training package imports matplotlib
+
+    hardware = machine(torch.device("cpu"))
+    return {"words_per_second": words / (time.perf_counter() - start), "words": words, "text": Path(path).name,
+            "threads": torch.get_num_threads(), "precision": nlp.get_pipe("hierarchy").cfg["precision"],
+            "cpu": hardware["cpu"]}
 
 
-def package_model(model_dir, out_dir, name: str = "hierarchy", force: bool = False) -> Path:
-    """Write a spaCy pipeline directory (tokenizer, sentencizer, the component with the model inside) to
-    ``out_dir``, atomically: it is built beside the target and renamed into place."""
+def package_model(model_dir, out_dir, name: str | None = None, force: bool = False, build: str = "none",
+                  package_version: str = "0.1.0", license: str | None = None, scores=None) -> Path:
+    """Package ``model_dir`` into ``out_dir``: with ``build="none"`` the spaCy pipeline directory itself (tokenizer,
+    sentencizer, the component with the model inside), built beside the target and renamed into place; with
+    ``"wheel"`` or ``"sdist"`` an installable distribution in ``out_dir/dist``. ``name``: the package's (default
+    :func:`default_name`); ``license``: the license of corpora whose README gives none; ``scores``: a JSON file of
+    ``hierarchy evaluate --json`` (test scores for the card). Returns the directory or the distribution file."""
     out_dir = Path(out_dir)
+    if build not in BUILDS:
+        raise ConfigError(f"--build must be one of {', '.join(BUILDS)}, not '{build}'")
+    if not Path(model_dir).is_dir():
+        raise ConfigError(f"{model_dir}: model directory not found")
+    config = load_config_file(Path(model_dir) / "config.toml")
+    name = name if name is not None else default_name(model_dir, config.model.lang)
     if not PACKAGE_NAME.fullmatch(name):
         raise ConfigError(f"--name {name!r}: a package name is letters, digits and underscores, starting with a letter "
                           "(spaCy's rule, e.g. en_hierarchy_ewt)")
+    if not re.fullmatch(VERSION, package_version):
+        raise ConfigError(f"--version {package_version!r}: expected a version such as 1.0.0 (PEP 440)")
+    test_scores = read_scores(scores) if scores else None
     check_writable(out_dir, directory=True)
     model, target = Path(model_dir).resolve(), out_dir.resolve()
     if target == model or model in target.parents or target in model.parents:
         raise ConfigError(f"{out_dir}: the package would be written onto, into or above the model directory "
                           f"{model_dir} it is made from (choose another output)")
     refuse_inside_model(out_dir, "the package")
-    if out_dir.exists() and any(out_dir.iterdir()) and not force:
-        raise ConfigError(f"{out_dir}: already exists; pass --force to overwrite")
+    final = out_dir if build == "none" else out_dir / "dist" / (
+        f"{name}-{package_version}-py3-none-any.whl" if build == "wheel" else f"{name}-{package_version}.tar.gz")
+    if (final.is_dir() and any(final.iterdir()) or final.is_file()) and not force:
+        raise ConfigError(f"{final}: already exists; pass --force to overwrite")
     nlp = make_pipeline(model_dir, device="auto", store_path=False)
-    nlp.meta.update(package_meta(nlp.get_pipe("hierarchy"), name))
+    component = nlp.get_pipe("hierarchy")
+    meta = package_meta(component, name, package_version, requirements(config), license, test_scores,
+                        annotation_speed(nlp, config))
+    nlp.meta.update(meta)
+    card = readme(meta, read_text(Path(model_dir) / "config.toml"))
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.", suffix=".tmp"))
     try:
         nlp.to_disk(tmp)
+        (tmp / "README.md").write_text(card, encoding="utf-8")
+        if build != "none":
+            files = package_files(tmp, meta, card)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            built = (write_wheel if build == "wheel" else write_sdist)(files, meta, card, tmp)
+            os.replace(built, final)
+            shutil.rmtree(tmp)
+            return final
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)  # mkdtemp made it private
@@ -119,9 +136,21 @@ def package_model(model_dir, out_dir, name: str = "hierarchy", force: bool = Fal
     return out_dir
 
 
+def read_scores(path) -> dict:
+    """Test scores for the card: the JSON ``hierarchy evaluate --json`` prints (``{task: {metric: values}}``)."""
+    try:
+        scores = json.loads(read_text(path, "the JSON of hierarchy evaluate --json"))
+        assert isinstance(scores, dict) and all(isinstance(v, dict) for v in scores.values())
+    except (json.JSONDecodeError, AssertionError):
+        raise HierarchyError(f"{path}: expected the JSON of hierarchy evaluate --json ({{task: {{metric: ...}}}})"
+                             ) from None
+    return scores
+
+
 def make_pipeline(model_dir, device: str = "auto", batch_size: int = 256, store_path: bool = True,
                   precision: str = "auto"):
-    """``spacy.blank("en")`` + sentencizer + the ``hierarchy`` component loaded from ``model_dir``.
+    """``spacy.blank(lang)`` + sentencizer + the ``hierarchy`` component loaded from ``model_dir`` (``lang``: the
+    model's ``model.lang``).
 
     With ``store_path=False`` the pipeline's config does not name ``model_dir`` (``model = ""``): the model is
     read with ``from_disk``, so a pipeline saved from it depends on nothing outside its own directory.
@@ -131,7 +160,8 @@ def make_pipeline(model_dir, device: str = "auto", batch_size: int = 256, store_
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise ConfigError(f"{model_dir}: model directory not found")
-    nlp = spacy.blank("en")
+    lang = load_config_file(model_dir / "config.toml").model.lang
+    nlp = spacy.blank(lang)
     nlp.add_pipe("sentencizer")
     config = {"model": str(model_dir.resolve()) if store_path else "", "device": device, "batch_size": batch_size,
               "precision": precision}

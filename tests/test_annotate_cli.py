@@ -147,7 +147,7 @@ def test_package_loads_in_a_fresh_process(trained_model, tmp_path):
     assert meta["hierarchy"]["layers"] == ["pos", "chunks", "deps"]
     assert meta["hierarchy"]["corpora"]["pos"]["path"].endswith("train.conllu")
     assert meta["sources"][0]["license"] == "MIT"
-    assert meta["requirements"] == ["hierarchy-nlp>=0.1.0"]  # not "hierarchy": another project on PyPI
+    assert meta["requirements"] == ["hierarchy-nlp>=0.1.0,<0.2"]  # not "hierarchy": another project on PyPI
     assert "upos:NOUN" in meta["labels"]["hierarchy"] and "rels:nsubj" in meta["labels"]["hierarchy"]
     dev = json.loads((trained_model / "metrics.json").read_text())["dev"]
     assert meta["performance"]["dep_las"] == pytest.approx(dev["deps"]["deps"]["las"] / 100)

@@ -27,7 +27,12 @@ MAX_POSITIONS = 16  # 14 pieces a window besides [CLS] and [SEP]
 @pytest.fixture(scope="module")
 def encoder(tmp_path_factory):
     """A BERT of 2 layers of 8 units whose pieces are letters (``##x`` inside a word) and a few words."""
-    path = tmp_path_factory.mktemp("tiny-bert")
+    return tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+def tiny_bert(path):
+    """Write :func:`encoder`'s BERT into the directory ``path``; return it."""
+    path.mkdir(parents=True, exist_ok=True)
     pieces = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *string.ascii_lowercase, *string.digits,
               *(f"##{c}" for c in string.ascii_lowercase + string.digits), *".,!?'-:;()\"$%&/", "the", "a", "of"]
     if int(transformers.__version__.split(".")[0]) >= 5:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib.util
+import re
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -118,6 +120,7 @@ class TransformerConfig:
 
 @dataclass
 class ModelConfig:
+    lang: str = "en"  # the spaCy language whose tokenizer and sentence splitter read raw text ("de", "fr"...)
     word_dim: int = bounded(100, AT_LEAST_1)
     chars: str = "cnn"  # character features: "cnn", "lstm" or "none"
     char_dim: int = bounded(32, AT_LEAST_1)
@@ -223,6 +226,9 @@ class Config:
         if transformer.pooling not in ("first", "mean"):
             raise ConfigError(f"{where}: model.transformer.pooling must be 'first' or 'mean', not "
                               f"'{transformer.pooling}'")
+        if not spacy_language(self.model.lang):
+            raise ConfigError(f"{where}: model.lang '{self.model.lang}' is not a language spaCy has (expected a code "
+                              "such as 'en', 'de' or 'fr': a folder of spacy/lang)")
         if self.model.chars not in ("cnn", "lstm", "none"):
             raise ConfigError(f"{where}: model.chars must be 'cnn', 'lstm' or 'none', not '{self.model.chars}'")
         for key, known in (("sampling", SAMPLERS), ("weighting", WEIGHTINGS)):
@@ -274,6 +280,13 @@ def numeric_values(config: Config) -> list[tuple[str, str, object, Range | None]
     walk(config.model, "model", "model")
     walk(config.train, "train", "train")
     return out
+
+
+def spacy_language(code: str) -> bool:
+    """Whether spaCy has the language ``code`` (``spacy/lang/<code>``), found without importing spaCy."""
+    spec = importlib.util.find_spec("spacy")
+    return bool(re.fullmatch(r"[a-z]{2,3}", code)) and spec is not None and spec.origin is not None and \
+        (Path(spec.origin).parent / "lang" / code / "__init__.py").is_file()
 
 
 def is_number(value) -> bool:

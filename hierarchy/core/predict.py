@@ -17,7 +17,6 @@ from hierarchy.io.pairs import as_pair
 from hierarchy.tasks import TASKS
 
 
-
 def autocast(device: torch.device, precision: str = "auto"):
     """bf16 autocast where ``precision`` asks for it: ``auto`` on CUDA only, ``bf16`` on any device (on a CPU it
     pays only where the CPU computes in bf16 natively, AMX or AVX512-BF16), ``fp32`` nowhere. ``bf16`` on a CPU

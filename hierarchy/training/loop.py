@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
+import platform
 import random
 import time
 from pathlib import Path
@@ -293,12 +295,27 @@ class Trainer:
         save_json(
             {"best_epoch": state["best_epoch"], "dev": state.get("best_dev", {}), "epochs": state["epoch"],
              "train_seconds": state["seconds"], "train_words_per_second": state["words"] / max(state["seconds"], 1e-9),
-             "device": str(self.device), **self.sampler.summary(), **self.weighting.summary()},
+             "device": str(self.device), "hardware": machine(self.device), **self.sampler.summary(),
+             **self.weighting.summary()},
             self.output / "metrics.json",
         )
         plot_history(history, self.output / "dev-scores.png", state["best_epoch"])
         plot_weights(history, self.output / "weights.png")
         plot_mix(history, self.output / "mix.png")
+
+
+def machine(device) -> dict:
+    """What trained: the CPU's model name, its cores, torch's threads, and the GPU's name on CUDA."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    out = {"cpu": cpu, "cores": os.cpu_count(), "threads": torch.get_num_threads()}
+    if device.type == "cuda":
+        out["gpu"] = torch.cuda.get_device_name(device)
+    return out
 
 
 def size(items) -> str:
