@@ -23,14 +23,17 @@ sentencizer of the model's language, ``model.lang``) or CoNLL-U (the file's toke
 """
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
 import re
+import signal
 import sys
 import tempfile
 from pathlib import Path
 
+import torch
 from conllu.models import Token, TokenList
 from conllu.parser import DEFAULT_FIELDS
 
@@ -253,20 +256,26 @@ def crop_tree(svg: str, tree: dict) -> str:
 
 def annotate_files(model_dir, files=(), input: str = "text", format: str = "conllu", output=None,
                    device: str = "auto", batch_size: int = 256, progress: bool = True, precision: str = "auto",
-                   max_words: int = MAX_SENTENCE_WORDS) -> int:
+                   max_words: int = MAX_SENTENCE_WORDS, nproc: int = 1) -> int:
     """Annotate ``files`` (stdin when empty) and write ``format`` to ``output`` (stdout when None; a file is
     written atomically). Returns the number of sentences written. Sentences longer than ``max_words`` are
-    predicted in pieces, joined back (:class:`~hierarchy.core.predict.Predictor`)."""
+    predicted in pieces, joined back (:class:`~hierarchy.core.predict.Predictor`). ``nproc``: worker processes
+    (CPU), each predicting batches of ``batch_size`` paragraphs or sentences; the output keeps the input order."""
     from tqdm import tqdm
 
     if max_words < 1:
         raise HierarchyError(f"--max-sentence-words must be at least 1, not {max_words}")
+    if nproc < 1:
+        raise HierarchyError(f"--nproc must be at least 1, not {nproc}")
     if format not in FORMATS:
         raise HierarchyError(f"--format must be one of {', '.join(FORMATS)}, not '{format}'")
     if not Path(model_dir).is_dir():
         raise ConfigError(f"{model_dir}: model directory not found")
     inputs = read_inputs(files, input)  # all input is read (and checked) before the model loads
     torch_device = resolve_device(device)
+    if nproc > 1 and torch_device.type != "cpu":
+        raise HierarchyError(f"--nproc {nproc}: worker processes are for the CPU (device {torch_device.type}); on a "
+                             "GPU one process keeps it busy")
     model, config, vocabs = load_model(model_dir, torch_device)
     predictor = Predictor(model, vocabs, torch_device, precision, max_words=max_words)
     tasks = predictor.tasks("sentence")
@@ -286,19 +295,16 @@ def annotate_files(model_dir, files=(), input: str = "text", format: str = "conl
     bar = tqdm(total=len(units), unit="sentence" if input == "conllu" else "paragraph", file=sys.stderr,
                disable=not progress or n_words < PROGRESS_MIN_WORDS)
     count, previous, collected = 0, None, []
-    with atomic_write(output) if output else _Stdout() as f:
-        for start in range(0, len(units), batch_size):
-            chunk = units[start : start + batch_size]
-            if input == "text":
-                named = [(name, k, s) for name, p in chunk
-                         for k, s in enumerate(text_sentences(nlp, p, max_words))]
-            else:
-                named = [(name, 0, s) for name, s in chunk]
-            predicted = predictor([s for _, _, s in named], tasks)
-            for (name, k, gold), s in zip(named, predicted):
+    chunks = [units[start : start + batch_size] for start in range(0, len(units), batch_size)]
+    global _WORK
+    _WORK = (predictor, tasks, nlp, input, max_words)  # what the workers read (forked, they share it)
+    with atomic_write(output) if output else _Stdout() as f, workers(nproc) as pool:
+        results = pool.imap(_annotate_chunk, chunks) if pool else map(_annotate_chunk, chunks)
+        for chunk, predicted in zip(chunks, results):
+            for name, k, sent_id, s in predicted:
                 count += 1
                 if input == "conllu":
-                    sent_id = str(gold.meta.metadata.get("sent_id", count))
+                    sent_id = sent_id or str(count)
                 else:
                     sent_id = str(count)
                     comments = [f"# newdoc id = {name}"] if name != previous else []
@@ -316,6 +322,42 @@ def annotate_files(model_dir, files=(), input: str = "text", format: str = "conl
             f.write(html_page(nlp.vocab, collected, tasks))
     bar.close()
     return count
+
+
+_WORK = None  # (predictor, tasks, nlp, input, max_words) of the annotation under way
+
+
+def _annotate_chunk(chunk) -> list[tuple]:
+    """``(file name, paragraph's sentence number, sent_id or None, predicted Sentence)`` for each sentence of
+    ``chunk`` (paragraphs or CoNLL-U sentences, each with its file's name)."""
+    predictor, tasks, nlp, input, max_words = _WORK
+    if input == "text":
+        named = [(name, k, None, s) for name, p in chunk for k, s in enumerate(text_sentences(nlp, p, max_words))]
+    else:
+        named = [(name, 0, s.meta.metadata.get("sent_id") if s.meta else None, s) for name, s in chunk]
+    predicted = predictor([s for *_, s in named], tasks)
+    return [(name, k, None if sent_id is None else str(sent_id), s) for (name, k, sent_id, _), s in
+            zip(named, predicted)]
+
+
+@contextlib.contextmanager
+def workers(nproc: int):
+    """``nproc`` worker processes forked from this one (the model loaded once, shared copy-on-write), each on one
+    thread; None for one process (the work is done here)."""
+    if nproc == 1:
+        yield None
+        return
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(nproc, initializer=_worker_start) as pool:
+        yield pool
+
+
+def _worker_start() -> None:
+    """A worker: one thread; signals as by default (the parent handles Ctrl-C and SIGTERM, and ends the pool)."""
+    torch.set_num_threads(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 class _Stdout:

@@ -235,6 +235,8 @@ def annotate_command(
     quiet: bool = typer.Option(False, metavar="", help="No progress bar."),
     precision: str = typer.Option("auto", help="auto (bf16 on CUDA, fp32 on CPU), bf16 (faster on CPUs with AMX or "
                                                "AVX512-BF16) or fp32."),
+    nproc: int = typer.Option(1, help="Worker processes on the CPU, one thread each (the output keeps the input's "
+                                      "order)."),
     pairs: Optional[Path] = typer.Option(None, readable=False,
                                          help="Sentence pairs (SICK, or TSV / JSON lines with premise and hypothesis) "
                                               "instead: relatedness, entailment label and class probabilities per "
@@ -256,7 +258,7 @@ def annotate_command(
             annotate_pairs(model_dir, pairs, files, format or "tsv", output, device, precision)
         else:
             annotate_files(model_dir, files or [], input, format or "conllu", output, device, batch_size,
-                           progress=not quiet, precision=precision, max_words=max_sentence_words)
+                           progress=not quiet, precision=precision, max_words=max_sentence_words, nproc=nproc)
     except HierarchyError as e:
         fail(e)
 

@@ -114,7 +114,7 @@ def test_empty_input(trained_model):
     (["annotate", "{model}", "--format", "xml"], "--format must be one of conllu, jsonl, html, not 'xml'"),
     (["annotate", "{model}", "--input", "conllu", str(SAMPLE / "chunks-dev.txt")], "chunks-dev.txt:1: expected 10"),
     (["package", "{tmp}/missing", "{tmp}/out"], "missing: model directory not found"),
-    (["annotate", "{model}", "--precision", "fp16"], "precision must be one of auto, bf16, fp32, not 'fp16'"),
+    (["annotate", "{model}", "--precision", "fp16"], "precision must be one of auto, bf16, fp32, int8, not 'fp16'"),
 ])
 def test_bad_input(trained_model, tmp_path, args, message):
     result = invoke(*[a.format(tmp=tmp_path, model=trained_model) for a in args], input="Hello.")
@@ -198,3 +198,14 @@ def test_package_refuses_to_write_onto_into_or_above_its_model(trained_model, tm
         with pytest.raises(ConfigError, match="onto, into or above the model directory"):
             package_model(model, target, force=True)
     assert sorted(p.name for p in model.iterdir()) == before
+
+
+@pytest.mark.parametrize("input, path", [("text", None), ("conllu", SAMPLE / "dev.conllu")])
+def test_worker_processes_write_what_one_process_writes(trained_model, input, path):
+    """--nproc 2 (forked workers, batches of two paragraphs or sentences): the same output, in the input's order."""
+    args = ["annotate", trained_model, "--input", input, "--batch-size", "2", *([path] if path else [])]
+    text = None if path else TEXT * 3
+    one, two = invoke(*args, input=text), invoke(*args, "--nproc", "2", input=text)
+    assert one.exit_code == 0 and two.exit_code == 0, two.output
+    assert two.stdout == one.stdout and one.stdout.count("# sent_id") > 4
+    assert invoke(*args, "--nproc", "0", input=text).exit_code == 2

@@ -131,6 +131,23 @@ def test_annotate_batched_equals_one_by_one(nlp):
         assert nlp.annotate(sentences, batch_tokens=batch_tokens) == one_by_one, batch_tokens
 
 
+def test_int8_annotates_close_to_fp32(pair_model, nlp):
+    """precision="int8" (dynamic quantization of the linear layers, in place, once): every layer well-formed, labels
+    nearly all as in fp32; a model quantized stays so; on a GPU it is refused."""
+    sentences = read_conllu(SAMPLE / "dev.conllu") + read_conllu(SAMPLE / "train.conllu")
+    small = hierarchy.load(pair_model, device="cpu", precision="int8")
+    fp32, int8 = nlp.annotate(sentences), small.annotate(sentences)
+    assert small.model.quantized and not getattr(nlp.model, "quantized", False)
+    assert any(type(m).__module__.startswith("torch.ao.nn.quantized") for m in small.model.modules())
+    for s, words in zip(int8, sentences):
+        check_annotated(s, words.words, small.vocabs)
+    n = sum(map(len, sentences))
+    for field in ("upos", "xpos", "heads", "rels", "chunks"):
+        same = sum(x == y for a, b in zip(fp32, int8) for x, y in zip(getattr(a, field), getattr(b, field)))
+        assert same / n > 0.9, field
+    assert small.annotate(sentences) == int8
+
+
 @needs_bf16
 def test_bf16_annotates_close_to_fp32(pair_model, nlp):
     """precision="bf16" on the CPU: every layer well-formed, labels nearly all as in fp32 (bf16 rounding flips a
@@ -147,7 +164,7 @@ def test_bf16_annotates_close_to_fp32(pair_model, nlp):
     pairs = read_pairs(SAMPLE / "pairs-dev.txt")
     for a, b in zip(nlp.pairs(pairs), fast.pairs(pairs)):
         assert abs(a["relatedness"] - b["relatedness"]) < 0.1
-    with pytest.raises(ConfigError, match="precision must be one of auto, bf16, fp32, not 'fp16'"):
+    with pytest.raises(ConfigError, match="precision must be one of auto, bf16, fp32, int8, not 'fp16'"):
         hierarchy.load(pair_model, device="cpu", precision="fp16")
 
 

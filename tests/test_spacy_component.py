@@ -130,8 +130,8 @@ def test_bf16(trained_model):
 
 
 def test_precision(trained_model):
-    with pytest.raises(ConfigError, match="precision must be one of auto, bf16, fp32, not 'int8'"):
-        pipeline(trained_model, precision="int8")
+    with pytest.raises(ConfigError, match="precision must be one of auto, bf16, fp32, int8, not 'fp16'"):
+        pipeline(trained_model, precision="fp16")
 
 
 def test_missing_model_directory(tmp_path):

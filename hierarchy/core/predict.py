@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import warnings
 
 import torch
 
@@ -41,11 +42,26 @@ def cpu_runs_bf16() -> bool:
     return True
 
 
+ANNOTATION_PRECISIONS = (*PRECISIONS, "int8")  # int8: annotation only, on the CPU (see quantize)
+
+
 def check_precision(precision: str) -> str:
-    """``precision`` when it is one of :data:`PRECISIONS`; else a :class:`ConfigError`."""
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not '{precision}'")
+    """``precision`` when it is one of :data:`ANNOTATION_PRECISIONS`; else a :class:`ConfigError`."""
+    if precision not in ANNOTATION_PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(ANNOTATION_PRECISIONS)}, not '{precision}'")
     return precision
+
+
+def quantize(model) -> None:
+    """int8 dynamic quantization of every linear layer of ``model`` (the transformer input's among them), in place
+    and once: weights stored in int8, activations quantized batch by batch; the LSTMs stay fp32 (quantized, they
+    were slower). For annotation on the CPU."""
+    if getattr(model, "quantized", False):
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization is deprecated for torchao, which is not a dependency
+        torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+    model.quantized = True
 
 
 BREAKS = {",", ";", ":", ".", "!", "?", "--", ")"}  # a piece ends after one of these where it can
@@ -89,6 +105,10 @@ class Predictor:
         self.model, self.vocabs, self.batch_tokens, self.max_words = model, vocabs, batch_tokens, max_words
         self.device = device or next(model.parameters()).device
         self.precision = check_precision(precision)
+        if precision == "int8":
+            if self.device.type != "cpu":
+                raise ConfigError(f"precision int8 is for the CPU, not {self.device.type} (use bf16 on a GPU)")
+            quantize(model)
 
     def tasks(self, unit: str) -> list[str]:
         """The model's tasks over ``unit`` (``sentence`` or ``pair``), bottom first."""
