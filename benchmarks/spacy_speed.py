@@ -324,7 +324,7 @@ def main():
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--batch-size", type=int, default=64, help="Docs per nlp.pipe batch, (b) and (c)")
     parser.add_argument("--batch-tokens", type=int, default=4000, help="words per network batch, (a) and (b)")
-    parser.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
+    parser.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32", "int8"],
                         help="(a) and (b): auto (fp32 on CPU), or bf16 (fast on CPUs with AMX or AVX512-BF16)")
     parser.add_argument("--doc-sentences", type=int, default=10, help="sentences per Doc, (b) and (c)")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes; the fastest counts")
