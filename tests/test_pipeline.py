@@ -131,36 +131,36 @@ def test_annotate_batched_equals_one_by_one(nlp):
         assert nlp.annotate(sentences, batch_tokens=batch_tokens) == one_by_one, batch_tokens
 
 
-def test_int8_annotates_close_to_fp32(pair_model, nlp):
-    """precision="int8" (dynamic quantization of the linear layers, in place, once): every layer well-formed, labels
-    nearly all as in fp32; a model quantized stays so; on a GPU it is refused."""
+def annotated_close_to_fp32(nlp, other, share: float) -> list:
+    """``other`` (a Pipeline at another precision) annotates the sample sentences well-formed, with at least
+    ``share`` of each layer's labels as ``nlp`` (fp32) gives them; its annotations."""
     sentences = read_conllu(SAMPLE / "dev.conllu") + read_conllu(SAMPLE / "train.conllu")
-    small = hierarchy.load(pair_model, device="cpu", precision="int8")
-    fp32, int8 = nlp.annotate(sentences), small.annotate(sentences)
-    assert small.model.quantized and not getattr(nlp.model, "quantized", False)
-    assert any(type(m).__module__.startswith("torch.ao.nn.quantized") for m in small.model.modules())
-    for s, words in zip(int8, sentences):
-        check_annotated(s, words.words, small.vocabs)
+    fp32, out = nlp.annotate(sentences), other.annotate(sentences)
+    for s, words in zip(out, sentences):
+        check_annotated(s, words.words, other.vocabs)
     n = sum(map(len, sentences))
     for field in ("upos", "xpos", "heads", "rels", "chunks"):
-        same = sum(x == y for a, b in zip(fp32, int8) for x, y in zip(getattr(a, field), getattr(b, field)))
-        assert same / n > 0.9, field
-    assert small.annotate(sentences) == int8
+        same = sum(x == y for a, b in zip(fp32, out) for x, y in zip(getattr(a, field), getattr(b, field)))
+        assert same / n > share, field
+    return out
+
+
+def test_int8_annotates_close_to_fp32(pair_model, nlp):
+    """precision="int8" (dynamic quantization of the linear layers, in place, once): every layer well-formed, labels
+    nearly all as in fp32; a model quantized stays so."""
+    small = hierarchy.load(pair_model, device="cpu", precision="int8")
+    int8 = annotated_close_to_fp32(nlp, small, 0.9)
+    assert small.model.quantized and not getattr(nlp.model, "quantized", False)
+    assert any(type(m).__module__.startswith("torch.ao.nn.quantized") for m in small.model.modules())
+    assert small.annotate(read_conllu(SAMPLE / "dev.conllu") + read_conllu(SAMPLE / "train.conllu")) == int8
 
 
 @needs_bf16
 def test_bf16_annotates_close_to_fp32(pair_model, nlp):
     """precision="bf16" on the CPU: every layer well-formed, labels nearly all as in fp32 (bf16 rounding flips a
     few close calls, and batches of other shapes round otherwise, so it is not exactly batch-invariant)."""
-    sentences = read_conllu(SAMPLE / "dev.conllu") + read_conllu(SAMPLE / "train.conllu")
     fast = hierarchy.load(pair_model, device="cpu", precision="bf16")
-    fp32, bf16 = nlp.annotate(sentences), fast.annotate(sentences)
-    for s, words in zip(bf16, sentences):
-        check_annotated(s, words.words, fast.vocabs)
-    n = sum(map(len, sentences))
-    for field in ("upos", "xpos", "heads", "rels", "chunks"):
-        same = sum(x == y for a, b in zip(fp32, bf16) for x, y in zip(getattr(a, field), getattr(b, field)))
-        assert same / n > 0.95, field
+    annotated_close_to_fp32(nlp, fast, 0.95)
     pairs = read_pairs(SAMPLE / "pairs-dev.txt")
     for a, b in zip(nlp.pairs(pairs), fast.pairs(pairs)):
         assert abs(a["relatedness"] - b["relatedness"]) < 0.1
