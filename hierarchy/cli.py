@@ -287,7 +287,8 @@ def package(
     if build == "none":
         typer.echo(f"spaCy pipeline in {written}: spacy.load({str(written)!r})")
     else:
-        typer.echo(f"{written}: pip install {written}, then spacy.load(...) or hierarchy.load(...) by its name")
+        package = written.name.split("-")[0]
+        typer.echo(f"{written}: pip install {written}, then spacy.load({package!r}) or hierarchy.load({package!r})")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
