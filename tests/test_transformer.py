@@ -181,3 +181,26 @@ def test_a_model_refuses_another_encoder_and_a_package_carries_its_own(encoder, 
 def test_a_directory_that_is_no_model_is_one_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="not a Hugging Face model directory"):
         TransformerInput(tmp_path)
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_int8_quantizes_the_encoder_and_annotates_close_to_fp32(encoder, tmp_path, freeze):
+    """precision="int8": the encoder's linear layers become dynamically quantized ones (frozen or fine-tuned, in
+    place, once), the hierarchy's own layers stay fp32, and the labels stay nearly all as in fp32."""
+    import hierarchy
+
+    config = transformer_config(encoder, tmp_path, freeze, epochs=6, lr=0.03)
+    Trainer(config, tmp_path / "model", progress=False).fit()
+    sentences = read_conllu(SAMPLE / "dev.conllu")
+    fp32 = hierarchy.load(tmp_path / "model", device="cpu").annotate(sentences)
+    small = hierarchy.load(tmp_path / "model", device="cpu", precision="int8")
+    int8 = small.annotate(sentences)
+    quantized = lambda module: [m for m in module.modules() if type(m).__module__.startswith("torch.ao.nn")]  # noqa
+    assert quantized(small.model.embed.transformer.encoder) and small.model.quantized
+    assert not quantized(small.model.tasks)
+    n = sum(map(len, sentences))
+    for field in ("upos", "heads"):
+        same = sum(x == y for a, b in zip(fp32, int8) for x, y in zip(getattr(a, field), getattr(b, field)))
+        assert same / n > 0.9, field
+    assert small.annotate(sentences) == int8
+
