@@ -9,6 +9,7 @@ import hashlib
 import io
 import tarfile
 import zipfile
+from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as installed
 from pathlib import Path
 
@@ -57,6 +58,14 @@ include-package-data = true
 '''
 
 
+def own_version() -> str:
+    """This project's installed version ("0.0.0" when it runs from a checkout that is not installed)."""
+    try:
+        return installed(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
 def package_files(pipeline_dir: Path, meta: dict, card: str) -> dict[str, bytes]:
     """``{path in the distribution: content}``: the package's ``__init__.py``, ``meta.json``, README and the pipeline
     directory under ``<lang>_<name>-<version>/``, where spaCy's ``load_model_from_init_py`` looks for it."""
@@ -90,7 +99,7 @@ def write_wheel(files: dict[str, bytes], meta: dict, card: str, out_dir: Path) -
     info = f"{name}-{version}.dist-info"
     files = files | {
         f"{info}/METADATA": core_metadata(meta, card).encode(),
-        f"{info}/WHEEL": (f"Wheel-Version: 1.0\nGenerator: {DISTRIBUTION} {installed(DISTRIBUTION)}\n"
+        f"{info}/WHEEL": (f"Wheel-Version: 1.0\nGenerator: {DISTRIBUTION} {own_version()}\n"
                           "Root-Is-Purelib: true\nTag: py3-none-any\n").encode(),
         f"{info}/top_level.txt": f"{name}\n".encode(),
     }

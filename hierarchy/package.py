@@ -9,13 +9,13 @@ import re
 import shutil
 import tempfile
 import time
-from importlib.metadata import PackageNotFoundError, packages_distributions, version
+from importlib.metadata import packages_distributions, version
 from pathlib import Path
 
 from hierarchy import DISTRIBUTION
 from hierarchy.card import package_meta, readme
 from hierarchy.core.persistence import encoder_package, load_config_file
-from hierarchy.distribution import VERSION, package_files, write_sdist, write_wheel
+from hierarchy.distribution import VERSION, own_version, package_files, write_sdist, write_wheel
 from hierarchy.io import read_conllu
 from hierarchy.io.errors import ConfigError, HierarchyError
 from hierarchy.io.fileio import check_writable, read_text, refuse_inside_model
@@ -37,10 +37,7 @@ def default_name(model_dir, lang: str) -> str:
 def requirements(config) -> list[str]:
     """What a packaged model needs: this project in a compatible version range and, for a frozen transformer that
     came from an installed package, that package (not a copy of its weights)."""
-    try:
-        own = version(DISTRIBUTION)
-    except PackageNotFoundError:
-        own = "0.1.0"
+    own = own_version()
     major, minor = (int(x) for x in own.split(".")[:2])
     upper = f"{major}.{minor + 1}" if major == 0 else f"{major + 1}"
     out = [f"{DISTRIBUTION}>={own},<{upper}"]
