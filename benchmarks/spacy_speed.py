@@ -4,6 +4,8 @@
     python -m benchmarks.spacy_speed --device cuda         # the same on a GPU ((c) only where cupy is installed)
     python -m benchmarks.spacy_speed --runs component --batch-size 256 --threads 2
     python -m benchmarks.spacy_speed --runs library,component --precision bf16   # CPUs with AMX or AVX512-BF16
+    python -m benchmarks.spacy_speed --model bilstm=DIR,minilm=DIR --precision fp32,bf16,int8 --processes 1,2
+                                                           # the whole table in one run (int8: transformer models)
     python -m benchmarks.spacy_speed --table               # print the table of finished runs again
     python -m benchmarks.spacy_speed --model /tmp/tiny --limit 200 --train-limit 500 --max-steps 20 \\
         --repeats 1 --out /tmp/speed --spacy-dir /tmp/speed/spacy-ewt     # smoke run
@@ -22,7 +24,10 @@ Runs, each in its own process (so its peak RSS is its own), over the dev text wi
 
 Speed is words per second of the best of ``--repeats`` timed passes after a warm-up on the first 50 sentences; the
 inputs (Sentences or Docs) are made before the clock starts. Peak RSS is ``ru_maxrss`` right after the timed passes.
-``--precision bf16`` runs (a) and (b) under bf16 autocast (results in ``RUN-DEVICE-bf16.json``, beside the fp32 ones).
+``--precision`` lists the precisions of (a) and (b) (bf16 autocast; int8 quantizes a transformer input, so a model
+without one has no int8 row), ``--model`` one model or several as ``LABEL=DIR``, ``--processes`` the ``n_process`` of
+``nlp.pipe`` for (b) and (c) (a pass then includes starting the worker processes); each combination is a run of its
+own, and results go to ``RUN-DEVICE-MODEL-PRECISION[-pN].json``.
 ``--threads`` sets ``torch.set_num_threads`` and ``OMP/MKL/OPENBLAS_NUM_THREADS`` in every run. Accuracies count
 punctuation: (a) with the project's metrics, (b) and (c) with spaCy's Scorer (``score_token_attr`` for pos and tag,
 ``score_deps`` with labels lowercased as spaCy's parser scores them, so ``ROOT`` = ``root``, but without the parser's
@@ -125,9 +130,10 @@ def library_scores(predicted, gold) -> dict:
 
 
 def stem(name: str, args) -> str:
-    """A run's file name: ``RUN-DEVICE``, plus ``-PRECISION`` for the hierarchy runs at a precision other than auto."""
-    tag = f"-{args.precision}" if args.precision != "auto" and name != "spacy" else ""
-    return f"{name}-{args.device}{tag}"
+    """A run's file name: ``RUN-DEVICE``, then for the hierarchy runs ``-MODEL-PRECISION`` (the model's label and
+    a precision other than auto), then ``-pN`` for N > 1 processes."""
+    tag = "" if name == "spacy" else f"-{args.model_label}" + (f"-{args.precision}" if args.precision != "auto" else "")
+    return f"{name}-{args.device}{tag}" + (f"-p{args.processes}" if args.processes > 1 else "")
 
 
 def one_run(name: str, args) -> dict:
@@ -137,7 +143,8 @@ def one_run(name: str, args) -> dict:
     torch.set_num_threads(args.threads)
     sentences = read_dev(args.limit)
     result = {"run": name, "device": args.device, "threads": args.threads, "sentences": len(sentences),
-              "words": sum(map(len, sentences)), "peak_gpu_mib": None}
+              "words": sum(map(len, sentences)), "peak_gpu_mib": None, "processes": args.processes,
+              "model": "-" if name == "spacy" else args.model_label}
     if name == "library":
         from hierarchy.core.persistence import load_model
         from hierarchy.core.predict import annotate
@@ -174,7 +181,7 @@ def one_run(name: str, args) -> dict:
             result["labels"] = {pipe: len(nlp.get_pipe(pipe).labels) for pipe in PIPELINE.split(",")}
 
         def run(docs):
-            return list(nlp.pipe(docs, batch_size=args.batch_size))
+            return list(nlp.pipe(docs, batch_size=args.batch_size, n_process=args.processes))
 
         def inputs(part):
             return make_docs(nlp.vocab, part, args.doc_sentences)
@@ -288,25 +295,43 @@ def train_spacy(args, env: dict) -> None:
     stamp.write_text(json.dumps(settings, indent=2))
 
 
+def cpu() -> str:
+    """The CPU's model name and the flags that decide precision and speed here."""
+    name, flags = "unknown", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and name == "unknown":
+                name = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    wanted = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8") if f in flags]
+    return f"{name}, {os.cpu_count()} cores, flags {' '.join(wanted) or 'none of avx2/avx512/amx'}"
+
+
 def table(out: Path) -> str:
     rows = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
-    rows.sort(key=lambda r: (r["device"] != "cpu", r["device"], r["setup"].endswith("bf16"), list(RUNS).index(r["run"])))
-    lines = ["| pipeline | device | setup | UPOS | XPOS | UAS | LAS | words/s | peak RSS MiB | peak GPU MiB |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    rows.sort(key=lambda r: (r["device"] != "cpu", r["device"], r.get("model", "-"), r["setup"].split(", ")[-1],
+                             list(RUNS).index(r["run"]), r.get("processes", 1)))
+    lines = ["| pipeline | model | device | setup | UPOS | XPOS | UAS | LAS | words/s | peak RSS MiB | peak GPU MiB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        where = f"{r['device']} ({r['threads']} thr)"
+        processes = r.get("processes", 1)
+        where = f"{r['device']} ({r['threads']} thr" + (f" x {processes} processes)" if processes > 1 else ")")
         if "skipped" in r:
-            lines.append(f"| {RUNS[r['run']]} | {where} | n/a: {r['skipped']} | | | | | | | |")
+            lines.append(f"| {RUNS[r['run']]} | {r.get('model', '-')} | {where} | n/a: {r['skipped']} | | | | | | | |")
             continue
         s = r["scores"]
         acc = " | ".join("-" if s[k] is None else f"{s[k]:.2f}" for k in ("upos", "xpos", "uas", "las"))
         gpu = "-" if r["peak_gpu_mib"] is None else f"{r['peak_gpu_mib']:.0f}"
-        lines.append(f"| {RUNS[r['run']]} | {where} | {r['setup']} | {acc} | {r['words_per_second']:.0f} "
+        lines.append(f"| {RUNS[r['run']]} | {r.get('model', '-')} | {where} | {r['setup']} | {acc} | {r['words_per_second']:.0f} "
                      f"| {r['peak_rss_mib']:.0f} | {gpu} |")
     texts = sorted({(r["sentences"], r["words"]) for r in rows})
     lines.append("")
     lines.append("EWT dev (" + "; ".join(f"{n} sentences, {w} words" for n, w in texts) + "), gold tokenization and "
-                 "sentence boundaries; accuracies in percent, punctuation included, LAS on full labels.")
+                 "sentence boundaries; accuracies in percent, punctuation included, LAS on full labels. "
+                 f"CPU: {cpu()}.")
     return "\n".join(lines)
 
 
@@ -314,7 +339,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", default=",".join(RUNS), help="comma-separated: " + ",".join(RUNS))
     parser.add_argument("--model", default=str(ROOT / "benchmarks" / "out" / "hierarchy"),
-                        help="a trained hierarchy model directory (benchmarks/jmt.py writes the default)")
+                        help="a trained hierarchy model directory (benchmarks/jmt.py writes the default), or several "
+                             "as LABEL=DIR,LABEL=DIR (e.g. bilstm=models/a,minilm=models/b)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "spacy-speed"))
     parser.add_argument("--spacy-dir", default=str(ROOT / "benchmarks" / "out" / "spacy-ewt"),
                         help="where spaCy's pipeline is converted, configured, trained and cached")
@@ -324,8 +350,11 @@ def main():
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--batch-size", type=int, default=64, help="Docs per nlp.pipe batch, (b) and (c)")
     parser.add_argument("--batch-tokens", type=int, default=4000, help="words per network batch, (a) and (b)")
-    parser.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32", "int8"],
-                        help="(a) and (b): auto (fp32 on CPU), or bf16 (fast on CPUs with AMX or AVX512-BF16)")
+    parser.add_argument("--precision", default="auto",
+                        help="(a) and (b), comma-separated: auto (fp32 on CPU), fp32, bf16 (fast on CPUs with AMX or "
+                             "AVX512-BF16), int8 (models with a transformer input)")
+    parser.add_argument("--processes", default="1", help="(b) and (c), comma-separated: nlp.pipe's n_process")
+    parser.add_argument("--model-label", default="hierarchy", help=argparse.SUPPRESS)
     parser.add_argument("--doc-sentences", type=int, default=10, help="sentences per Doc, (b) and (c)")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes; the fastest counts")
     parser.add_argument("--limit", type=int, help="only the first N dev sentences (smoke runs)")
@@ -333,8 +362,10 @@ def main():
     parser.add_argument("--table", action="store_true", help="only print the table of finished runs")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    from hierarchy.core.persistence import load_config_file
     out = Path(args.out)
     if args.one:
+        args.processes = int(args.processes)
         result = one_run(args.one, args)
         (out / f"{stem(args.one, args)}.json").write_text(json.dumps(result, indent=2))
         return
@@ -343,25 +374,55 @@ def main():
         unknown = [name for name in runs if name not in RUNS]
         if unknown:
             sys.exit(f"unknown run {', '.join(unknown)} (expected some of {', '.join(RUNS)})")
+        models = dict(m.split("=", 1) if "=" in m else ("hierarchy", m) for m in args.model.split(","))
+        precisions = args.precision.split(",")
+        processes = [int(n) for n in args.processes.split(",")]
+        if set(precisions) - {"auto", "fp32", "bf16", "int8"} or min(processes) < 1:
+            sys.exit(f"--precision {args.precision} / --processes {args.processes}: expected auto, fp32, bf16, int8 "
+                     "and numbers of at least 1")
         if not DEV.is_file() or ("spacy" in runs and not TRAIN.is_file()):
             sys.exit(f"needs UD English EWT in {EWT} (see data/README.md)")
-        if {"library", "component"} & set(runs) and not (Path(args.model) / "config.toml").is_file():
-            sys.exit(f"{args.model}: no trained hierarchy model (run benchmarks/jmt.py --runs hierarchy, or --model)")
+        for path in models.values() if {"library", "component"} & set(runs) else ():
+            if not (Path(path) / "config.toml").is_file():
+                sys.exit(f"{path}: no trained hierarchy model (run benchmarks/jmt.py --runs hierarchy, or --model)")
         out.mkdir(parents=True, exist_ok=True)
         threads = str(args.threads)
         env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
         if "spacy" in runs:
             train_spacy(args, env)
-        for name in runs:  # one after another: timings of runs in parallel would disturb each other
+        plan = []  # (run, model label, model directory, precision, processes)
+        for name in runs:
+            if name == "spacy":
+                plan += [(name, "-", next(iter(models.values())), "auto", n) for n in processes]
+                continue
+            for label, path in models.items():
+                transformer = bool(load_config_file(Path(path) / "config.toml").model.transformer.path)
+                plan += [(name, label, path, precision, n) for precision in precisions
+                         for n in (processes if name == "component" else [1])
+                         if precision != "int8" or transformer]  # int8 quantizes a transformer input
+        for name, label, path, precision, n in plan:  # one after another: parallel timings would disturb each other
+            args.model_label, args.precision, args.processes = label, precision, n
             (out / f"{stem(name, args)}.json").unlink(missing_ok=True)  # no stale row when the run fails
             with open(out / f"{stem(name, args)}.log", "w") as log:
-                paths = ["--model", Path(args.model).resolve(), "--out", out.resolve(), "--spacy-dir",
-                         Path(args.spacy_dir).resolve()]  # the child runs in ROOT
-                cmd = [sys.executable, "-m", __spec__.name, *sys.argv[1:], *paths, "--one", name]
+                cmd = [sys.executable, "-m", __spec__.name, *child_args(args), "--model", Path(path).resolve(),
+                       "--model-label", label, "--precision", precision, "--processes", n, "--out", out.resolve(),
+                       "--spacy-dir", Path(args.spacy_dir).resolve(), "--one", name]  # the child runs in ROOT
                 code = subprocess.run(list(map(str, cmd)), cwd=ROOT, env=env, stdout=log,
                                       stderr=subprocess.STDOUT).returncode
-            print(f"{name}: exit {code}" + (f", see {out / f'{stem(name, args)}.log'}" if code else ""), flush=True)
+            print(f"{stem(name, args)}: exit {code}" + (f", see {out / f'{stem(name, args)}.log'}" if code else ""),
+                  flush=True)
     print(table(out))
+
+
+def child_args(args) -> list:
+    """The options a run's own process takes from this one (the per-run ones are given apart)."""
+    out = []
+    for key in ("max_steps", "eval_frequency", "threads", "device", "batch_size", "batch_tokens", "doc_sentences",
+                "repeats", "limit", "train_limit"):
+        value = getattr(args, key)
+        if value is not None:
+            out += [f"--{key.replace('_', '-')}", value]
+    return out
 
 
 if __name__ == "__main__":
