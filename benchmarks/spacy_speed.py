@@ -339,7 +339,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", default=",".join(RUNS), help="comma-separated: " + ",".join(RUNS))
     parser.add_argument("--model", default=str(ROOT / "benchmarks" / "out" / "hierarchy"),
-                        help="a trained hierarchy model directory (benchmarks/jmt.py writes the default), or several "
+                        help="a trained hierarchy model directory (python -m benchmarks.jmt writes the default), or several "
                              "as LABEL=DIR,LABEL=DIR (e.g. bilstm=models/a,minilm=models/b)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "spacy-speed"))
     parser.add_argument("--spacy-dir", default=str(ROOT / "benchmarks" / "out" / "spacy-ewt"),
@@ -384,7 +384,7 @@ def main():
             sys.exit(f"needs UD English EWT in {EWT} (see data/README.md)")
         for path in models.values() if {"library", "component"} & set(runs) else ():
             if not (Path(path) / "config.toml").is_file():
-                sys.exit(f"{path}: no trained hierarchy model (run benchmarks/jmt.py --runs hierarchy, or --model)")
+                sys.exit(f"{path}: no trained hierarchy model (run python -m benchmarks.jmt --runs hierarchy, or --model)")
         out.mkdir(parents=True, exist_ok=True)
         threads = str(args.threads)
         env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
