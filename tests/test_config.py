@@ -222,13 +222,14 @@ def test_threads_must_not_be_negative(tmp_path):
 
 
 def test_every_numeric_key_has_a_range_and_each_range_is_enforced():
-    """Walks every numeric value of a recipe (config.numeric_values): each has a range on its field, and a value just
+    """Walks every numeric value of a recipe (ranges.numeric_values): each has a range on its field, and a value just
     outside each range (and NaN for the float ones) is one clear error naming the key."""
     import math
 
     from conftest import tiny_config
 
-    from hierarchy.core.config import LayerConfig, numeric_values
+    from hierarchy.core.config import LayerConfig
+    from hierarchy.core.ranges import numeric_values
 
     def full():
         config = tiny_config()
@@ -254,7 +255,7 @@ def test_every_numeric_key_has_a_range_and_each_range_is_enforced():
 
 
 def apply_bad(config, key: str, value) -> str:
-    """Set ``key`` (a key of config.numeric_values) of ``config`` to ``value``; the name the error should give."""
+    """Set ``key`` (a key of ranges.numeric_values) of ``config`` to ``value``; the name the error should give."""
     section, *rest = key.split(".")
     if key.startswith("model.layers."):
         setattr(config.model.layers[0], rest[-1], int(value) if value == value else value)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import tomli_w
 
-from hierarchy.core.ranges import AT_LEAST_0, AT_LEAST_1, FRACTION, POSITIVE, Range, bounded
+from hierarchy.core.ranges import AT_LEAST_0, AT_LEAST_1, FRACTION, POSITIVE, Range, bounded, numeric_values
 from hierarchy.io.errors import ConfigError
 from hierarchy.io.fileio import atomic_write, read_text
 from hierarchy.strategies import SAMPLERS, WEIGHTINGS
@@ -256,41 +256,11 @@ class Config:
                 raise ConfigError(f"{where}: task '{task}' has no training corpus: set data.{tasks[task].data_key}")
 
 
-def numeric_values(config: Config) -> list[tuple[str, str, object, Range | None]]:
-    """Every numeric value of ``config`` with its range (None: unbounded), as ``(key, where, value, range)``:
-    ``("model.layers.size", "model.layers[2].size", 128, Range(1))``, ``("train.weights.*", "train.weights.pos", 0.5,
-    Range(0))``..."""
-    data = config.data.to_dict()
-    out = [(f"data.{key}", f"data.{key}", data[key], limit) for key, (_, limit) in DataConfig.SETTINGS.items()
-           if is_number(data[key])]
-
-    def walk(node, key: str, where: str) -> None:
-        for f in dataclasses.fields(node):
-            value, limit = getattr(node, f.name), f.metadata.get("range")
-            if dataclasses.is_dataclass(value):
-                walk(value, f"{key}.{f.name}", f"{where}.{f.name}")
-            elif isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
-                for k, item in enumerate(value):
-                    walk(item, f"{key}.{f.name}", f"{where}.{f.name}[{k}]")
-            elif isinstance(value, dict):
-                out.extend((f"{key}.{f.name}.*", f"{where}.{f.name}.{k}", v, limit) for k, v in value.items())
-            elif is_number(value):
-                out.append((f"{key}.{f.name}", f"{where}.{f.name}", value, limit))
-
-    walk(config.model, "model", "model")
-    walk(config.train, "train", "train")
-    return out
-
-
 def spacy_language(code: str) -> bool:
     """Whether spaCy has the language ``code`` (``spacy/lang/<code>``), found without importing spaCy."""
     spec = importlib.util.find_spec("spacy")
     return bool(re.fullmatch(r"[a-z]{2,3}", code)) and spec is not None and spec.origin is not None and \
         (Path(spec.origin).parent / "lang" / code / "__init__.py").is_file()
-
-
-def is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def unknown_key(key: str, known, prefix: str = "") -> str:

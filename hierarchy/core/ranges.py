@@ -1,9 +1,11 @@
-"""The range of a numeric recipe key, declared on its field (``epochs: int = bounded(30, AT_LEAST_1)``): a value
-outside it (or NaN) is a recipe error naming the key, the range and the value, before anything is read or
-allocated (:meth:`hierarchy.core.config.Config.validate`). And the length limit of prediction. Nothing here imports
-torch (the command line reads it for its options)."""
+"""The range of a numeric recipe key, declared on its field (``epochs: int = bounded(30, AT_LEAST_1)``), and the walk
+over a recipe's numeric values (:func:`numeric_values`) with which :meth:`hierarchy.core.config.Config.validate`
+checks them: a value outside its range (or NaN) is a recipe error naming the key, the range and the value, before
+anything is read or allocated. And the length limit of prediction. Nothing here imports torch (the command line reads
+it for its options)."""
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -49,3 +51,33 @@ def bounded(default, limit: Range):
     if callable(default):
         return field(default_factory=default, metadata={"range": limit})
     return field(default=default, metadata={"range": limit})
+
+
+def numeric_values(config) -> list[tuple[str, str, object, Range | None]]:
+    """Every numeric value of ``config`` with its range (None: unbounded), as ``(key, where, value, range)``:
+    ``("model.layers.size", "model.layers[2].size", 128, Range(1))``, ``("train.weights.*", "train.weights.pos", 0.5,
+    Range(0))``..."""
+    data = config.data.to_dict()
+    out = [(f"data.{key}", f"data.{key}", data[key], limit) for key, (_, limit) in config.data.SETTINGS.items()
+           if is_number(data[key])]
+
+    def walk(node, key: str, where: str) -> None:
+        for f in dataclasses.fields(node):
+            value, limit = getattr(node, f.name), f.metadata.get("range")
+            if dataclasses.is_dataclass(value):
+                walk(value, f"{key}.{f.name}", f"{where}.{f.name}")
+            elif isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
+                for k, item in enumerate(value):
+                    walk(item, f"{key}.{f.name}", f"{where}.{f.name}[{k}]")
+            elif isinstance(value, dict):
+                out.extend((f"{key}.{f.name}.*", f"{where}.{f.name}.{k}", v, limit) for k, v in value.items())
+            elif is_number(value):
+                out.append((f"{key}.{f.name}", f"{where}.{f.name}", value, limit))
+
+    walk(config.model, "model", "model")
+    walk(config.train, "train", "train")
+    return out
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
