@@ -10,10 +10,9 @@ import zipfile
 import pytest
 import spacy
 from conftest import SAMPLE
-from typer.testing import CliRunner
+from test_annotate_cli import invoke
 
 from hierarchy.card import corpus_source, restrictiveness
-from hierarchy.cli import app
 
 TEXTS = ["The cat sat on the mat. It was happy.", "Dogs bark loudly!"]
 SCRIPT = """import json, sys, spacy, hierarchy
@@ -25,10 +24,6 @@ print(json.dumps({
     "hierarchy": [[s.words, s.upos, s.heads] for s in pipeline.annotate(texts)],
 }))
 """
-
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def install(artifact, target):

@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 import torch
 from conftest import ROOT, SAMPLE, tiny_config
+from test_annotate_cli import invoke
 from test_cli import assert_one_error
-from typer.testing import CliRunner
 
-from hierarchy.cli import app
 from hierarchy.core.persistence import MANIFEST, load_model, save_tensors
 from hierarchy.io.errors import ConfigError, CorpusError, HierarchyError
 from hierarchy.io.fileio import atomic_write
@@ -24,10 +23,6 @@ from hierarchy.training import Trainer
 from hierarchy.training.lock import NAME as LOCK
 
 CLI = [sys.executable, "-m", "hierarchy"]
-
-
-def invoke(*args, input=None):
-    return CliRunner().invoke(app, [str(a) for a in args], input=input)
 
 
 @pytest.fixture

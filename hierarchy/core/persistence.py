@@ -24,7 +24,8 @@ from hierarchy.core.config import FORMAT_VERSION, Config, read_config, save_conf
 from hierarchy.core.model import Hierarchy
 from hierarchy.core.vocab import Vocabs
 from hierarchy.io.errors import ConfigError, HierarchyError
-from hierarchy.io.fileio import PACKAGE_NAME, atomic_write, package_directory, read_text, resolve_resource, umask
+from hierarchy.io.fileio import (PACKAGE_NAME, atomic_write, naming, package_directory, read_text, resolve_resource,
+                                 umask)
 from hierarchy.modules.transformer import ENCODER_EXPECTED, encoder_files, encoder_identity
 
 ENCODER = "encoder"  # a self-contained model directory's copy of its transformer encoder
@@ -45,9 +46,7 @@ def save_tensors(tensors: dict[str, torch.Tensor], path, metadata: dict[str, str
         os.unlink(tmp)
         if isinstance(e, SafetensorError):  # not an OSError: a full disk or a file-size limit reads like this
             raise HierarchyError(f"{path}: cannot be written ({e})") from None
-        if isinstance(e, OSError) and e.filename is None:
-            raise OSError(e.errno, e.strerror or str(e), str(path)) from e
-        raise
+        raise naming(e, path)
 
 
 def save_json(obj, path) -> None:

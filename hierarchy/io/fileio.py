@@ -18,6 +18,16 @@ def umask() -> int:
     return mask
 
 
+def naming(error: BaseException, path) -> BaseException:
+    """``error`` itself, or, for an OSError that names no file (a failed read, write or fsync: EIO, a full disk), one
+    that names ``path``, so that its ``error:`` line says which file."""
+    if isinstance(error, OSError) and error.filename is None:
+        named = OSError(error.errno, error.strerror or str(error), str(path))
+        named.__cause__ = error
+        return named
+    return error
+
+
 @contextmanager
 def atomic_write(path, mode: str = "w", encoding: str | None = "utf-8"):
     """Yield a file handle; on success the file replaces ``path`` atomically, on error nothing is left."""
@@ -34,9 +44,7 @@ def atomic_write(path, mode: str = "w", encoding: str | None = "utf-8"):
     except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        if isinstance(e, OSError) and e.filename is None:  # a failed write or fsync names no file: name it
-            raise OSError(e.errno, e.strerror or str(e), str(path)) from e
-        raise
+        raise naming(e, path)
 
 
 def read_text(path, expected: str = "a file") -> str:
@@ -49,9 +57,7 @@ def read_text(path, expected: str = "a file") -> str:
     except IsADirectoryError:
         raise CorpusError(path, None, f"expected {expected}, found a directory") from None
     except OSError as e:
-        if e.filename is None:  # an error while reading (EIO) names no file: name it
-            raise OSError(e.errno, e.strerror or str(e), str(path)) from e
-        raise
+        raise naming(e, path)
     return decode(data, path)
 
 
