@@ -191,8 +191,8 @@ def test_missing_or_invalid_file(tmp_path):
 def test_jmt_recipe_loads_and_validates():
     config = load_config(ROOT / "models" / "jmt.toml")
     assert config.format_version == FORMAT_VERSION
-    assert config.tasks() == ["pos", "chunks", "mentions", "deps", "srl", "relatedness", "entailment"]
-    assert [layer.tasks for layer in config.model.layers] == [["pos"], ["chunks"], ["mentions"], ["deps"], ["srl"],
+    assert config.tasks() == ["pos", "chunks", "mentions", "deps", "coref", "srl", "relatedness", "entailment"]
+    assert [layer.tasks for layer in config.model.layers] == [["pos"], ["chunks"], ["mentions"], ["deps", "coref"], ["srl"],
                                                               ["relatedness"], ["entailment"]]
     assert config.train.sampling == "schedule" and config.train.delta > 0
     for task in config.tasks():  # the recipe's paths are relative to the repository root
@@ -240,7 +240,7 @@ def test_every_numeric_key_has_a_range_and_each_range_is_enforced():
 
     found = {key: (limit, value) for key, _, value, limit in numeric_values(full())}
     assert not [key for key, (limit, _) in found.items() if limit is None]
-    assert len(found) == 35 and {"data.holdout", "model.layers.heads", "train.weights.*"} <= found.keys()
+    assert len(found) == 38 and {"data.holdout", "model.layers.heads", "train.weights.*"} <= found.keys()
     for key, (limit, value) in found.items():
         bad = [limit.low - 1 if not limit.open_low else limit.low] if limit.low is not None else []
         if limit.high is not None:

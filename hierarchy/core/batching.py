@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import torch
 
 from hierarchy.core.vocab import Vocabs
+from hierarchy.io.documents import Document
 from hierarchy.io.pairs import Pair
 from hierarchy.io.vectors import lookup
 from hierarchy.io.vocab import normalize
@@ -40,8 +41,9 @@ class Batch:
     types: torch.Tensor | None = None  # each word's row of ``chars``
     vectors: torch.Tensor | None = None  # each word's row of the static vectors (models with vectors)
     texts: list[list[str]] = field(default_factory=list)  # each row's words (a transformer input reads them)
+    spans: torch.Tensor | None = None  # a document's given mentions [n, 2] (start, exclusive end), for a task to link
 
-    def to(self, device) -> "Batch":
+    def to(self, device) -> Batch:
         gold = {k: v.to(device, non_blocking=True) for k, v in self.gold.items()}
         return Batch(
             self.words.to(device, non_blocking=True),
@@ -54,6 +56,7 @@ class Batch:
             self.types.to(device, non_blocking=True),
             None if self.vectors is None else self.vectors.to(device, non_blocking=True),
             self.texts,
+            None if self.spans is None else self.spans.to(device, non_blocking=True),
         )
 
     def n_words(self) -> int:
@@ -106,6 +109,18 @@ def make_pair_batch(pairs, vocabs: Vocabs, index: list[int] | None = None, specs
     return batch
 
 
+def make_document_batch(document: Document, vocabs: Vocabs, index: list[int] | None = None, specs=()) -> Batch:
+    """One document's sentences (empty ones left out) as the rows of a batch, in order, so that its words in
+    document order are ``states[batch.mask]``; the gold tensors of the document task ``specs``; ``batch.spans``
+    from the document's ``given_mentions``."""
+    batch = make_batch([s for s in document.sentences if len(s)], vocabs)
+    batch.index = [0] if index is None else index
+    batch.gold = gold_tensors(specs, [document], vocabs, 0)
+    if document.get("given_mentions") is not None:
+        batch.spans = torch.tensor(document.get("given_mentions"), dtype=torch.long).reshape(-1, 2)
+    return batch
+
+
 def gold_tensors(specs, items, vocabs: Vocabs, seq_len: int) -> dict[str, torch.Tensor]:
     """The gold tensors of a batch of ``items`` (sentences, or pairs), as each task spec builds them."""
     return {name: tensor for spec in specs for name, tensor in spec.gold(items, vocabs, seq_len).items()}
@@ -136,9 +151,17 @@ def batches(sentences, vocabs: Vocabs, batch_tokens: int, shuffle: bool = False,
     """Yield :class:`Batch` objects over ``sentences`` (lazily, so a large corpus is padded one batch at a time);
     ``inject``: see :func:`make_batch`; ``specs``: the tasks whose gold tensors to build.
 
-    Over a list of :class:`~hierarchy.io.Pair` the batches are pair batches, bucketed by the longer sentence
+    Over a list of :class:`~hierarchy.io.documents.Document` each batch is one document
+    (:func:`make_document_batch`). Over a list of :class:`~hierarchy.io.Pair` the batches are pair batches, bucketed by the longer sentence
     of each pair (a pair pads to ``2 * max(len(premise), len(hypothesis))`` words).
     """
+    if sentences and isinstance(sentences[0], Document):  # a batch a document
+        order = list(range(len(sentences)))
+        if shuffle:
+            rng.shuffle(order)
+        for i in order:
+            yield make_document_batch(sentences[i], vocabs, [i], specs)
+        return
     pairs = bool(sentences) and isinstance(sentences[0], Pair)
     lengths = [2 * max(len(p.premise), len(p.hypothesis)) if pairs else len(p) for p in sentences]
     for group in buckets(lengths, batch_tokens, shuffle, rng):

@@ -83,7 +83,7 @@ class DataConfig:
         return self.defaults() | self.values
 
     @classmethod
-    def from_table(cls, table: dict, where: str, prefix: str = "data.") -> "DataConfig":
+    def from_table(cls, table: dict, where: str, prefix: str = "data.") -> DataConfig:
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: '{prefix.rstrip('.')}' must be a table")
         data, defaults = cls(), cls.defaults()
@@ -130,6 +130,9 @@ class ModelConfig:
     mlp_dim: int = bounded(128, AT_LEAST_1)  # hidden size of the tagging and chunking classifiers
     arc_dim: int = bounded(256, AT_LEAST_1)  # biaffine arc representation
     rel_dim: int = bounded(64, AT_LEAST_1)  # bilinear label representation
+    span_width: int = bounded(20, AT_LEAST_1)  # span tasks (coref): the longest candidate span, in words
+    span_ratio: float = bounded(0.4, POSITIVE)  # span tasks: candidates kept per word of a document
+    antecedents: int = bounded(50, AT_LEAST_1)  # coref: the kept spans before a span that it scores as antecedents
     dropout: float = bounded(0.33, FRACTION)
     word_dropout: float = bounded(0.1, FRACTION)  # replace a training word by the unknown word with this probability
     vectors: str = ""  # static word vectors (GloVe / word2vec text, .npy + word list, or a directory): see vectors.py

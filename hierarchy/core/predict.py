@@ -9,10 +9,11 @@ import warnings
 
 import torch
 
-from hierarchy.core.batching import batches
+from hierarchy.core.batching import batches, make_document_batch
 from hierarchy.core.config import PRECISIONS
 from hierarchy.core.ranges import MAX_SENTENCE_WORDS
 from hierarchy.io import Sentence
+from hierarchy.io.documents import Document
 from hierarchy.io.errors import ConfigError
 from hierarchy.io.pairs import as_pair
 from hierarchy.modules.transformer import TransformerInput
@@ -122,7 +123,7 @@ class Predictor:
             quantize(model)
 
     def tasks(self, unit: str) -> list[str]:
-        """The model's tasks over ``unit`` (``sentence`` or ``pair``), bottom first."""
+        """The model's tasks over ``unit`` (``sentence``, ``pair`` or ``document``), bottom first."""
         return [t for t in self.model.depth if TASKS[t].unit == unit]
 
     @torch.no_grad()
@@ -137,6 +138,8 @@ class Predictor:
         batches of other shapes). Sentences longer than ``max_words`` are predicted in pieces (not with
         ``inject``, whose heads may cross them).
         """
+        if items and isinstance(items[0], Document):
+            return self._documents(items, tasks)
         if inject is None and any(hasattr(item, "words") and len(item) > self.max_words for item in items):
             return self._in_pieces(items, tasks)
         unit = "pair" if items and not hasattr(items[0], "words") else "sentence"
@@ -168,6 +171,45 @@ class Predictor:
                         values = {name: v[row] for name, v in decoded[t].items()}
                         fields.update(TASKS[t].predictions(values, self.vocabs, items[k]))
                     out[k] = out[k] | fields if unit == "pair" else out[k].with_layers(**fields)
+        finally:
+            self.model.train(was_training)
+        return out
+
+    def _documents(self, documents, tasks) -> list:
+        """:meth:`__call__` over :class:`~hierarchy.io.documents.Document` objects, a batch each: the sentence
+        tasks' predictions go into its sentences, the document tasks' into the document (and, through their spec's
+        ``spread``, into its sentences too). Sentences are not cut into pieces here (``max_words``)."""
+        units = ("sentence", "document")
+        tasks = [t for t in (self.model.depth if tasks is None else tasks) if t in self.model.depth
+                 and TASKS[t].unit in units]
+        out = []
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            for document in documents:
+                keep = [k for k, s in enumerate(document.sentences) if len(s)]
+                if not tasks or not keep:
+                    out.append(document)
+                    continue
+                batch = make_document_batch(document, self.vocabs)
+                with autocast(self.device, self.precision):
+                    scores = self.model(batch.to(self.device), tasks)
+                    decoded = {t: self.model.tasks[t].decode(scores[t], batch) for t in tasks}
+                sentences = list(document.sentences)
+                for row, k in enumerate(keep):
+                    for t in tasks:
+                        if TASKS[t].unit == "sentence":
+                            values = {name: v[row] for name, v in decoded[t].items()}
+                            sentences[k] = sentences[k].with_layers(**TASKS[t].predictions(values, self.vocabs,
+                                                                                           sentences[k]))
+                document = dataclasses.replace(document, sentences=sentences)
+                for t in tasks:
+                    if TASKS[t].unit == "document":
+                        values = {name: v[0] for name, v in decoded[t].items()}
+                        document = document.with_layers(**TASKS[t].predictions(values, self.vocabs, document))
+                        if TASKS[t].spread:
+                            document = dataclasses.replace(document, sentences=TASKS[t].spread(document))
+                out.append(document)
         finally:
             self.model.train(was_training)
         return out

@@ -72,9 +72,9 @@ def parse_entity(value: str, etype: int = 1) -> list[tuple[str, str, str | None,
     return brackets
 
 
-def find_mentions(items, etype: int = 1, types: dict | None = None) -> list[tuple[int, int, str]]:
-    """All mentions of one sentence as ``(start, end, type)``, word indexes from 0, ``end`` exclusive, sorted
-    by start, longer first.
+def find_mentions(items, etype: int = 1, types: dict | None = None, ids: bool = False) -> list[tuple]:
+    """All mentions of one sentence as ``(start, end, type)`` (with ``ids``: ``(start, end, type, entity id)``),
+    word indexes from 0, ``end`` exclusive, sorted by start, longer first.
 
     ``items`` are ``(first, last, value)`` in file order: the Entity value of a line covering words ``first`` to
     ``last`` (a word ``i``: ``(i, i)``; an empty node after word ``i``: ``(i + 1, i)``). ``types`` maps entity
@@ -104,9 +104,9 @@ def find_mentions(items, etype: int = 1, types: dict | None = None) -> list[tupl
                                               "without an open mention of that entity")
                 start, end = starts.pop()[1], last + 1
                 if part is None:
-                    found.append([start, end, types[ident]])
+                    found.append([start, end, types[ident], ident])
                 elif part.startswith("1/") or ident not in parts:  # a first part starts a discontinuous mention
-                    parts[ident] = [start, end, types[ident]]
+                    parts[ident] = [start, end, types[ident], ident]
                     found.append(parts[ident])
                 else:  # a later part stretches it
                     parts[ident][0], parts[ident][1] = min(parts[ident][0], start), max(parts[ident][1], end)
@@ -114,7 +114,8 @@ def find_mentions(items, etype: int = 1, types: dict | None = None) -> list[tupl
         if starts:
             raise BracketError(starts[0][0], f"expected a closing bracket for entity {ident} in the sentence, "
                                              "found none")
-    return sorted(((start, end, kind) for start, end, kind in found if start < end), key=lambda m: (m[0], -m[1]))
+    found = sorted((tuple(m) if ids else tuple(m[:3]) for m in found if m[0] < m[1]), key=lambda m: (m[0], -m[1]))
+    return found
 
 
 def outermost_mentions(values, etype: int = 1, types: dict | None = None) -> list[tuple[int, int, str]]:
@@ -156,6 +157,18 @@ def _entity(misc) -> str | None:
 
 
 def _read_sentence(path, sentence: Sentence, state: dict) -> Sentence:
+    items, numbers = sentence_items(path, sentence, state)
+    try:
+        mentions = outermost_mentions(items, state["etype"], state["types"])
+    except BracketError as e:
+        raise CorpusError(path, numbers[e.index], str(e)) from None
+    return sentence.with_layers(mentions=bio_tags(len(sentence), mentions))
+
+
+def sentence_items(path, sentence: Sentence, state: dict) -> tuple[list, list[int]]:
+    """The :func:`find_mentions` items of a sentence read by :func:`read_conllu`, and the line number of each.
+    ``state`` carries ``etype`` (from ``# global.Entity``) and ``types`` (entity ID -> type, reset by
+    ``# newdoc``) from sentence to sentence."""
     first_line = int(sentence.source.rsplit(":", 1)[1])
     for number, comment in enumerate(sentence.meta.comments, first_line):
         if comment.startswith("# newdoc"):
@@ -178,11 +191,7 @@ def _read_sentence(path, sentence: Sentence, state: dict) -> Sentence:
         if value:
             items.append((first, last, value))
             numbers.append(number)
-    try:
-        mentions = outermost_mentions(items, state["etype"], state["types"])
-    except BracketError as e:
-        raise CorpusError(path, numbers[e.index], str(e)) from None
-    return sentence.with_layers(mentions=bio_tags(len(sentence), mentions))
+    return items, numbers
 
 
 def format_mentions(sentence: Sentence, tags: list[str], first_id: int = 1) -> tuple[str, int]:
@@ -203,13 +212,32 @@ def format_mentions(sentence: Sentence, tags: list[str], first_id: int = 1) -> t
     n = len(sentence)
     if len(tags) != n:
         raise ValueError(f"{sentence.source or 'sentence'}: {len(tags)} mention tags for {n} words")
-    brackets, found = [""] * n, bio_spans(tags)
-    for ident, (start, end, kind) in enumerate(found, first_id):
-        if not TYPE.fullmatch(kind):
-            raise ValueError(f"{sentence.source or 'sentence'}: expected a mention type without - ( ) [ ] | = or "
-                             f"spaces, found '{kind}'")
-        brackets[start] = f"({ident}-{kind})" if end - start == 1 else f"({ident}-{kind}"
-        brackets[end - 1] = brackets[end - 1] or f"{ident})"
+    found = bio_spans(tags)
+    mentions = [(start, end, str(ident), kind) for ident, (start, end, kind) in enumerate(found, first_id)]
+    return format_entities(sentence, mentions), first_id + len(found)
+
+
+def format_entities(sentence: Sentence, mentions) -> str:
+    """The CoNLL-U text of ``sentence`` (see :func:`format_mentions`) with ``mentions``, ``(start, end, entity id,
+    type)`` (``end`` exclusive; nested ones allowed), as Entity brackets in MISC. On a word, brackets go in the
+    order :func:`find_mentions` reads back: openings (longer mentions first), one-word mentions, then closings
+    (inner ones first).
+
+    >>> text = format_entities(Sentence(["Ann", "'s", "dog"]), [(0, 3, "2", "animal"), (0, 1, "1", "person")])
+    >>> print(text.replace(chr(9), " "))
+    1 Ann _ _ _ _ _ _ _ Entity=(2-animal(1-person)
+    2 's _ _ _ _ _ _ _ _
+    3 dog _ _ _ _ _ _ _ Entity=2)
+    <BLANKLINE>
+    <BLANKLINE>
+    """
+    for _, _, ident, kind in mentions:
+        for what, value in (("mention type", kind), ("entity ID", ident)):
+            if not TYPE.fullmatch(value):
+                raise ValueError(f"{sentence.source or 'sentence'}: expected a {what} without - ( ) [ ] | = or "
+                                 f"spaces, found '{value}'")
+    n = len(sentence)
+    brackets = ["".join(word) for word in word_brackets(n, mentions)]
     meta = sentence.meta
     if meta is None:
         meta = TokenList([Token(zip(DEFAULT_FIELDS, [i, *["_"] * 9])) for i in range(1, n + 1)])
@@ -217,8 +245,29 @@ def format_mentions(sentence: Sentence, tags: list[str], first_id: int = 1) -> t
     tokens = [Token(t, misc=_with_entity(t["misc"], next(words, "") if isinstance(t["id"], int) else "")) for t in meta]
     copy = TokenList(tokens, meta.metadata)
     copy.comments = getattr(meta, "comments", None)
-    text = format_sentence(sentence.with_layers(meta=copy))
-    return text, first_id + len(found)
+    return format_sentence(sentence.with_layers(meta=copy))
+
+
+def word_brackets(n: int, mentions) -> list[list[str]]:
+    """The brackets on each of ``n`` words of ``mentions``, ``(start, end, entity id, type)`` (``end`` exclusive;
+    type None: brackets without one, as CoNLL-2012 writes them), in the order :func:`find_mentions` reads back:
+    openings (longer mentions first), one-word mentions, then closings (inner ones first); closings first on a
+    word where a longer mention opens (the closed ones cross it: ``(8-object6)`` would read as one mention).
+
+    >>> word_brackets(3, [(0, 3, "2", "animal"), (0, 1, "1", None)])
+    [['(2-animal', '(1)'], [], ['2)']]
+    >>> word_brackets(3, [(0, 2, "1", "a"), (1, 3, "2", "b")])
+    [['(1-a'], ['1)', '(2-b'], ['2)']]
+    """
+    opens, singles, closes = [[] for _ in range(n)], [[] for _ in range(n)], [[] for _ in range(n)]
+    for start, end, ident, kind in sorted(mentions, key=lambda m: (m[0], -m[1])):
+        label = ident if kind is None else f"{ident}-{kind}"
+        if end - start == 1:
+            singles[start].append(f"({label})")
+        else:
+            opens[start].append(f"({label}")
+            closes[end - 1].insert(0, f"{ident})")
+    return [c + o + s if o else s + c for o, s, c in zip(opens, singles, closes)]
 
 
 def _with_entity(misc, value: str) -> str:

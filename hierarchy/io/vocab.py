@@ -33,6 +33,7 @@ def normalize(word: str) -> str:
 
 
 def sentences_of(items):
-    """The sentences of a corpus: those of a sentence corpus, each pair's premise and hypothesis of a pair corpus."""
+    """The sentences of a corpus: those of a sentence corpus, each pair's premise and hypothesis of a pair corpus,
+    each document's sentences of a document corpus."""
     for item in items:
-        yield from item.sentences if isinstance(item, Pair) else (item,)
+        yield from item.sentences if isinstance(item, Pair) or hasattr(item, "offsets") else (item,)

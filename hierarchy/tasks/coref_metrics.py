@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hierarchy.tasks.metrics import Metric
+from hierarchy.tasks.metrics import f1 as span_f1
+
 
 def muc(key: list, response: list) -> tuple[float, float]:
     """``(numerator, denominator)`` of MUC recall of ``response`` against ``key`` (swap them for precision): for each
@@ -139,9 +142,30 @@ class CorefMetric:
         r, p = similarity / n_key if n_key else 0.0, similarity / n_response if n_response else 0.0
         out["ceafe"] = {"recall": 100 * r, "precision": 100 * p, "f1": 100 * f1(p, r)}
         out["conll_f1"] = (out["muc"]["f1"] + out["bcub"]["f1"] + out["ceafe"]["f1"]) / 3
+        out["f1"] = out["conll_f1"]  # the one number dev tables and plots show
         return out
 
     @property
     def score(self) -> float:
         """The CoNLL F1 as a fraction, for model selection."""
         return self.values["conll_f1"] / 100
+
+
+class MentionMetric(Metric):
+    """Mention detection: precision, recall and F1 of exact spans, over every mention (singletons too)."""
+
+    fields = ("tp", "n_pred", "n_gold")
+
+    def update(self, predicted: set, gold: set) -> None:
+        self.tp += len(predicted & gold)
+        self.n_pred += len(predicted)
+        self.n_gold += len(gold)
+
+    @property
+    def score(self) -> float:
+        return span_f1(self.tp, self.n_pred, self.n_gold)[2]
+
+    @property
+    def values(self) -> dict[str, float]:
+        precision, recall, f = span_f1(self.tp, self.n_pred, self.n_gold)
+        return {"precision": 100 * precision, "recall": 100 * recall, "f1": 100 * f}

@@ -80,7 +80,10 @@ class TaskSpec:
       training strategy needs that (DTP's KPI); ``regression``: its loss is a regression's (uncertainty
       weighting halves its terms, as Kendall et al. do).
     - ``needs``: tasks that, where the stack has them, must sit below it (their scores reach its head).
-    - ``unit``: ``"sentence"`` or ``"pair"`` (sentence-pair tasks are the top of the stack).
+    - ``unit``: ``"sentence"``, ``"pair"`` (sentence-pair tasks are the top of the stack) or ``"document"`` (its
+      items are :class:`~hierarchy.io.documents.Document` objects, one a batch, their sentences the batch's rows;
+      above the sentence tasks). ``spread(document) -> sentences``: a document task's predictions carried into
+      its sentences (``extra``), where its sentence-level writers (CoNLL-U columns) read them.
     - ``flag``: ``hierarchy evaluate --<flag> FILE`` (tasks with the same flag score the same file);
       ``arcs``: its head can take a syntax head's attention as its arcs (LISA); ``inject``: how a parse reaches
       that syntax head in place of its own attention (``heads(name, parse, path, gold)``: the heads to inject for
@@ -117,6 +120,7 @@ class TaskSpec:
     annotated: Callable | None = None
     writers: Writers = field(default_factory=Writers)
     join: Callable | None = None
+    spread: Callable | None = None
 
     def carries(self, item) -> bool:
         """Whether a gold ``item`` carries this task's annotation."""

@@ -319,9 +319,9 @@ def machine(device) -> dict:
 
 
 def size(items) -> str:
-    """``12,543 sentences / 204,585 words`` (pairs: ``4,500 pairs / 86,000 words``)."""
+    """``12,543 sentences / 204,585 words`` (``4,500 pairs / 86,000 words``, ``30 documents / 28,119 words``)."""
     sentences = list(sentences_of(items))
-    unit = "pairs" if len(sentences) != len(items) else "sentences"
+    unit = "sentences" if sentences[0] is items[0] else "documents" if hasattr(items[0], "offsets") else "pairs"
     return f"{len(items):,} {unit} / {sum(len(s) for s in sentences):,} words"
 
 

@@ -1,0 +1,56 @@
+"""Spans of words: the candidates of a document (every span of at most ``max_width`` words inside a sentence), and
+a span's representation from its end points, an attention-weighted sum of its words and its width (Lee et al.
+2017), computed only for the spans that survive pruning."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def candidate_spans(sentence_of: torch.Tensor, max_width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every span of 1 to ``max_width`` words that lies inside one sentence: ``(starts, ends)``, each ``[n_spans]``,
+    ``ends`` inclusive, ordered by start, then width. ``sentence_of`` ``[n_words]``: each word's sentence.
+
+    >>> candidate_spans(torch.tensor([0, 0, 1]), 2)
+    (tensor([0, 0, 1, 2]), tensor([0, 1, 1, 2]))
+    """
+    n = len(sentence_of)
+    starts = torch.arange(n)[:, None].expand(n, max_width)
+    ends = starts + torch.arange(max_width)[None, :]
+    inside = ends < n
+    inside[inside.clone()] = sentence_of[ends[inside]] == sentence_of[starts[inside]]
+    return starts[inside], ends[inside]
+
+
+def distance_bucket(distance: torch.Tensor) -> torch.Tensor:
+    """Lee et al.'s buckets of a positive distance: 1, 2, 3, 4, 5-7, 8-15, 16-31, 32-63, 64+ -> 0..8.
+
+    >>> distance_bucket(torch.tensor([1, 4, 5, 8, 63, 64, 500])).tolist()
+    [0, 3, 4, 5, 7, 8, 8]
+    """
+    distance = distance.clamp(min=1)
+    log = torch.floor(torch.log2(distance.float())).long() + 2  # 5-7 -> 4, 8-15 -> 5...
+    return torch.where(distance <= 4, distance - 1, log).clamp(max=8)
+
+
+class SpanEncoder(nn.Module):
+    """``[h_start; h_end; attention-pooled h; width embedding]`` projected to ``n_out``."""
+
+    def __init__(self, n_in: int, n_out: int, max_width: int, width_dim: int = 20):
+        super().__init__()
+        self.max_width = max_width
+        self.attention = nn.Linear(n_in, 1)
+        self.width = nn.Embedding(max_width, width_dim)
+        self.project = nn.Linear(3 * n_in + width_dim, n_out)
+        self.n_out = n_out
+
+    def forward(self, words: torch.Tensor, starts: torch.Tensor, ends: torch.Tensor) -> torch.Tensor:
+        """``words [n_words, n_in]``, ``starts``/``ends`` ``[n_spans]`` (inclusive) -> ``[n_spans, n_out]``."""
+        width = ends - starts  # 0 for one word
+        offsets = torch.arange(int(width.max()) + 1 if len(width) else 1, device=words.device)
+        positions = (starts[:, None] + offsets[None, :]).clamp(max=len(words) - 1)  # (n_spans, max width)
+        logits = self.attention(words).squeeze(-1)[positions]  # (n_spans, max width)
+        logits = logits.masked_fill(offsets[None, :] > width[:, None], float("-inf"))
+        pooled = (logits.softmax(-1).unsqueeze(-1) * words[positions]).sum(1)  # (n_spans, n_in)
+        features = [words[starts], words[ends], pooled, self.width(width.clamp(max=self.max_width - 1))]
+        return self.project(torch.cat(features, -1))

@@ -1,0 +1,224 @@
+"""Coreference (``coref``): which mentions of a document refer to the same entity, read from the ``Entity``
+brackets of CoNLL-U MISC (UD English GUM, every mention including nested ones and singletons), scored with the
+CoNLL-2012 metrics (:mod:`hierarchy.tasks.coref_metrics`).
+
+The head is Lee et al. (2017)'s span ranking, chosen over word-level coreference (Dobrovolskii 2021) because GUM
+nests mentions and keeps singletons, which span ranking predicts directly (word-level coreference needs a second
+model to recover spans from head words). Every span of at most ``model.span_width`` words inside a sentence is a
+candidate; a mention score (trained also directly, as mention detection) keeps the best ``model.span_ratio`` x
+words of them; each kept span scores its ``model.antecedents`` nearest kept predecessors against a dummy antecedent
+(score 0: a new entity) and is trained by the marginal likelihood of its gold antecedents. Memory and time grow with
+``words x span_width`` (candidates) and ``kept spans x antecedents`` (pairs): linear in the document's length.
+The layer reads the hierarchy's states, into which the mention layer below passes its label embeddings.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from hierarchy.io.documents import read_coref, spread_clusters, write_coref
+from hierarchy.io.entities import word_brackets
+from hierarchy.io.vocab import Vocab
+from hierarchy.modules.spans import SpanEncoder, candidate_spans, distance_bucket
+from hierarchy.tasks.coref_metrics import CorefMetric, MentionMetric
+from hierarchy.tasks.spec import TaskSpec, Writers
+
+TYPES = "coref_types"  # the label table of entity types
+
+
+class CorefHead(nn.Module):
+    """Mention scores and types of candidate spans, and antecedent scores of the kept ones (see the module)."""
+
+    def __init__(self, n_in: int, n_types: int, dim: int, dropout: float, max_width: int, ratio: float,
+                 antecedents: int):
+        super().__init__()
+        self.max_width, self.ratio, self.antecedents = max_width, ratio, antecedents
+        self.start, self.end = nn.Linear(n_in, dim), nn.Linear(n_in, dim, bias=False)
+        self.width = nn.Embedding(max_width, dim)
+        self.mention = nn.Sequential(nn.ReLU(), nn.Dropout(dropout), nn.Linear(dim, 1 + n_types))
+        self.spans = SpanEncoder(n_in, dim, max_width)
+        self.distance = nn.Embedding(9, 20)
+        self.pair = nn.Sequential(nn.Linear(3 * dim + 20, dim), nn.ReLU(), nn.Dropout(dropout), nn.Linear(dim, 1))
+        self.dropout = nn.Dropout(dropout)
+        self.n_label_out = 0
+
+    def forward(self, context) -> dict[str, torch.Tensor]:
+        """A batch of one document (its sentences as rows): ``context.states [n_sentences, seq_len, n_in]`` ->
+        ``starts``/``ends`` ``[n_spans]`` (inclusive, document word numbers), ``mention`` ``[n_spans]`` (logits),
+        ``types`` ``[n_spans, n_types]``, ``kept`` ``[n_kept]`` (indexes of spans, in document order),
+        ``antecedents`` ``[n_kept, n_ante]`` (indexes into ``kept``) and ``pair`` ``[n_kept, n_ante]`` (-inf where
+        there is no such antecedent). ``batch.spans`` ``[n_given, 2]`` (given mentions, end exclusive) replaces
+        the candidates and the pruning."""
+        batch = context.batch
+        words = self.dropout(context.states[batch.mask])  # (n_words, n_in), the document's words in order
+        n, device = len(words), words.device
+        if batch.spans is not None:
+            starts, ends = batch.spans[:, 0], batch.spans[:, 1] - 1
+        else:
+            rows = torch.arange(batch.mask.shape[0], device=device)[:, None].expand_as(batch.mask)
+            starts, ends = candidate_spans(rows[batch.mask], self.max_width)
+        width = (ends - starts).clamp(max=self.max_width - 1)
+        logits = self.mention(self.start(words)[starts] + self.end(words)[ends] + self.width(width)).float()
+        mention = logits[:, 0]  # (n_spans,)
+        if batch.spans is not None:
+            kept = torch.arange(len(starts), device=device)
+        else:
+            kept = mention.topk(min(len(mention), max(1, int(self.ratio * n)))).indices
+            kept = kept[torch.argsort(starts[kept] * n + ends[kept])]
+        g = self.spans(words, starts[kept], ends[kept])  # (n_kept, dim)
+        k, a = len(kept), min(self.antecedents, max(len(kept) - 1, 0))
+        offsets = torch.arange(1, a + 1, device=device)
+        antecedents = torch.arange(k, device=device)[:, None] - offsets[None, :]  # (n_kept, n_ante)
+        valid = antecedents >= 0
+        antecedents = antecedents.clamp(min=0)
+        gi, gj = g[:, None, :].expand(k, a, -1), g[antecedents]
+        distance = self.distance(distance_bucket(offsets))[None, :, :].expand(k, a, -1)
+        pair = self.pair(torch.cat([gi, gj, gi * gj, distance], -1)).squeeze(-1).float()
+        pair = pair + mention[kept][:, None] + mention[kept][antecedents]
+        return {"starts": starts, "ends": ends, "mention": mention, "types": logits[:, 1:], "kept": kept,
+                "antecedents": antecedents, "pair": pair.masked_fill(~valid, float("-inf"))}
+
+    def loss(self, scores, batch) -> torch.Tensor:
+        """Per kept span, the negative log of the probability of its gold antecedents (the dummy for a span that
+        is no mention or starts an entity), averaged; plus the mention detection loss (binary cross-entropy over
+        the candidates) and the type loss of the gold mentions. ``batch.gold["coref"]`` ``[n_gold, 4]``: start,
+        end (exclusive), entity and type of each gold mention."""
+        gold = batch.gold.get("coref")
+        if gold is None:
+            return scores["mention"].sum() * 0
+        entity, kind = match_gold(scores["starts"], scores["ends"], gold)
+        mention_loss = balanced_bce(scores["mention"], entity >= 0)
+        found = kind >= 0
+        type_loss = nn.functional.cross_entropy(scores["types"][found], kind[found]) if found.any() else 0.0
+        kept = entity[scores["kept"]]  # (n_kept,)
+        antecedent = kept[scores["antecedents"]]  # (n_kept, n_ante)
+        right = (antecedent == kept[:, None]) & (kept[:, None] >= 0) & (scores["pair"] > float("-inf"))
+        right = torch.cat([~right.any(-1, keepdim=True), right], -1)
+        full = torch.cat([scores["pair"].new_zeros(len(kept), 1), scores["pair"]], -1)  # the dummy scores 0
+        coref_loss = (full.logsumexp(-1) - full.masked_fill(~right, float("-inf")).logsumexp(-1)).mean()
+        return coref_loss + mention_loss + type_loss
+
+    def decode(self, scores, batch) -> dict[str, list]:
+        """``{"clusters": [clusters]}`` for the batch's document: each cluster ``(type id, [[start, end], ...])``
+        (end exclusive). A kept span links to its best antecedent where that scores above the dummy; linked spans
+        form entities; a kept span with a positive mention score and no link is a singleton."""
+        pair, kept, antecedents = scores["pair"], scores["kept"].tolist(), scores["antecedents"]
+        best = torch.cat([pair.new_zeros(len(kept), 1), pair], -1).argmax(-1).tolist()
+        parent = list(range(len(kept)))
+
+        def root(i):
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        linked = set()
+        for i, b in enumerate(best):
+            if b > 0:
+                j = int(antecedents[i, b - 1])
+                parent[root(i)] = root(j)
+                linked |= {i, j}
+        mention, types = scores["mention"].tolist(), scores["types"].softmax(-1)
+        starts, ends = scores["starts"].tolist(), scores["ends"].tolist()
+        groups = {}
+        for i, span in enumerate(kept):
+            if i in linked or mention[span] > 0:
+                groups.setdefault(root(i), []).append(span)
+        clusters = []
+        for spans in groups.values():
+            kind = int(types[spans].sum(0).argmax()) if types.shape[1] else 0
+            clusters.append((kind, sorted([starts[s], ends[s] + 1] for s in spans)))
+        return {"clusters": [sorted(clusters, key=lambda c: c[1][0])]}
+
+
+def balanced_bce(logits: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
+    """The mean of the binary cross-entropy over the positive and over the negative ``[n]`` items, each class
+    weighing half: most candidate spans are no mention, and a plain mean would teach the score to say no."""
+    losses = nn.functional.binary_cross_entropy_with_logits(logits, positive.float(), reduction="none")
+    parts = [losses[which].mean() for which in (positive, ~positive) if which.any()]
+    return sum(parts) / len(parts)
+
+
+def match_gold(starts: torch.Tensor, ends: torch.Tensor, gold: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each span's gold entity and type (-1 where it is no gold mention): ``starts``/``ends`` ``[n_spans]``
+    (inclusive), ``gold`` ``[n_gold, 4]`` (start, exclusive end, entity, type) -> two ``[n_spans]`` tensors."""
+    n = int(max(ends.max() if len(ends) else 0, gold[:, 1].max() if len(gold) else 0)) + 1
+    keys = starts * n + ends
+    gold_keys = gold[:, 0] * n + gold[:, 1] - 1
+    order = torch.argsort(gold_keys)
+    at = torch.searchsorted(gold_keys[order], keys).clamp(max=max(len(gold) - 1, 0))
+    hit = gold_keys[order][at] == keys if len(gold) else torch.zeros_like(keys, dtype=torch.bool)
+    row = order[at] if len(gold) else at
+    entity = torch.where(hit, gold[row, 2] if len(gold) else at, -1)
+    kind = torch.where(hit, gold[row, 3] if len(gold) else at, -1)
+    return entity, kind
+
+
+def gold(documents, vocabs, seq_len: int) -> dict[str, torch.Tensor]:
+    """``{"coref": [n_mentions, 4]}``: start, end (exclusive), entity and type of each mention of the batch's
+    document (one document a batch); nothing for a document without ``clusters``."""
+    (document,) = documents
+    clusters = document.get("clusters")
+    if clusters is None:
+        return {}
+    table = vocabs.labels[TYPES].stoi
+    rows = [[start, end, k, table.get(c["type"], -1)] for k, c in enumerate(clusters) for start, end in c["mentions"]]
+    return {"coref": torch.tensor(rows, dtype=torch.long).reshape(-1, 4)}
+
+
+def head(n_in, config, vocabs, layer, tasks, n_embed) -> CorefHead:
+    return CorefHead(n_in, len(vocabs.labels[TYPES]), config.mlp_dim, config.dropout, config.span_width,
+                     config.span_ratio, config.antecedents)
+
+
+def labels(documents) -> dict:
+    return {TYPES: Vocab(sorted({c["type"] for d in documents for c in d.get("clusters") or []}), specials=())}
+
+
+def predictions(values: dict, vocabs, document) -> dict:
+    itos = vocabs.labels[TYPES].itos
+    return {"clusters": [{"type": itos[kind] if kind < len(itos) else "", "mentions": spans}
+                         for kind, spans in values["clusters"]]}
+
+
+def metric(predicted, gold_documents, vocabs) -> dict:
+    """The CoNLL-2012 metrics without singletons (OntoNotes-style: the score model selection reads) and with them
+    (GUM annotates them), and mention detection (exact spans, every mention)."""
+    out = {"coref": CorefMetric(singletons=False), "coref_singletons": CorefMetric(singletons=True),
+           "coref_mentions": MentionMetric()}
+    for p, g in zip(predicted, gold_documents):
+        if g.get("clusters") is None:
+            continue
+        key = [[tuple(m) for m in c["mentions"]] for c in g.get("clusters")]
+        response = [[tuple(m) for m in c["mentions"]] for c in p.get("clusters") or []]
+        out["coref"].update(key, response)
+        out["coref_singletons"].update(key, response)
+        out["coref_mentions"].update({m for c in response for m in c}, {m for c in key for m in c})
+    return out
+
+
+def rows(name: str, m) -> list:
+    if name == "coref_mentions":
+        v = m.values
+        return [("mention detection", v["precision"], v["recall"], v["f1"])]
+    v, which = m.values, "without singletons" if name == "coref" else "with singletons"
+    return [(f"CoNLL F1 {which}", None, None, v["conll_f1"])] + [
+        (f"  {metric}", v[metric]["precision"], v[metric]["recall"], v[metric]["f1"])
+        for metric in ("muc", "bcub", "ceafe", "lea")]
+
+
+def bracket_column(sentence) -> list[str]:
+    """Each word's Entity brackets of the sentence's predicted mentions (``extra["coref"]``), ``_`` for none."""
+    return ["".join(b) or "_" for b in word_brackets(len(sentence), sentence.get("coref") or [])]
+
+
+SPEC = TaskSpec(
+    name="coref", title="coreference", data_key="coref", flag="coref", unit="document",
+    read=lambda path, data: read_coref(path, data.skip_bad, data.coref_mentions == "gold"),
+    options={"coref_mentions": ("predicted", "gold")},
+    fields=("clusters",), labels=labels, head=head, gold=gold, predictions=predictions, metric=metric, rows=rows,
+    needs=("mentions",), annotated=lambda document: document.get("clusters") is not None,
+    spread=lambda document: spread_clusters(document, document.get("clusters") or []),
+    writers=Writers(conllu={"HIERARCHY:COREF": bracket_column},
+                    file=(".coref.conllu", lambda path, gold, predicted, data: write_coref(path, predicted))),
+)

@@ -1,0 +1,207 @@
+"""Coreference: documents from GUM's bracket notation and back, the CoNLL-2012 conversion, the span candidates, the
+head's loss against a brute-force antecedent likelihood, its decoding, and a tiny model that overfits two
+documents, saved and reloaded, through ``evaluate --coref`` on predicted and on gold mentions."""
+import json
+import math
+
+import pytest
+import torch
+from conftest import SAMPLE, tiny_config
+from typer.testing import CliRunner
+
+from hierarchy.cli import app
+from hierarchy.core.batching import make_document_batch
+from hierarchy.core.config import LayerConfig
+from hierarchy.core.persistence import load_model
+from hierarchy.core.predict import Predictor
+from hierarchy.core.vocab import Vocabs
+from hierarchy.io.documents import Document, format_conll2012, group_documents, read_coref, write_coref
+from hierarchy.io.errors import CorpusError
+from hierarchy.io.sentence import Sentence
+from hierarchy.modules.spans import candidate_spans
+from hierarchy.tasks import Context
+from hierarchy.tasks.coref import CorefHead, match_gold
+from hierarchy.training import Trainer
+
+TRAIN = SAMPLE / "mentions-train.conllu"
+TEXT = """# newdoc id = d1
+# global.Entity = GRP-etype-infstat
+# sent_id = 1
+1\tAnn\t_\t_\t_\t_\t_\t_\t_\tEntity=(1-person-new(2-person-new)
+2\t's\t_\t_\t_\t_\t_\t_\t_\t_
+3\tdog\t_\t_\t_\t_\t_\t_\t_\tEntity=1)
+4\tslept\t_\t_\t_\t_\t_\t_\t_\t_
+
+# sent_id = 2
+1\tIt\t_\t_\t_\t_\t_\t_\t_\tEntity=(1-giv)
+2\tsaw\t_\t_\t_\t_\t_\t_\t_\t_
+3\ther\t_\t_\t_\t_\t_\t_\t_\tEntity=(2)
+
+# newdoc id = d2
+# sent_id = 3
+1\tRain\t_\t_\t_\t_\t_\t_\t_\tEntity=(1-event-new)
+2\tfell\t_\t_\t_\t_\t_\t_\t_\t_
+
+"""
+
+
+def write(tmp_path, text=TEXT):
+    path = tmp_path / "coref.conllu"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_read_coref_keeps_documents_nested_mentions_and_singletons(tmp_path):
+    d1, d2 = read_coref(write(tmp_path))
+    assert (d1.id, d2.id, len(d1), len(d2)) == ("d1", "d2", 7, 2)
+    assert d1.get("clusters") == [{"type": "person", "mentions": [[0, 3], [4, 5]]},
+                                  {"type": "person", "mentions": [[0, 1], [6, 7]]}]
+    assert d2.get("clusters") == [{"type": "event", "mentions": [[0, 1]]}]  # entity IDs restart per document
+    assert d1.sentences[0].get("coref") == [(0, 3, "1", "person"), (0, 1, "2", "person")]
+    given = read_coref(write(tmp_path), given=True)[0].get("given_mentions")
+    assert given == [[0, 1], [0, 3], [4, 5], [6, 7]]
+
+
+def test_read_coref_names_the_line_of_a_bad_bracket(tmp_path):
+    with pytest.raises(CorpusError, match=r"coref.conllu:6: .*without an open mention"):
+        read_coref(write(tmp_path, TEXT.replace("Entity=1)", "Entity=7)")))
+
+
+def test_write_coref_reads_back_and_conll2012_conversion(tmp_path):
+    documents = read_coref(write(tmp_path))
+    write_coref(tmp_path / "out.conllu", documents)
+    again = read_coref(tmp_path / "out.conllu")
+    assert [d.get("clusters") for d in again] == [d.get("clusters") for d in documents]
+    assert [d.id for d in again] == ["d1", "d2"]
+    lines = format_conll2012(documents[0]).splitlines()
+    assert lines[0] == "#begin document (d1); part 000" and lines[-1] == "#end document"
+    assert [line.split("\t")[-1] for line in lines if "\t" in line] == ["(1|(2)", "-", "1)", "-", "(1)", "-", "(2)"]
+    singletons = Document([Sentence(["A", "b"])], "x", extra={"clusters": [{"type": "t", "mentions": [[0, 1]]}]})
+    assert [line.split("\t")[-1] for line in format_conll2012(singletons, singletons=False).splitlines()
+            if "\t" in line] == ["-", "-"]
+
+
+def test_group_documents_without_newdoc_is_one_document():
+    (document,) = group_documents([Sentence(["A"]), Sentence(["B", "c"])], "input.txt")
+    assert document.id == "input.txt" and document.offsets() == [0, 1]
+
+
+def test_candidate_spans_are_every_short_span_inside_a_sentence():
+    sentence_of = torch.tensor([0, 0, 0, 1, 1, 2])
+    starts, ends = candidate_spans(sentence_of, 2)
+    expected = [(i, j) for i in range(6) for j in range(i, min(i + 2, 6)) if sentence_of[i] == sentence_of[j]]
+    assert list(zip(starts.tolist(), ends.tolist())) == expected
+
+
+def test_match_gold_against_brute_force():
+    generator = torch.Generator().manual_seed(0)
+    starts = torch.randint(0, 6, (30,), generator=generator)
+    ends = starts + torch.randint(0, 3, (30,), generator=generator)
+    gold = torch.tensor([[1, 3, 0, 2], [4, 5, 1, 0], [0, 1, 0, 1]])  # start, exclusive end, entity, type
+    entity, kind = match_gold(starts, ends, gold)
+    for s, e, got_entity, got_kind in zip(starts.tolist(), ends.tolist(), entity.tolist(), kind.tolist()):
+        row = next((g for g in gold.tolist() if g[0] == s and g[1] - 1 == e), None)
+        assert (got_entity, got_kind) == ((row[2], row[3]) if row else (-1, -1))
+    assert match_gold(starts, ends, torch.zeros(0, 4, dtype=torch.long))[0].eq(-1).all()
+
+
+def head_scores(n_words=7, seed=0):
+    """A tiny head over random states of two sentences (4 + 3 words), with its batch."""
+    torch.manual_seed(seed)
+    document = Document([Sentence(list("abcd")), Sentence(list("efg"))][: 1 + (n_words > 4)])
+    vocabs = Vocabs.build({"pos": [s for s in document.sentences]}, 1)
+    batch = make_document_batch(document, vocabs)
+    head = CorefHead(4, 2, 6, 0.0, max_width=3, ratio=0.8, antecedents=3).eval()
+    states = torch.randn(*batch.mask.shape, 4)
+    return head, batch, head(Context(batch, states))
+
+
+def test_loss_is_the_marginal_likelihood_of_gold_antecedents_by_brute_force():
+    head, batch, scores = head_scores()
+    batch.gold["coref"] = torch.tensor([[0, 2, 0, 1], [4, 5, 0, 1], [2, 3, 1, 0], [5, 7, 1, 0]])
+    entity, kind = match_gold(scores["starts"], scores["ends"], batch.gold["coref"])
+    total = 0.0
+    for i, span in enumerate(scores["kept"].tolist()):
+        options = [0.0]  # the dummy
+        right = []
+        for a in range(scores["pair"].shape[1]):
+            value = scores["pair"][i, a].item()
+            if math.isinf(value):
+                continue
+            options.append(value)
+            j = scores["kept"][int(scores["antecedents"][i, a])]
+            if entity[span] >= 0 and entity[j] == entity[span]:
+                right.append(value)
+        right = right or [0.0]  # no gold antecedent: the dummy is right
+        total += math.log(sum(math.exp(v) for v in options)) - math.log(sum(math.exp(v) for v in right))
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(scores["mention"], (entity >= 0).float(), reduction="none")
+    mention = (bce[entity >= 0].mean() + bce[entity < 0].mean()) / 2
+    found = kind >= 0
+    types = torch.nn.functional.cross_entropy(scores["types"][found], kind[found])
+    expected = total / len(scores["kept"]) + mention.item() + types.item()
+    assert float(head.loss(scores, batch)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_decode_links_best_antecedents_and_keeps_confident_singletons():
+    head, batch, scores = head_scores()
+    k = len(scores["kept"])
+    pair = torch.full_like(scores["pair"], -5.0).masked_fill(scores["pair"].isinf(), float("-inf"))
+    pair[2, 1] = 3.0  # kept span 2 links to kept span 0 (its second antecedent back)
+    scores = scores | {"pair": pair, "mention": torch.full_like(scores["mention"], -1.0)}
+    scores["mention"][scores["kept"][k - 1]] = 2.0  # the last kept span is a mention of its own
+    (clusters,) = head.decode(scores, batch)["clusters"]
+    span = lambda i: [int(scores["starts"][scores["kept"][i]]), int(scores["ends"][scores["kept"][i]]) + 1]
+    assert sorted(spans for _, spans in clusters) == sorted([[span(0), span(2)], [span(k - 1)]])
+
+
+@pytest.fixture(scope="module")
+def coref_model(tmp_path_factory):
+    """Mentions and coreference over the first two sample documents (train and dev alike), dropout 0, given enough
+    epochs to know them."""
+    config = tiny_config(epochs=70, patience=70, lr=0.02, batch_tokens=200, score_weights={"mentions": 0.0})
+    config.data.mentions = config.data.mentions_dev = str(TRAIN)
+    config.data.coref = config.data.coref_dev = str(TRAIN)
+    config.data.max_sentences = 2
+    config.model.layers = [LayerConfig(size=16, tasks=["mentions"]), LayerConfig(size=16, tasks=["coref"])]
+    config.model.mlp_dim, config.model.span_width, config.model.span_ratio = 32, 8, 0.5
+    out = tmp_path_factory.mktemp("coref") / "model"
+    Trainer(config, out, progress=False).fit()
+    return out
+
+
+def test_overfit_save_reload(coref_model):
+    model, _, vocabs = load_model(coref_model)
+    gold = read_coref(TRAIN)[:2]
+    predictor = Predictor(model, vocabs)
+    metrics = predictor.evaluate({"coref": gold})[0]["coref"]
+    assert metrics["coref"].values["conll_f1"] == pytest.approx(100), metrics["coref"].values
+    assert metrics["coref_singletons"].values["conll_f1"] > 85, metrics["coref_singletons"].values
+    predicted = predictor(gold)
+    assert [d.get("clusters") for d in predicted] == [d.get("clusters") for d in Predictor(*load_model(
+        coref_model)[::2])(gold)]
+    assert predicted[0].sentences[0].get("coref") is not None  # spread into the sentences
+    assert predicted[0].sentences[0].get("mentions") is not None  # the sentence layers predicted in the same pass
+
+
+def test_evaluate_coref_on_predicted_and_gold_mentions_writes_brackets(coref_model, tmp_path):
+    runner = CliRunner()
+    done = runner.invoke(app, ["evaluate", str(coref_model), "--coref", str(TRAIN), "--json",
+                               "--write-predictions", str(tmp_path / "p")])
+    assert done.exit_code == 0, done.output
+    scores = json.loads(done.stdout)["coref"]
+    assert {"coref", "coref_singletons", "coref_mentions"} <= scores.keys()
+    assert {"muc", "bcub", "ceafe", "lea", "conll_f1"} <= scores["coref"].keys()
+    written = read_coref(tmp_path / "p" / "mentions-train.coref.conllu")
+    assert len(written) == len(read_coref(TRAIN))
+    gold_run = runner.invoke(app, ["evaluate", str(coref_model), "--coref", str(TRAIN), "--coref-mentions", "gold",
+                                   "--json"])
+    assert gold_run.exit_code == 0, gold_run.output
+    on_gold = json.loads(gold_run.stdout)["coref"]
+    assert on_gold["coref_mentions"]["precision"] == 100.0  # every candidate is a gold mention
+
+
+def test_coref_needs_the_mentions_below(tmp_path):
+    config = tiny_config()
+    config.model.layers = [LayerConfig(size=4, tasks=["coref"]), LayerConfig(size=4, tasks=["mentions"])]
+    with pytest.raises(Exception, match="'mentions' must sit in a layer below 'coref'"):
+        config.validate("recipe")
