@@ -15,7 +15,14 @@ from hierarchy.core.config import LayerConfig
 from hierarchy.core.persistence import load_model
 from hierarchy.core.predict import Predictor
 from hierarchy.core.vocab import Vocabs
-from hierarchy.io.documents import Document, format_conll2012, group_documents, read_coref, write_coref
+from hierarchy.io.documents import (
+    Document,
+    format_conll2012,
+    group_documents,
+    read_coref,
+    spread_clusters,
+    write_coref,
+)
 from hierarchy.io.errors import CorpusError
 from hierarchy.io.sentence import Sentence
 from hierarchy.modules.spans import candidate_spans
@@ -81,6 +88,19 @@ def test_write_coref_reads_back_and_conll2012_conversion(tmp_path):
             if "\t" in line] == ["-", "-"]
 
 
+def test_spread_clusters_types_mentions_by_confident_clusters():
+    document = Document([Sentence(["The", "market"], extra={"mentions": ["B-place", "I-place"]}),
+                         Sentence(["It", "was", "busy"], extra={"mentions": ["B-object", "O", "O"]})], "d")
+    clusters = [{"type": "place", "confidence": 0.9, "mentions": [[0, 2], [2, 3]]},
+                {"type": "event", "confidence": 1.0, "mentions": [[3, 4]]}]  # a singleton types nothing
+    first, second = spread_clusters(document, clusters, typing=0.8)
+    assert second.get("mentions") == ["B-place", "O", "O"] and second.get("mentions_layer") == ["B-object", "O", "O"]
+    assert first.get("coref") == [(0, 2, "1", "place")] and second.get("coref") == [(0, 1, "1", "place"),
+                                                                                    (1, 2, "2", "event")]
+    assert spread_clusters(document, clusters, typing=0.95)[1].get("mentions") == ["B-object", "O", "O"]
+    assert spread_clusters(document, clusters)[1].get("mentions_layer") is None
+
+
 def test_group_documents_without_newdoc_is_one_document():
     (document,) = group_documents([Sentence(["A"]), Sentence(["B", "c"])], "input.txt")
     assert document.id == "input.txt" and document.offsets() == [0, 1]
@@ -139,7 +159,7 @@ def test_loss_is_the_marginal_likelihood_of_gold_antecedents_by_brute_force():
     found = kind >= 0
     types = torch.nn.functional.cross_entropy(scores["types"][found], kind[found])
     expected = total / len(scores["kept"]) + mention.item() + types.item()
-    assert float(head.loss(scores, batch)) == pytest.approx(expected, rel=1e-5)
+    assert head.loss(scores, batch).item() == pytest.approx(expected, rel=1e-5)
 
 
 def test_decode_links_best_antecedents_and_keeps_confident_singletons():
@@ -151,7 +171,7 @@ def test_decode_links_best_antecedents_and_keeps_confident_singletons():
     scores["mention"][scores["kept"][k - 1]] = 2.0  # the last kept span is a mention of its own
     (clusters,) = head.decode(scores, batch)["clusters"]
     span = lambda i: [int(scores["starts"][scores["kept"][i]]), int(scores["ends"][scores["kept"][i]]) + 1]
-    assert sorted(spans for _, spans in clusters) == sorted([[span(0), span(2)], [span(k - 1)]])
+    assert sorted(spans for _, _, spans in clusters) == sorted([[span(0), span(2)], [span(k - 1)]])
 
 
 @pytest.fixture(scope="module")
@@ -198,6 +218,15 @@ def test_evaluate_coref_on_predicted_and_gold_mentions_writes_brackets(coref_mod
     assert gold_run.exit_code == 0, gold_run.output
     on_gold = json.loads(gold_run.stdout)["coref"]
     assert on_gold["coref_mentions"]["precision"] == 100.0  # every candidate is a gold mention
+    assert "mentions_layer" in on_gold and "mentions_by_clusters" not in on_gold  # model.cluster_typing is off
+
+
+def test_cluster_typing_reports_mention_f1_with_and_without(coref_model):
+    model, _, vocabs = load_model(coref_model)
+    model.tasks["coref"].typing = 0.5
+    metrics = Predictor(model, vocabs).evaluate({"coref": read_coref(TRAIN)[:2]})[0]["coref"]
+    assert {"mentions_layer", "mentions_by_clusters"} <= metrics.keys()
+    assert metrics["mentions_layer"].n_gold == metrics["mentions_by_clusters"].n_gold > 0
 
 
 def test_coref_needs_the_mentions_below(tmp_path):

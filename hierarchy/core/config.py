@@ -133,6 +133,7 @@ class ModelConfig:
     span_width: int = bounded(20, AT_LEAST_1)  # span tasks (coref): the longest candidate span, in words
     span_ratio: float = bounded(0.4, POSITIVE)  # span tasks: candidates kept per word of a document
     antecedents: int = bounded(50, AT_LEAST_1)  # coref: the kept spans before a span that it scores as antecedents
+    cluster_typing: float = bounded(0.0, FRACTION)  # coref: mentions take the type of a cluster this confident (0: off)
     dropout: float = bounded(0.33, FRACTION)
     word_dropout: float = bounded(0.1, FRACTION)  # replace a training word by the unknown word with this probability
     vectors: str = ""  # static word vectors (GloVe / word2vec text, .npy + word list, or a directory): see vectors.py

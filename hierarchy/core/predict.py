@@ -177,11 +177,12 @@ class Predictor:
 
     def _documents(self, documents, tasks) -> list:
         """:meth:`__call__` over :class:`~hierarchy.io.documents.Document` objects, a batch each: the sentence
-        tasks' predictions go into its sentences, the document tasks' into the document (and, through their spec's
+        tasks' predictions (those asked and those the document tasks asked need) go into its sentences, the document tasks' into the document (and, through their spec's
         ``spread``, into its sentences too). Sentences are not cut into pieces here (``max_words``)."""
         units = ("sentence", "document")
-        tasks = [t for t in (self.model.depth if tasks is None else tasks) if t in self.model.depth
-                 and TASKS[t].unit in units]
+        asked = self.model.depth if tasks is None else tasks
+        needed = {n for t in asked if t in self.model.depth for n in TASKS[t].needs}  # e.g. the mentions below
+        tasks = [t for t in self.model.depth if (t in asked or t in needed) and TASKS[t].unit in units]
         out = []
         was_training = self.model.training
         self.model.eval()

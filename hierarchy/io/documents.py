@@ -13,10 +13,18 @@ from typing import Any
 from conllu.models import Token, TokenList
 from conllu.parser import DEFAULT_FIELDS
 
-from hierarchy.io.entities import BracketError, find_mentions, format_entities, sentence_items, word_brackets
+from hierarchy.io.entities import (
+    BracketError,
+    find_mentions,
+    format_entities,
+    outermost,
+    sentence_items,
+    word_brackets,
+)
 from hierarchy.io.errors import CorpusError
 from hierarchy.io.fileio import atomic_write
 from hierarchy.io.sentence import Sentence, parse_each
+from hierarchy.io.spans import bio_spans, bio_tags
 from hierarchy.io.ud import read_conllu
 
 
@@ -76,7 +84,8 @@ def group_documents(sentences: list[Sentence], name: str = "") -> list[Document]
 
 def read_coref(path, skip_bad: bool = False, given: bool = False) -> list[Document]:
     """The documents of a CoNLL-U file with Entity brackets in MISC (GUM), each sentence with ``extra["coref"]``:
-    every mention, nested ones too, as ``(start, end, entity id, type)`` in the sentence, and each document with
+    every mention, nested ones too, as ``(start, end, entity id, type)`` in the sentence (and ``mentions``: BIO
+    tags of the outermost ones, as :func:`~hierarchy.io.entities.read_mentions` reads them), each document with
     its ``clusters`` (and with ``given``, its ``given_mentions``: the gold mentions as the candidates a model
     links, to score coreference on gold mentions). A malformed bracket is a CorpusError naming its line (``skip_bad``: the sentence is skipped
     with a warning, and its mentions with it)."""
@@ -88,7 +97,8 @@ def read_coref(path, skip_bad: bool = False, given: bool = False) -> list[Docume
             mentions = find_mentions(items, state["etype"], state["types"], ids=True)
         except BracketError as e:
             raise CorpusError(path, numbers[e.index], str(e)) from None
-        return sentence.with_layers(coref=[(start, end, ident, kind) for start, end, kind, ident in mentions])
+        return sentence.with_layers(coref=[(start, end, ident, kind) for start, end, kind, ident in mentions],
+                                    mentions=bio_tags(len(sentence), outermost(mentions)))
 
     documents = group_documents(parse_each(path, read_conllu(path, skip_bad), parse, skip_bad), str(path))
     documents = [d.with_layers(clusters=gather_clusters(d)) for d in documents]
@@ -109,18 +119,32 @@ def gather_clusters(document: Document) -> list[dict]:
     return [{"type": e["type"], "mentions": sorted(e["mentions"])} for e in entities.values()]
 
 
-def spread_clusters(document: Document, clusters: list[dict]) -> list[Sentence]:
+def spread_clusters(document: Document, clusters: list[dict], typing: float = 0.0) -> list[Sentence]:
     """The document's sentences with ``extra["coref"]`` set from ``clusters`` (entity IDs numbered from 1 in
-    order of the clusters); a mention crossing a sentence boundary is an error."""
-    offsets, per_sentence = document.offsets(), [[] for _ in document.sentences]
+    order of the clusters); a mention crossing a sentence boundary is an error.
+
+    With ``typing`` > 0, a sentence's ``mentions`` (BIO tags of the mention layer) that are mentions of a cluster
+    of two or more whose ``confidence`` (the mean probability of its type) is at least ``typing`` take the
+    cluster's type; the tags as the mention layer gave them stay in ``mentions_layer``."""
+    offsets, per_sentence, retype = document.offsets(), [[] for _ in document.sentences], {}
     for ident, cluster in enumerate(clusters, 1):
+        confident = typing > 0 and len(cluster["mentions"]) > 1 and cluster.get("confidence", 0.0) >= typing
         for start, end in cluster["mentions"]:
             k = max(i for i, first in enumerate(offsets) if first <= start)
             if end > offsets[k] + len(document.sentences[k]):
                 raise ValueError(f"{document.id}: mention [{start}, {end}] crosses a sentence boundary")
             per_sentence[k].append((start - offsets[k], end - offsets[k], str(ident), cluster["type"]))
-    return [s.with_layers(coref=sorted(m, key=lambda m: (m[0], -m[1]))) for s, m in zip(document.sentences,
-                                                                                      per_sentence)]
+            if confident:
+                retype[k, start - offsets[k], end - offsets[k]] = cluster["type"]
+    out = []
+    for k, (s, mentions) in enumerate(zip(document.sentences, per_sentence)):
+        s = s.with_layers(coref=sorted(mentions, key=lambda m: (m[0], -m[1])))
+        tags = s.get("mentions")
+        if typing > 0 and tags is not None:
+            spans = [(a, b, retype.get((k, a, b), kind)) for a, b, kind in bio_spans(tags)]
+            s = s.with_layers(mentions=bio_tags(len(s), spans), mentions_layer=tags)
+        out.append(s)
+    return out
 
 
 def write_coref(path, documents: list[Document]) -> None:

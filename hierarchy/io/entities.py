@@ -126,8 +126,14 @@ def outermost_mentions(values, etype: int = 1, types: dict | None = None) -> lis
     [(0, 2, 'abstract'), (3, 4, 'time')]
     """
     items = [(i, i, v) if isinstance(v, str) else v for i, v in enumerate(values) if v]
+    return outermost(find_mentions(items, etype, types))
+
+
+def outermost(mentions) -> list[tuple[int, int, str]]:
+    """``(start, end, type)`` of the ``mentions`` (sorted by start, longer first, as :func:`find_mentions` gives
+    them) not inside or crossing an earlier one."""
     kept = []
-    for start, end, kind in find_mentions(items, etype, types):
+    for start, end, kind, *_ in mentions:
         if not kept or start >= kept[-1][1]:
             kept.append((start, end, kind))
     return kept

@@ -21,6 +21,7 @@ from hierarchy.io.entities import word_brackets
 from hierarchy.io.vocab import Vocab
 from hierarchy.modules.spans import SpanEncoder, candidate_spans, distance_bucket
 from hierarchy.tasks.coref_metrics import CorefMetric, MentionMetric
+from hierarchy.tasks.metrics import ChunkMetric
 from hierarchy.tasks.spec import TaskSpec, Writers
 
 TYPES = "coref_types"  # the label table of entity types
@@ -30,9 +31,9 @@ class CorefHead(nn.Module):
     """Mention scores and types of candidate spans, and antecedent scores of the kept ones (see the module)."""
 
     def __init__(self, n_in: int, n_types: int, dim: int, dropout: float, max_width: int, ratio: float,
-                 antecedents: int):
+                 antecedents: int, typing: float = 0.0):
         super().__init__()
-        self.max_width, self.ratio, self.antecedents = max_width, ratio, antecedents
+        self.max_width, self.ratio, self.antecedents, self.typing = max_width, ratio, antecedents, typing
         self.start, self.end = nn.Linear(n_in, dim), nn.Linear(n_in, dim, bias=False)
         self.width = nn.Embedding(max_width, dim)
         self.mention = nn.Sequential(nn.ReLU(), nn.Dropout(dropout), nn.Linear(dim, 1 + n_types))
@@ -99,8 +100,10 @@ class CorefHead(nn.Module):
         return coref_loss + mention_loss + type_loss
 
     def decode(self, scores, batch) -> dict[str, list]:
-        """``{"clusters": [clusters]}`` for the batch's document: each cluster ``(type id, [[start, end], ...])``
-        (end exclusive). A kept span links to its best antecedent where that scores above the dummy; linked spans
+        """``{"clusters": [clusters], "typing": [threshold]}`` for the batch's document: each cluster ``(type id,
+        confidence, [[start, end], ...])`` (end exclusive; confidence: the mean probability of the type over its
+        mentions); ``typing``: ``model.cluster_typing`` (see :func:`~hierarchy.io.documents.spread_clusters`).
+        A kept span links to its best antecedent where that scores above the dummy; linked spans
         form entities; a kept span with a positive mention score and no link is a singleton."""
         pair, kept, antecedents = scores["pair"], scores["kept"].tolist(), scores["antecedents"]
         best = torch.cat([pair.new_zeros(len(kept), 1), pair], -1).argmax(-1).tolist()
@@ -126,9 +129,9 @@ class CorefHead(nn.Module):
                 groups.setdefault(root(i), []).append(span)
         clusters = []
         for spans in groups.values():
-            kind = int(types[spans].sum(0).argmax()) if types.shape[1] else 0
-            clusters.append((kind, sorted([starts[s], ends[s] + 1] for s in spans)))
-        return {"clusters": [sorted(clusters, key=lambda c: c[1][0])]}
+            mean = types[spans].mean(0) if types.shape[1] else torch.ones(1)
+            clusters.append((int(mean.argmax()), mean.max().item(), sorted([starts[s], ends[s] + 1] for s in spans)))
+        return {"clusters": [sorted(clusters, key=lambda c: c[2][0])], "typing": [self.typing]}
 
 
 def balanced_bce(logits: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
@@ -168,7 +171,7 @@ def gold(documents, vocabs, seq_len: int) -> dict[str, torch.Tensor]:
 
 def head(n_in, config, vocabs, layer, tasks, n_embed) -> CorefHead:
     return CorefHead(n_in, len(vocabs.labels[TYPES]), config.mlp_dim, config.dropout, config.span_width,
-                     config.span_ratio, config.antecedents)
+                     config.span_ratio, config.antecedents, config.cluster_typing)
 
 
 def labels(documents) -> dict:
@@ -177,18 +180,28 @@ def labels(documents) -> dict:
 
 def predictions(values: dict, vocabs, document) -> dict:
     itos = vocabs.labels[TYPES].itos
-    return {"clusters": [{"type": itos[kind] if kind < len(itos) else "", "mentions": spans}
-                         for kind, spans in values["clusters"]]}
+    return {"clusters": [{"type": itos[kind] if kind < len(itos) else "", "confidence": round(confidence, 4),
+                          "mentions": spans} for kind, confidence, spans in values["clusters"]],
+            "cluster_typing": values["typing"]}
 
 
 def metric(predicted, gold_documents, vocabs) -> dict:
     """The CoNLL-2012 metrics without singletons (OntoNotes-style: the score model selection reads) and with them
-    (GUM annotates them), and mention detection (exact spans, every mention)."""
+    (GUM annotates them), and mention detection (exact spans, every mention). Where the documents' sentences carry
+    the mention layer's typed outermost mentions, their F1 as the layer gave them (``mentions_layer``) and, with
+    ``model.cluster_typing``, typed by the clusters (``mentions_by_clusters``)."""
     out = {"coref": CorefMetric(singletons=False), "coref_singletons": CorefMetric(singletons=True),
            "coref_mentions": MentionMetric()}
     for p, g in zip(predicted, gold_documents):
         if g.get("clusters") is None:
             continue
+        for ps, gs in zip(p.sentences, g.sentences):
+            if ps.get("mentions") is None or gs.get("mentions") is None:
+                continue
+            layer = ps.get("mentions_layer")
+            out.setdefault("mentions_layer", ChunkMetric()).update(layer or ps.get("mentions"), gs.get("mentions"))
+            if layer is not None:
+                out.setdefault("mentions_by_clusters", ChunkMetric()).update(ps.get("mentions"), gs.get("mentions"))
         key = [[tuple(m) for m in c["mentions"]] for c in g.get("clusters")]
         response = [[tuple(m) for m in c["mentions"]] for c in p.get("clusters") or []]
         out["coref"].update(key, response)
@@ -198,9 +211,11 @@ def metric(predicted, gold_documents, vocabs) -> dict:
 
 
 def rows(name: str, m) -> list:
-    if name == "coref_mentions":
+    if name in ("coref_mentions", "mentions_layer", "mentions_by_clusters"):
         v = m.values
-        return [("mention detection", v["precision"], v["recall"], v["f1"])]
+        title = {"coref_mentions": "mention detection", "mentions_layer": "typed mentions (mention layer)",
+                 "mentions_by_clusters": "typed mentions (cluster types)"}[name]
+        return [(title, v["precision"], v["recall"], v["f1"])]
     v, which = m.values, "without singletons" if name == "coref" else "with singletons"
     return [(f"CoNLL F1 {which}", None, None, v["conll_f1"])] + [
         (f"  {metric}", v[metric]["precision"], v[metric]["recall"], v[metric]["f1"])
@@ -218,7 +233,8 @@ SPEC = TaskSpec(
     options={"coref_mentions": ("predicted", "gold")},
     fields=("clusters",), labels=labels, head=head, gold=gold, predictions=predictions, metric=metric, rows=rows,
     needs=("mentions",), annotated=lambda document: document.get("clusters") is not None,
-    spread=lambda document: spread_clusters(document, document.get("clusters") or []),
+    spread=lambda document: spread_clusters(document, document.get("clusters") or [],
+                                            document.get("cluster_typing") or 0.0),
     writers=Writers(conllu={"HIERARCHY:COREF": bracket_column},
                     file=(".coref.conllu", lambda path, gold, predicted, data: write_coref(path, predicted))),
 )
