@@ -47,8 +47,8 @@ class CorefHead(nn.Module):
         """A batch of one document (its sentences as rows): ``context.states [n_sentences, seq_len, n_in]`` ->
         ``starts``/``ends`` ``[n_spans]`` (inclusive, document word numbers), ``mention`` ``[n_spans]`` (logits),
         ``types`` ``[n_spans, n_types]``, ``kept`` ``[n_kept]`` (indexes of spans, in document order),
-        ``antecedents`` ``[n_kept, n_ante]`` (indexes into ``kept``) and ``pair`` ``[n_kept, n_ante]`` (-inf where
-        there is no such antecedent). ``batch.spans`` ``[n_given, 2]`` (given mentions, end exclusive) replaces
+        ``antecedents`` ``[n_kept, n_ante]`` (indexes into ``kept``), ``pair`` ``[n_kept, n_ante]`` (-inf where
+        there is no such antecedent) and ``given`` (a bool tensor: the spans were given). ``batch.spans`` ``[n_given, 2]`` (given mentions, end exclusive) replaces
         the candidates and the pruning."""
         batch = context.batch
         words = self.dropout(context.states[batch.mask])  # (n_words, n_in), the document's words in order
@@ -77,7 +77,8 @@ class CorefHead(nn.Module):
         pair = self.pair(torch.cat([gi, gj, gi * gj, distance], -1)).squeeze(-1).float()
         pair = pair + mention[kept][:, None] + mention[kept][antecedents]
         return {"starts": starts, "ends": ends, "mention": mention, "types": logits[:, 1:], "kept": kept,
-                "antecedents": antecedents, "pair": pair.masked_fill(~valid, float("-inf"))}
+                "antecedents": antecedents, "pair": pair.masked_fill(~valid, float("-inf")),
+                "given": torch.tensor(batch.spans is not None)}
 
     def loss(self, scores, batch) -> torch.Tensor:
         """Per kept span, the negative log of the probability of its gold antecedents (the dummy for a span that
@@ -104,7 +105,8 @@ class CorefHead(nn.Module):
         confidence, [[start, end], ...])`` (end exclusive; confidence: the mean probability of the type over its
         mentions); ``typing``: ``model.cluster_typing`` (see :func:`~hierarchy.io.documents.spread_clusters`).
         A kept span links to its best antecedent where that scores above the dummy; linked spans
-        form entities; a kept span with a positive mention score and no link is a singleton."""
+        form entities; a kept span with a positive mention score and no link is a singleton (every given mention
+        is a mention)."""
         pair, kept, antecedents = scores["pair"], scores["kept"].tolist(), scores["antecedents"]
         best = torch.cat([pair.new_zeros(len(kept), 1), pair], -1).argmax(-1).tolist()
         parent = list(range(len(kept)))
@@ -125,7 +127,7 @@ class CorefHead(nn.Module):
         starts, ends = scores["starts"].tolist(), scores["ends"].tolist()
         groups = {}
         for i, span in enumerate(kept):
-            if i in linked or mention[span] > 0:
+            if i in linked or mention[span] > 0 or scores["given"]:
                 groups.setdefault(root(i), []).append(span)
         clusters = []
         for spans in groups.values():
