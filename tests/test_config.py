@@ -241,8 +241,8 @@ def test_every_numeric_key_has_a_range_and_each_range_is_enforced():
 
     found = {key: (limit, value) for key, _, value, limit in numeric_values(full())}
     assert not [key for key, (limit, _) in found.items() if limit is None]
-    assert len(found) == 38 and {"data.holdout", "model.layers.heads", "train.weights.*"} <= found.keys()
-    assert {"model.layers.dropout", "model.layers.head_dropout.*"} <= found.keys()
+    assert len(found) == 40 and {"data.holdout", "model.layers.heads", "train.weights.*"} <= found.keys()
+    assert {"model.layers.dropout", "model.layers.head_dropout.*", "train.ema", "train.ema_start"} <= found.keys()
     for key, (limit, value) in found.items():
         bad = [limit.low - 1 if not limit.open_low else limit.low] if limit.low is not None else []
         if limit.high is not None:
@@ -311,3 +311,9 @@ def test_a_bad_layer_dropout_is_one_error_naming_the_key(tmp_path, layer, messag
         load_config(path)
     assert str(path) in str(e.value) and "\n" not in str(e.value)
 
+
+@pytest.mark.parametrize("setting, message", [("ema = 1.0", r"train\.ema must be in \[0, 1\), not 1\.0"),
+                                              ("ema_start = -2", r"train\.ema_start must be at least 0, not -2")])
+def test_a_bad_ema_is_one_error_naming_the_key(tmp_path, setting, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(recipe(tmp_path, f"[train]\n{setting}"))

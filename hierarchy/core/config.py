@@ -171,6 +171,8 @@ class TrainConfig:
     lr_decay: float = bounded(1.0, Range(0, 1, open_low=True))  # epoch k trains at lr * lr_decay ** (k - 1); 1 keeps it constant
     delta: float = bounded(1e-2, AT_LEAST_0)  # successive regularization strength; 0 turns it off
     clip: float = bounded(5.0, POSITIVE)
+    ema: float = bounded(0.0, FRACTION)  # the decay of an exponential moving average of the weights (0: none; 0.999...)
+    ema_start: int = bounded(0, AT_LEAST_0)  # optimizer steps after which the average starts (before: the weights)
     weights: dict[str, float] = bounded(dict, AT_LEAST_0)  # static weighting: loss weight per task (default 1)
     score_weights: dict[str, float] = bounded(dict, AT_LEAST_0)  # model selection: instead of the tasks' own
     seed: int = bounded(1, AT_LEAST_0)
