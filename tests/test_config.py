@@ -294,6 +294,7 @@ def test_a_layer_sets_its_own_dropout_and_word_dropout_else_the_global_ones(tmp_
     save_config(config, tmp_path / "saved.toml")
     saved = (tmp_path / "saved.toml").read_text()
     assert saved.count("word_dropout") == 2  # the global one and layer 1's: an unset key is left out, not written
+    assert saved.count("head_dropout") == 1  # layer 1's; layer 0's is empty
     assert load_config(tmp_path / "saved.toml").model == config.model
 
 

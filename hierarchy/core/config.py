@@ -378,9 +378,10 @@ def apply_override(config: Config, override: str) -> None:
 
 
 def to_dict(config: Config) -> dict:
-    """The recipe as TOML tables; an unset key (None: TOML has no null) is left out."""
+    """The recipe as TOML tables; a layer's unset keys (None: TOML has no null; an empty head_dropout) are left out,
+    so a model that sets none reads as before."""
     model = dataclasses.asdict(config.model)
-    model["layers"] = [{k: v for k, v in layer.items() if v is not None} for layer in model["layers"]]
+    model["layers"] = [{k: v for k, v in layer.items() if v is not None and v != {}} for layer in model["layers"]]
     return {"format_version": config.format_version, "data": config.data.to_dict(), "model": model,
             "train": dataclasses.asdict(config.train)}
 
