@@ -233,14 +233,16 @@ def test_every_numeric_key_has_a_range_and_each_range_is_enforced():
 
     def full():
         config = tiny_config()
-        config.model.layers[0] = LayerConfig(encoder="attention", size=8, heads=2, tasks=["pos"])
+        config.model.layers[0] = LayerConfig(encoder="attention", size=8, heads=2, tasks=["pos"], dropout=0.1,
+                                             word_dropout=0.1, head_dropout={"pos": 0.1})
         config.train.weights, config.train.score_weights = {"pos": 1.0}, {"deps": 1.0}
         config.train.task_batch_tokens = {"pos": 100.0}
         return config
 
     found = {key: (limit, value) for key, _, value, limit in numeric_values(full())}
     assert not [key for key, (limit, _) in found.items() if limit is None]
-    assert len(found) == 38 and {"data.holdout", "model.layers.heads", "train.weights.*"} <= found.keys()
+    assert len(found) == 44 and {"data.holdout", "model.layers.heads", "train.weights.*"} <= found.keys()
+    assert {"model.layers.dropout", "model.layers.head_dropout.*", "train.ema", "train.ema_start"} <= found.keys()
     for key, (limit, value) in found.items():
         bad = [limit.low - 1 if not limit.open_low else limit.low] if limit.low is not None else []
         if limit.high is not None:
@@ -257,6 +259,11 @@ def test_every_numeric_key_has_a_range_and_each_range_is_enforced():
 def apply_bad(config, key: str, value) -> str:
     """Set ``key`` (a key of ranges.numeric_values) of ``config`` to ``value``; the name the error should give."""
     section, *rest = key.split(".")
+    if key.startswith("model.layers.") and rest[-1] == "*":
+        table = getattr(config.model.layers[0], rest[-2])
+        task = next(iter(table))
+        table[task] = value
+        return f"model.layers[0].{rest[-2]}.{task}"
     if key.startswith("model.layers."):
         setattr(config.model.layers[0], rest[-1], int(value) if value == value else value)
         return f"model.layers[0].{rest[-1]}"
@@ -271,3 +278,43 @@ def apply_bad(config, key: str, value) -> str:
     current = getattr(node, rest[-1]) if section != "data" else node.to_dict()[rest[-1]]
     setattr(node, rest[-1], type(current)(value) if value == value and not isinstance(current, float) else value)
     return key
+
+
+def test_a_layer_sets_its_own_dropout_and_word_dropout_else_the_global_ones(tmp_path):
+    path = recipe(tmp_path, '[model]\ndropout = 0.33\nword_dropout = 0.2\n'
+                            '[[model.layers]]\nsize = 8\ntasks = ["chunks", "deps"]\ndropout = 0.1\nword_dropout = 0\n'
+                            'head_dropout = {deps = 0.05}\n', top="")
+    path.write_text(path.read_text().replace('pos = "train.conllu"', 'pos = "t"\nchunks = "t"\ndeps = "t"'))
+    config = load_config(path)
+    model = config.model
+    assert model.layers[0].dropout is None and model.layers[1].dropout == 0.1
+    assert [model.layer_dropout(0), model.layer_dropout(0, "pos")] == [0.33, 0.33]
+    assert [model.layer_dropout(1), model.layer_dropout(1, "chunks"), model.layer_dropout(1, "deps")] == [0.1, 0.1, 0.05]
+    assert [model.layer_word_dropout(0), model.layer_word_dropout(1)] == [0.2, 0.0]
+    save_config(config, tmp_path / "saved.toml")
+    saved = (tmp_path / "saved.toml").read_text()
+    assert saved.count("word_dropout") == 2  # the global one and layer 1's: an unset key is left out, not written
+    assert saved.count("head_dropout") == 1  # layer 1's; layer 0's is empty
+    assert load_config(tmp_path / "saved.toml").model == config.model
+
+
+@pytest.mark.parametrize("layer, message", [
+    ('dropout = 1.0', r"model\.layers\[0\]\.dropout must be in \[0, 1\), not 1\.0"),
+    ('word_dropout = -0.1', r"model\.layers\[0\]\.word_dropout must be in \[0, 1\), not -0\.1"),
+    ('head_dropout = {pos = 1}', r"model\.layers\[0\]\.head_dropout\.pos must be in \[0, 1\), not 1\.0"),
+    ('head_dropout = {deps = 0.1}', (r"model\.layers\[0\]\.head_dropout names task 'deps', which is not in "
+                                     r"this layer \(expected one of pos\)")),
+    ('dropout = "high"', r"'model\.layers\[0\]\.dropout' must be float, not 'high'"),
+])
+def test_a_bad_layer_dropout_is_one_error_naming_the_key(tmp_path, layer, message):
+    path = recipe(tmp_path, layer)
+    with pytest.raises(ConfigError, match=message) as e:
+        load_config(path)
+    assert str(path) in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("setting, message", [("ema = 1.0", r"train\.ema must be in \[0, 1\), not 1\.0"),
+                                              ("ema_start = -2", r"train\.ema_start must be at least 0, not -2")])
+def test_a_bad_ema_is_one_error_naming_the_key(tmp_path, setting, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(recipe(tmp_path, f"[train]\n{setting}"))

@@ -157,21 +157,26 @@ def test_early_stopping_and_model_selection(tmp_path, monkeypatch):
     assert any(not torch.equal(best[k], last[k]) for k in best)
 
 
-def test_resume_gives_the_same_weights_as_training_straight(tmp_path):
+@pytest.mark.parametrize("ema", [0.0, 0.6])  # 0.6: a few steps' memory (an average restarted at the resume differs)
+def test_resume_gives_the_same_weights_as_training_straight(tmp_path, ema):
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    Trainer(small_config(epochs=4), straight, progress=False).fit()
-    Trainer(small_config(epochs=2), resumed, progress=False).fit()
+    Trainer(small_config(epochs=4, ema=ema, ema_start=3), straight, progress=False).fit()
+    Trainer(small_config(epochs=2, ema=ema, ema_start=3), resumed, progress=False).fit()
     assert json.loads((resumed / "metrics.json").read_text())["epochs"] == 2
-    state = Trainer(small_config(epochs=4), resumed, progress=False).fit(resume=True)
+    state = Trainer(small_config(epochs=4, ema=ema, ema_start=3), resumed, progress=False).fit(resume=True)
     assert [line["epoch"] for line in state["history"]] == [1, 2, 3, 4]
-    a, b = checkpoint_weights(straight), checkpoint_weights(resumed)
-    assert a.keys() == b.keys()
+    a, b = load_file(straight / CHECKPOINT), load_file(resumed / CHECKPOINT)  # weights, optimizer, average, RNG
+    assert a.keys() == b.keys() and any(k.startswith("ema.") for k in a) == (ema > 0)
     assert all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])]
     lines = [json.loads(line) for line in (resumed / "log.jsonl").read_text().splitlines()]
     assert [line["epoch"] for line in lines] == [1, 2, 3, 4]
     straight_lines = [json.loads(line) for line in (straight / "log.jsonl").read_text().splitlines()]
     assert [line["loss"] for line in lines] == [line["loss"] for line in straight_lines]
     assert [line["dev"] for line in lines] == [line["dev"] for line in straight_lines]
+    assert [line.get("ema_score") for line in lines] == [line.get("ema_score") for line in straight_lines]
+    assert (straight / "weights.safetensors").read_bytes() == (resumed / "weights.safetensors").read_bytes()
+    assert [json.loads((run / "metrics.json").read_text())["best_weights"] for run in (straight, resumed)] == \
+        [state["best_weights"]] * 2
 
 
 def test_resume_after_the_last_epoch_does_nothing(tmp_path):

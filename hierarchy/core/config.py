@@ -12,10 +12,8 @@ Overrides from the command line name a dotted key: ``--data.pos=train.conllu --t
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import importlib.util
-import re
 import tomllib
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +21,8 @@ from pathlib import Path
 import tomli_w
 
 from hierarchy.core.ranges import AT_LEAST_0, AT_LEAST_1, FRACTION, POSITIVE, Range, bounded, numeric_values
-from hierarchy.io.errors import ConfigError
-from hierarchy.io.fileio import atomic_write, read_text
+from hierarchy.io.errors import ConfigError, unknown_key
+from hierarchy.io.fileio import atomic_write, read_text, spacy_language
 from hierarchy.strategies import SAMPLERS, WEIGHTINGS
 from hierarchy.tasks import TASKS
 
@@ -105,6 +103,9 @@ class LayerConfig:
     syntax_head: bool = False  # LISA: head 0 of this attention layer gives the arcs of a task here that takes arcs
     mix: bool = False  # the tasks here read a learned mix of this layer and all below (sluice network), not only it
     pair_inputs: bool = False  # sentence-pair tasks here: also compare each sentence's mean word input
+    dropout: float | None = bounded(None, FRACTION)  # this encoder's and its tasks' heads' (unset: model.dropout)
+    word_dropout: float | None = bounded(None, FRACTION)  # the batches of this layer's tasks (unset: model.word_dropout)
+    head_dropout: dict[str, float] = bounded(dict, FRACTION)  # per task of this layer: its head's, instead of dropout
 
 
 @dataclass
@@ -134,13 +135,24 @@ class ModelConfig:
     span_ratio: float = bounded(0.4, POSITIVE)  # span tasks: candidates kept per word of a document
     antecedents: int = bounded(50, AT_LEAST_1)  # coref: the kept spans before a span that it scores as antecedents
     cluster_typing: float = bounded(0.0, FRACTION)  # coref: mentions take the type of a cluster this confident (0: off)
-    dropout: float = bounded(0.33, FRACTION)
+    dropout: float = bounded(0.33, FRACTION)  # on the embeddings, and in each layer that sets none of its own
     word_dropout: float = bounded(0.1, FRACTION)  # replace a training word by the unknown word with this probability
     vectors: str = ""  # static word vectors (GloVe / word2vec text, .npy + word list, or a directory): see vectors.py
     vectors_top: int = bounded(20000, AT_LEAST_0)  # besides the corpora's words, keep the vectors of the file's N most frequent words
     vectors_trainable: bool = False  # fine-tune the vectors (default: frozen; a learned projection adapts them)
     transformer: TransformerConfig = field(default_factory=TransformerConfig)
     layers: list[LayerConfig] = field(default_factory=list)  # [[model.layers]] in a recipe, bottom first
+
+    def layer_dropout(self, k: int, task: str = "") -> float:
+        """The dropout of layer ``k``'s encoder, or of ``task``'s head there: the layer's ``head_dropout``, else its
+        ``dropout``, else ``model.dropout``."""
+        layer = self.layers[k]
+        return layer.head_dropout.get(task, self.dropout if layer.dropout is None else layer.dropout)
+
+    def layer_word_dropout(self, k: int) -> float:
+        """The word dropout of a batch that trains a task of layer ``k``: its own, else ``model.word_dropout``."""
+        own = self.layers[k].word_dropout
+        return self.word_dropout if own is None else own
 
 
 @dataclass
@@ -163,6 +175,8 @@ class TrainConfig:
     lr_decay: float = bounded(1.0, Range(0, 1, open_low=True))  # epoch k trains at lr * lr_decay ** (k - 1); 1 keeps it constant
     delta: float = bounded(1e-2, AT_LEAST_0)  # successive regularization strength; 0 turns it off
     clip: float = bounded(5.0, POSITIVE)
+    ema: float = bounded(0.0, FRACTION)  # the decay of an exponential moving average of the weights (0: none; 0.999...)
+    ema_start: int = bounded(0, AT_LEAST_0)  # optimizer steps after which the average starts (before: the weights)
     weights: dict[str, float] = bounded(dict, AT_LEAST_0)  # static weighting: loss weight per task (default 1)
     score_weights: dict[str, float] = bounded(dict, AT_LEAST_0)  # model selection: instead of the tasks' own
     seed: int = bounded(1, AT_LEAST_0)
@@ -219,6 +233,10 @@ class Config:
                 raise ConfigError(f"{where}: model.layers[{k}]: syntax_head needs encoder = \"attention\" and a "
                                   f"task that takes arcs ({', '.join(t for t in tasks if tasks[t].arcs)}) in the same "
                                   "layer (its arcs are that head's attention)")
+            for task in layer.head_dropout:
+                if task not in layer.tasks:
+                    raise ConfigError(f"{where}: model.layers[{k}].head_dropout names task '{task}', which is not in "
+                                      f"this layer (expected one of {', '.join(layer.tasks)})")
             if layer.pair_inputs and not any(t in tasks and tasks[t].unit == "pair" for t in layer.tasks):
                 raise ConfigError(f"{where}: model.layers[{k}]: pair_inputs needs a sentence-pair task in the layer")
         for task in seen:
@@ -260,25 +278,6 @@ class Config:
                 raise ConfigError(f"{where}: task '{task}' has no training corpus: set data.{tasks[task].data_key}")
 
 
-def spacy_language(code: str) -> bool:
-    """Whether spaCy has the language ``code`` (``spacy/lang/<code>``), found without importing spaCy."""
-    spec = importlib.util.find_spec("spacy")
-    return bool(re.fullmatch(r"[a-z]{2,3}", code)) and spec is not None and spec.origin is not None and \
-        (Path(spec.origin).parent / "lang" / code / "__init__.py").is_file()
-
-
-def unknown_key(key: str, known, prefix: str = "") -> str:
-    """The message for an unknown ``key``: the close match when there is one, else the keys of its table.
-
-    >>> unknown_key("train.epoch", ["epochs", "patience"], "train.")
-    "unknown config key 'train.epoch' (did you mean 'train.epochs'?)"
-    """
-    close = difflib.get_close_matches(key[len(prefix):], list(known), n=1, cutoff=0.75)
-    if close:
-        return f"unknown config key '{key}' (did you mean '{prefix}{close[0]}'?)"
-    return f"unknown config key '{key}' (expected one of {', '.join(sorted(known))})"
-
-
 def _build(cls, table: dict, where: str, prefix: str = ""):
     """Build dataclass ``cls`` from a TOML table, rejecting unknown keys and wrong types."""
     if not isinstance(table, dict):
@@ -294,6 +293,8 @@ def _build(cls, table: dict, where: str, prefix: str = ""):
 
 
 def _convert(hint, value, where: str, key: str):
+    if isinstance(hint, types.UnionType):  # ``float | None``: a key whose absence means "the global value"
+        (hint,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
     if hint is DataConfig:
         return DataConfig.from_table(value, where, key + ".")
     if dataclasses.is_dataclass(hint):
@@ -381,8 +382,12 @@ def apply_override(config: Config, override: str) -> None:
 
 
 def to_dict(config: Config) -> dict:
-    return {"format_version": config.format_version, "data": config.data.to_dict(),
-            "model": dataclasses.asdict(config.model), "train": dataclasses.asdict(config.train)}
+    """The recipe as TOML tables; a layer's unset keys (None: TOML has no null; an empty head_dropout) are left out,
+    so a model that sets none reads as before."""
+    model = dataclasses.asdict(config.model)
+    model["layers"] = [{k: v for k, v in layer.items() if v is not None and v != {}} for layer in model["layers"]]
+    return {"format_version": config.format_version, "data": config.data.to_dict(), "model": model,
+            "train": dataclasses.asdict(config.train)}
 
 
 def save_config(config: Config, path) -> None:

@@ -1,6 +1,8 @@
 """The Hierarchy: one stack of encoder layers; each task reads the layer at its depth, and what it predicts
 travels upward as softmax-weighted label embeddings (JMT, Hashimoto et al. 2017). It names no task: the heads come
 from the task specs (:mod:`hierarchy.tasks`)."""
+import dataclasses
+
 import torch
 from torch import nn
 
@@ -24,6 +26,10 @@ class Hierarchy(nn.Module):
     A label embedding is per token (``[batch_size, seq_len, n]``) or per sentence (``[batch_size, n]``, e.g. the
     relatedness of a pair given to both its sentences); a per-sentence one reaches every token of the sentence.
 
+    Dropout: ``config.dropout`` on the embeddings; each layer's own (:meth:`ModelConfig.layer_dropout`) in its encoder,
+    on its states and in its tasks' heads. A forward pass replaces words by the unknown word at the word dropout of
+    the highest layer it runs (in training, that of the task being trained: :meth:`ModelConfig.layer_word_dropout`).
+
     A layer with ``mix`` gives its tasks ``gamma * sum_l beta_l h_l`` over its states and those of every layer below
     (a :class:`~hierarchy.modules.mix.ScalarMix`, the sluice network's beta), which must then be of one size.
     """
@@ -44,6 +50,8 @@ class Hierarchy(nn.Module):
         )
         self.dropout = LockedDropout(config.dropout)
         self.layers = nn.ModuleList()
+        self.layer_dropouts = nn.ModuleList(LockedDropout(config.layer_dropout(k)) for k in range(len(config.layers)))
+        self.word_dropouts = [config.layer_word_dropout(k) for k in range(len(config.layers))]
         self.tasks = nn.ModuleDict()
         self.mixes = nn.ModuleDict()  # str(layer index) -> the mix its tasks read
         self.depth = {}  # task name -> index of the layer it reads
@@ -52,7 +60,7 @@ class Hierarchy(nn.Module):
         for k, layer in enumerate(config.layers):
             n_in = self.embed.n_out + n_below + n_labels
             if layer.encoder == "attention":
-                encoder = AttentionLayer(n_in, layer.size, layer.heads, layer.syntax_head, config.dropout)
+                encoder = AttentionLayer(n_in, layer.size, layer.heads, layer.syntax_head, config.layer_dropout(k))
             else:
                 encoder = BiLSTM(n_in, layer.size)
             self.layers.append(encoder)
@@ -63,7 +71,8 @@ class Hierarchy(nn.Module):
                                       f"({', '.join(str(layer.n_out) for layer in self.layers)}; expected one size)")
                 self.mixes[str(k)] = ScalarMix(k + 1)
             for name in layer.tasks:
-                self.tasks[name] = TASKS[name].head(encoder.n_out, config, vocabs, layer, stack, self.embed.n_out)
+                own = dataclasses.replace(config, dropout=config.layer_dropout(k, name))  # what the head reads
+                self.tasks[name] = TASKS[name].head(encoder.n_out, own, vocabs, layer, stack, self.embed.n_out)
                 self.depth[name] = k
                 n_labels += self.tasks[name].n_label_out
             n_below = encoder.n_out
@@ -75,16 +84,16 @@ class Hierarchy(nn.Module):
         feed the layers above.
         """
         top = max(self.depth[t] for t in tasks)
-        x = self.dropout(self.embed(batch))  # (batch, seq, n_embed)
+        x = self.dropout(self.embed(batch, self.word_dropouts[top]))  # (batch, seq, n_embed)
         h, labels, scores, states = None, [], {}, []
         for k in range(top + 1):
             inputs = torch.cat([x] + ([h] if h is not None else []) + labels, -1)
             layer, arcs = self.layers[k], None
             if isinstance(layer, AttentionLayer):
                 h, arcs = layer(inputs, batch.mask, batch.inject)  # (batch, seq, size)
-                h = self.dropout(h)
+                h = self.layer_dropouts[k](h)
             else:
-                h = self.dropout(layer(inputs, batch.lens))  # (batch, seq, 2 * size)
+                h = self.layer_dropouts[k](layer(inputs, batch.lens))  # (batch, seq, 2 * size)
             states.append(h)
             read = self.mixes[str(k)](torch.stack(states, 2)) if str(k) in self.mixes else h  # (batch, seq, size)
             for name, depth in self.depth.items():

@@ -152,3 +152,10 @@ def package_directory(name: str) -> Path | None:
         if isinstance(getattr(module, attribute, None), (str, Path)) and Path(getattr(module, attribute)).is_dir():
             return Path(getattr(module, attribute))
     return Path(module.__file__).parent
+
+
+def spacy_language(code: str) -> bool:
+    """Whether spaCy has the language ``code`` (``spacy/lang/<code>``), found without importing spaCy."""
+    spec = importlib.util.find_spec("spacy")
+    return bool(re.fullmatch(r"[a-z]{2,3}", code)) and spec is not None and spec.origin is not None and \
+        (Path(spec.origin).parent / "lang" / code / "__init__.py").is_file()

@@ -77,11 +77,12 @@ class Embeddings(nn.Module):
         with torch.no_grad():
             self.vectors.weight.copy_(torch.as_tensor(matrix))
 
-    def forward(self, batch) -> torch.Tensor:
-        """``batch`` (:class:`~hierarchy.core.batching.Batch`) -> ``[batch_size, seq_len, n_out]``."""
-        words = batch.words
-        if self.training and self.word_dropout > 0:
-            drop = (torch.rand(words.shape, device=words.device) < self.word_dropout) & (words > 0)
+    def forward(self, batch, word_dropout: float | None = None) -> torch.Tensor:
+        """``batch`` (:class:`~hierarchy.core.batching.Batch`) -> ``[batch_size, seq_len, n_out]``; ``word_dropout``:
+        this batch's rate instead of the module's."""
+        words, rate = batch.words, self.word_dropout if word_dropout is None else word_dropout
+        if self.training and rate > 0:
+            drop = (torch.rand(words.shape, device=words.device) < rate) & (words > 0)
             words = words.masked_fill(drop, 1)
         x = self.words(words)
         if self.vectors is not None:

@@ -15,9 +15,12 @@ from hierarchy.io.errors import ConfigError
 NAME = "checkpoint.safetensors"
 
 
-def save_checkpoint(directory, model, optimizer, state: dict) -> None:
-    """``state`` is any JSON-able dict (epoch, best score, history...)."""
+def save_checkpoint(directory, model, optimizer, state: dict, average=None) -> None:
+    """``state`` is any JSON-able dict (epoch, best score, history...); ``average``: a
+    :class:`~hierarchy.training.ema.WeightAverage`, whose tensors are stored as ``ema.<parameter>``."""
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    if average is not None:
+        tensors.update({f"ema.{k}": v for k, v in average.state_dict().items()})
     optim = optimizer.state_dict()
     for index, slots in optim["state"].items():
         for key, value in slots.items():
@@ -30,8 +33,9 @@ def save_checkpoint(directory, model, optimizer, state: dict) -> None:
     save_tensors(tensors, Path(directory) / NAME, meta)
 
 
-def load_checkpoint(directory, model, optimizer) -> dict:
-    """Restore model, optimiser and RNG from ``directory``; return the loop state saved with them."""
+def load_checkpoint(directory, model, optimizer, average=None) -> dict:
+    """Restore model, optimiser, RNG and ``average`` (restarted from the weights if the checkpoint has none) from
+    ``directory``; return the loop state saved with them."""
     path = Path(directory) / NAME
     if not path.is_file():
         raise ConfigError(f"{path}: no checkpoint to resume from")
@@ -54,6 +58,8 @@ def load_checkpoint(directory, model, optimizer) -> dict:
     check_shapes(expected, {k: (tuple(v.shape), header_dtype(v.dtype)) for k, v in state.items()}, path)
     check_finite(state, path)
     model.load_state_dict(state)
+    if average is not None:
+        load_average(average, {k: v for k, v in tensors.items() if k.startswith("ema.")}, path)
     slots: dict[int, dict] = {}
     for key, value in tensors.items():
         if key.startswith("optim."):
@@ -68,3 +74,15 @@ def load_checkpoint(directory, model, optimizer) -> dict:
     if cuda and len(cuda) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(cuda)
     return loop_state
+
+
+def load_average(average, tensors: dict, path) -> None:
+    """Set ``average`` from a checkpoint's ``ema.<parameter>`` tensors, checked like the model's; none: it restarts
+    from the weights (a run that turned ``train.ema`` on when resumed)."""
+    if not tensors:
+        average.reset()
+        return
+    expected = {f"ema.{k}": (tuple(v.shape), v.dtype) for k, v in average.state_dict().items()}
+    check_shapes(expected, {k: (tuple(v.shape), header_dtype(v.dtype)) for k, v in tensors.items()}, path)
+    check_finite(tensors, path)
+    average.load_state_dict({k[4:]: v for k, v in tensors.items()})

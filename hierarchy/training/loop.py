@@ -43,6 +43,7 @@ from hierarchy.training import distributed
 from hierarchy.training.checkpoint import NAME as CHECKPOINT
 from hierarchy.training.checkpoint import load_checkpoint, save_checkpoint
 from hierarchy.training.corpora import load_corpora
+from hierarchy.training.ema import WeightAverage
 from hierarchy.training.lock import NAME as LOCK
 from hierarchy.training.lock import locked
 from hierarchy.training.optim import make_optimizer, parameter_groups, set_learning_rate
@@ -82,6 +83,7 @@ class Trainer:
         if vectors is not None:
             self.model.embed.set_vectors(vectors)
         self.model.to(self.device)
+        self.average = WeightAverage(self.model, cfg.ema, cfg.ema_start) if cfg.ema else None
         transformer = self.model.embed.transformer
         if transformer is not None and not resume:
             self.vocabs.encoder = transformer.identity
@@ -110,7 +112,7 @@ class Trainer:
         self.build(resume)
         state = {"epoch": 0, "best": None, "best_epoch": 0, "history": [], "seconds": 0.0, "words": 0, "steps": 0}
         if resume:
-            state = load_checkpoint(self.output, self.model, self.optimizer)
+            state = load_checkpoint(self.output, self.model, self.optimizer, self.average)
             self.steps = state.get("steps", 0)
             self.sampler.load_state_dict(state.get("sampler", {}))
             self.weighting.load_state_dict(state.get("weighting", {}))
@@ -132,13 +134,7 @@ class Trainer:
             seconds = time.perf_counter() - start
             words = int(distributed.total(words))  # every rank's
             distributed.check_same(self.model)
-            results, _ = Predictor(self.model, self.vocabs, self.device).evaluate(self.dev_data or self.train_data)
-            dev = {task: {name: m.values for name, m in metrics.items()} for task, metrics in results.items()}
-            task_scores = {task: task_score(task, metrics) for task, metrics in results.items()}
-            for task, value in task_scores.items():
-                if not math.isfinite(value):
-                    self.diverged(f"the {task} dev score is {value}")
-            score = self.selection_score(task_scores)
+            dev, task_scores, score = self.score_dev()
             self.sampler.update(task_scores)
             self.weighting.update(task_scores)
             state["seconds"] += seconds
@@ -148,9 +144,17 @@ class Trainer:
                  "words_per_second": words / seconds, "sampler": self.sampler.log(),
                  "weighting": self.weighting.log(), "interference": mean(diagnosed), "mix": self.model.mix_shares()}
             )
-            best = state["best_epoch"] == 0 or score > state["best"]  # the first epoch's model is a candidate
+            averaged = False  # whether the epoch's candidate is the averaged weights, which scored higher
+            if self.average is not None:
+                with self.average.applied():
+                    ema_dev, _, ema_score = self.score_dev()
+                state["history"][-1].update(ema_dev=ema_dev, ema_score=ema_score)
+                averaged = ema_score > score
+            candidate = (ema_score, ema_dev) if averaged else (score, dev)
+            best = state["best_epoch"] == 0 or candidate[0] > state["best"]  # the first epoch's model is a candidate
             if best:
-                state.update(best=score, best_epoch=epoch, best_dev=dev)
+                state.update(best=candidate[0], best_epoch=epoch, best_dev=candidate[1],
+                             best_weights="ema" if averaged else "raw")
             state.update(epoch=epoch, steps=self.steps, sampler=self.sampler.state_dict(),
                          weighting=self.weighting.state_dict())
             # The model before the checkpoint: a kill between them leaves a checkpoint of the epoch before, which
@@ -159,14 +163,16 @@ class Trainer:
             if self.rank == 0:
                 with signals.deferred():  # Ctrl-C or SIGTERM here takes effect once the epoch's files agree
                     if best:
-                        save_model(self.model, self.config, self.vocabs, self.output, manifest=False)
-                    save_checkpoint(self.output, self.model, self.optimizer, state)
+                        with self.average.applied() if averaged else contextlib.nullcontext():
+                            save_model(self.model, self.config, self.vocabs, self.output, manifest=False)
+                    save_checkpoint(self.output, self.model, self.optimizer, state, self.average)
                     self.write_reports(state)
                     write_manifest(self.output)
             self.say(f"epoch {epoch}/{cfg.epochs} ({seconds:.0f} s, {words / seconds:.0f} words/s) dev: "
                      + " | ".join(f"{task}: " + " ".join(dev_cells(task, dev[task]))
                                   for task in self.tasks if task in dev)
-                     + f" | selection {score:.2f} (best {state['best']:.2f} at epoch {state['best_epoch']})\n"
+                     + f" | selection {score:.2f}" + (f", ema {ema_score:.2f}" if self.average else "")
+                     + f" (best {state['best']:.2f} at epoch {state['best_epoch']})\n"
                      + "  train loss: " + " ".join(f"{t} {loss:.3f}" for t, loss in losses.items()))
         if resume and self.epoch == 0 and self.rank == 0:  # nothing left to train: complete an interrupted epoch
             self.write_reports(state)
@@ -210,6 +216,17 @@ class Trainer:
         ``train.score_weights``."""
         weights = {t: self.config.train.score_weights.get(t, TASKS[t].score_weight) for t in task_scores}
         return sum(weights[t] * s for t, s in task_scores.items()) / sum(weights.values())
+
+    def score_dev(self) -> tuple[dict, dict, float]:
+        """The model's dev scores as it stands: ``({task: {metric: values}}, {task: score}, selection score)``; a
+        task score that is not a number stops the run."""
+        results, _ = Predictor(self.model, self.vocabs, self.device).evaluate(self.dev_data or self.train_data)
+        dev = {task: {name: m.values for name, m in metrics.items()} for task, metrics in results.items()}
+        task_scores = {task: task_score(task, metrics) for task, metrics in results.items()}
+        for task, value in task_scores.items():
+            if not math.isfinite(value):
+                self.diverged(f"the {task} dev score is {value}")
+        return dev, task_scores, self.selection_score(task_scores)
 
     def primary_score(self) -> float:
         """The dev score (percent) of ``train.primary`` (default: the top task) now; AutoSeM's reward reads it."""
@@ -278,6 +295,8 @@ class Trainer:
                               self.steps)
         self.optimizer.step()
         self.steps += 1
+        if self.average is not None:
+            self.average.update(self.steps)
 
     def diagnose(self, epoch_batches: dict[str, list]) -> dict:
         """Each task's gradient on a batch of its own (the one at this step's position in its epoch), and the
@@ -294,6 +313,7 @@ class Trainer:
             f.writelines(json.dumps(line) + "\n" for line in history)
         save_json(
             {"best_epoch": state["best_epoch"], "dev": state.get("best_dev", {}), "epochs": state["epoch"],
+             "best_weights": state.get("best_weights", "raw"),
              "train_seconds": state["seconds"], "train_words_per_second": state["words"] / max(state["seconds"], 1e-9),
              "device": str(self.device), "hardware": machine(self.device), **self.sampler.summary(),
              **self.weighting.summary()},
