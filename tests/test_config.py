@@ -240,7 +240,7 @@ def test_every_numeric_key_has_a_range_and_each_range_is_enforced():
 
     found = {key: (limit, value) for key, _, value, limit in numeric_values(full())}
     assert not [key for key, (limit, _) in found.items() if limit is None]
-    assert len(found) == 35 and {"data.holdout", "model.layers.heads", "train.weights.*"} <= found.keys()
+    assert len(found) == 36 and {"data.holdout", "model.layers.heads", "train.weights.*"} <= found.keys()
     for key, (limit, value) in found.items():
         bad = [limit.low - 1 if not limit.open_low else limit.low] if limit.low is not None else []
         if limit.high is not None:
