@@ -61,7 +61,7 @@ def test_an_installed_extra_works(extra):
         pytest.skip(f"the extra '{extra}' is not installed (pip install -e '.[{extra}]' -c constraints.txt)")
     importlib.import_module(module)
     if extra in ("transformers", "minilm"):
-        from hierarchy.modules.transformer import load_encoder  # imports transformers where it needs it
+        from hierarchy.modules.pretrained import load_encoder  # imports transformers where it needs it
 
         assert callable(load_encoder)
     if extra == "minilm":

@@ -115,6 +115,7 @@ class TransformerConfig:
     path: str = ""  # a local Hugging Face model directory (config.json, weights, tokenizer); empty: none
     pooling: str = "first"  # a word's vector from its subword pieces: "first" or "mean"
     freeze: bool = True  # true: features computed once per corpus (cached on disk); false: fine-tuned
+    tune_layers: int = bounded(0, AT_LEAST_0)  # fine-tune only the top N layers (and the mix) over cached states below
     lr: float = bounded(5e-5, POSITIVE)  # fine-tuning: the encoder's learning rate (then decays with train.lr_decay)
     warmup: int = bounded(1000, AT_LEAST_0)  # fine-tuning: steps over which the encoder's learning rate rises linearly from 0
 
@@ -248,6 +249,9 @@ class Config:
         if transformer.pooling not in ("first", "mean"):
             raise ConfigError(f"{where}: model.transformer.pooling must be 'first' or 'mean', not "
                               f"'{transformer.pooling}'")
+        if transformer.tune_layers and not transformer.freeze:
+            raise ConfigError(f"{where}: model.transformer.tune_layers = {transformer.tune_layers} tunes the top layers "
+                              "only, freeze = false the whole encoder; set one of them")
         if not spacy_language(self.model.lang):
             raise ConfigError(f"{where}: model.lang '{self.model.lang}' is not a language spaCy has (expected a code "
                               "such as 'en', 'de' or 'fr': a folder of spacy/lang)")

@@ -12,7 +12,8 @@ from hierarchy.io.fileio import resolve_resource
 from hierarchy.modules import AttentionLayer, BiLSTM, Embeddings
 from hierarchy.modules.dropout import LockedDropout
 from hierarchy.modules.mix import ScalarMix
-from hierarchy.modules.transformer import ENCODER_EXPECTED, TransformerInput
+from hierarchy.modules.pretrained import ENCODER_EXPECTED
+from hierarchy.modules.transformer import TransformerInput
 from hierarchy.tasks import TASKS, Context
 
 
@@ -42,7 +43,7 @@ class Hierarchy(nn.Module):
         if config.transformer.path:
             tcfg = config.transformer
             transformer = TransformerInput(encoder_path or resolve_resource(tcfg.path, ENCODER_EXPECTED), tcfg.pooling, tcfg.freeze,
-                                           pretrained or tcfg.freeze)
+                                           pretrained or tcfg.freeze, tcfg.tune_layers)
         self.embed = Embeddings(
             len(vocabs.words), len(vocabs.chars), config.word_dim, config.chars, config.char_dim, config.char_size,
             config.word_dropout, len(vocabs.vectors) if vocabs.vectors else 0, vocabs.vectors_dim,

@@ -26,7 +26,7 @@ from hierarchy.core.vocab import Vocabs
 from hierarchy.io.errors import ConfigError, HierarchyError
 from hierarchy.io.fileio import (PACKAGE_NAME, atomic_write, naming, package_directory, read_text, resolve_resource,
                                  umask)
-from hierarchy.modules.transformer import ENCODER_EXPECTED, encoder_files, encoder_identity
+from hierarchy.modules.pretrained import ENCODER_EXPECTED, encoder_files, encoder_identity
 
 ENCODER = "encoder"  # a self-contained model directory's copy of its transformer encoder
 MANIFEST = "manifest.json"

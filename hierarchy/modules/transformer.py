@@ -1,16 +1,16 @@
-"""A pretrained transformer as layer 0: a local Hugging Face model directory, its subword pieces pooled to words, a
-learned scalar mix over its layers (ELMo / UDify), overlapping windows for sentences longer than the model takes.
+"""A pretrained transformer as layer 0: a local Hugging Face model directory (:mod:`hierarchy.modules.pretrained`),
+its subword pieces pooled to words, a learned scalar mix over its layers (ELMo / UDify), overlapping windows for
+sentences longer than the model takes.
 
-Loaded with ``transformers`` (the ``transformers`` extra) from the directory only, never from the network. Frozen,
-the encoder is not a submodule (not saved with the model, not trained, always in eval mode) and its per-word
-features can be computed once per corpus (:meth:`TransformerInput.precompute`, cached on disk by
-:mod:`hierarchy.core.features`); fine-tuned, it is an ordinary submodule.
+Frozen, the encoder is not a submodule (not saved with the model, not trained, always in eval mode) and its per-word
+states can be computed once per corpus (:meth:`TransformerInput.precompute`, cached on disk by
+:mod:`hierarchy.core.features`). With ``tune_layers`` = k its top k layers are a submodule that trains: what is cached
+then is the states below them (for the mix) and, per piece, the input of the first of them, over which they run
+(:meth:`TransformerInput.run_tuned`). Fine-tuned whole (``freeze=False``), it is an ordinary submodule.
 """
 from __future__ import annotations
 
 import bisect
-import hashlib
-import json
 from functools import cached_property
 from pathlib import Path
 
@@ -19,83 +19,10 @@ from torch import nn
 
 from hierarchy.io.errors import ConfigError
 from hierarchy.modules.mix import ScalarMix
-
-# what [model.transformer] path names
-ENCODER_EXPECTED = "a local Hugging Face model directory, or an installed Python package that ships one"
+from hierarchy.modules.pretrained import encoder_identity, load_encoder
 
 PIECES_PER_CALL = 4096  # padded pieces per encoder call
-#: The tokenizer files a pipeline needs besides config.json and the weights (see :func:`encoder_files`).
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
-                   "vocab.txt", "vocab.json", "merges.txt", "spiece.model", "sentencepiece.bpe.model")
-
-
-def weight_files(path) -> list[Path]:
-    """The weights of the model directory ``path``: its safetensors file(s) (one, or shards), else PyTorch's."""
-    for pattern in ("*.safetensors", "pytorch_model*.bin"):
-        found = sorted(Path(path).glob(pattern))
-        if found:
-            return found
-    return []
-
-
-def encoder_identity(path, weights: bool = True) -> dict:
-    """``{"name", "config_sha256", "weights_sha256"}`` of the model directory ``path`` (``weights``: hash the
-    weight files too): what a model directory records of the encoder it was trained with, and checks at load."""
-    config = Path(path) / "config.json"
-    try:
-        data = config.read_bytes()
-    except OSError:
-        raise ConfigError(f"{path}: not a Hugging Face model directory (expected config.json, weights and a "
-                          "tokenizer)") from None
-    try:
-        name = json.loads(data).get("_name_or_path") or Path(path).resolve().name
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-        raise ConfigError(f"{config}: not a valid JSON model configuration") from None
-    identity = {"name": name, "config_sha256": hashlib.sha256(data).hexdigest()}
-    if weights:
-        digest = hashlib.sha256()
-        for file in weight_files(path):
-            with open(file, "rb") as f:
-                while block := f.read(1 << 20):
-                    digest.update(block)
-        identity["weights_sha256"] = digest.hexdigest()
-    return identity
-
-
-def encoder_files(path, weights: bool = True) -> list[Path]:
-    """The files of the model directory ``path`` a pipeline needs: config, weights (with ``weights``; a
-    fine-tuned encoder's are in the model's own weights) and tokenizer; what ``hierarchy package`` copies."""
-    path = Path(path)
-    weight = [*weight_files(path), *sorted(path.glob("*.index.json"))] if weights else []
-    return [path / "config.json", *weight, *(path / f for f in TOKENIZER_FILES if (path / f).is_file())]
-
-
-def load_encoder(path, pretrained: bool = True):
-    """``(model, tokenizer)`` from the local directory ``path`` (``pretrained=False``: the architecture only, for
-    a fine-tuned encoder whose weights the model directory holds); a :class:`ConfigError` naming it otherwise."""
-    try:
-        import transformers
-    except ImportError:
-        raise ConfigError("a [model.transformer] input needs transformers: pip install 'hierarchy-nlp[transformers]'"
-                          ) from None
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-    encoder_identity(path, weights=False)  # a clear error for a directory without config.json
-    try:
-        tokenizer = transformers.AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        if getattr(tokenizer, "add_prefix_space", True) is False:  # byte-level BPE: words given one by one
-            tokenizer = transformers.AutoTokenizer.from_pretrained(str(path), local_files_only=True,
-                                                                   add_prefix_space=True)
-        if pretrained and torch.empty(()).device.type != "meta":  # on the meta device: shapes only, no weights
-            model = transformers.AutoModel.from_pretrained(str(path), local_files_only=True)
-        else:
-            config = transformers.AutoConfig.from_pretrained(str(path), local_files_only=True)
-            model = transformers.AutoModel.from_config(config)
-    except (OSError, ValueError, KeyError) as e:
-        raise ConfigError(f"{path}: cannot load the transformer ({str(e).splitlines()[0]})") from None
-    if not tokenizer.is_fast:
-        raise ConfigError(f"{path}: the tokenizer has no fast version (word alignment needs one)")
-    return model, tokenizer
+STORED = torch.float16  # cached states' dtype (half the memory); states computed on the fly are rounded to it too
 
 
 def windows(n: int, size: int) -> tuple[list[int], list[int]]:
@@ -119,25 +46,77 @@ def windows(n: int, size: int) -> tuple[list[int], list[int]]:
     return starts, owner
 
 
+def round_stored(states: torch.Tensor) -> torch.Tensor:
+    """``states`` rounded to :data:`STORED` and back: what a cache gives back of them."""
+    return states.to(STORED).to(states.dtype)
+
+
+def round_input(layer, args, kwargs):
+    """A forward pre-hook on the first tuned layer: its input rounded as a cached one is, so that a sentence scores
+    the same whether its states were cached or computed on the fly."""
+    if args:
+        return (round_stored(args[0]), *args[1:]), kwargs
+    return args, {**kwargs, "hidden_states": round_stored(kwargs["hidden_states"])}
+
+
+def encoder_layers(model) -> nn.ModuleList | None:
+    """The encoder's stack of ``num_hidden_layers`` layers (``encoder.layer`` in BERT, RoBERTa, XLM-R, MiniLM...)."""
+    n = model.config.num_hidden_layers
+    return next((m for m in model.modules() if isinstance(m, nn.ModuleList) and len(m) == n), None)
+
+
+def by_length(lengths: list[int]) -> list[list[int]]:
+    """The indices of rows of ``lengths`` pieces in groups of similar length, about :data:`PIECES_PER_CALL` padded
+    pieces a group, shortest first.
+
+    >>> by_length([3000, 5, 2000, 6])
+    [[1, 3], [2], [0]]
+    """
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    groups, start = [], 0
+    while start < len(order):
+        end = start + 1
+        while end < len(order) and (end - start + 1) * lengths[order[end]] <= PIECES_PER_CALL:
+            end += 1
+        groups.append(order[start:end])
+        start = end
+    return groups
+
+
 class TransformerInput(nn.Module):
     """``texts`` (each sentence's words) -> ``[batch_size, seq_len, size]``: the scalar mix of the encoder's layers
     (the embedding output and each layer's), one vector per word pooled from its pieces (``first`` or ``mean``).
 
-    ``freeze``: the encoder is fixed and features of sentences given to :meth:`precompute` are looked up; others
-    are computed on the fly. Otherwise the encoder is fine-tuned with the rest.
+    ``freeze``: the encoder's weights are its directory's and the states of sentences given to :meth:`precompute`
+    are looked up (others are computed on the fly); with ``tune_layers`` = k its top k layers are fine-tuned over
+    the cached input of the first of them. Otherwise the whole encoder is fine-tuned with the rest.
     """
 
-    def __init__(self, path, pooling: str = "first", freeze: bool = True, pretrained: bool = True):
+    def __init__(self, path, pooling: str = "first", freeze: bool = True, pretrained: bool = True,
+                 tune_layers: int = 0):
         super().__init__()
         model, self.tokenizer = load_encoder(path, pretrained)
-        self.path, self.pooling, self.freeze = Path(path), pooling, freeze
+        self.path, self.pooling, self.freeze, self.tune_layers = Path(path), pooling, freeze, tune_layers
+        config = model.config
+        self.size, self.n_layers = config.hidden_size, config.num_hidden_layers + 1
+        if tune_layers and not freeze:
+            raise ValueError("tune_layers tunes the top layers of a frozen encoder (freeze=True)")
+        if tune_layers > config.num_hidden_layers:
+            raise ConfigError(f"model.transformer.tune_layers is {tune_layers}, but {path} has "
+                              f"{config.num_hidden_layers} layers")
+        self.n_cached = self.n_layers - tune_layers if freeze else 0  # the states below the tuned layers
         if freeze:
             model.eval().requires_grad_(False)
             self.__dict__["encoder"] = model  # not a submodule: not in state_dict(), parameters() or train()
         else:
             self.encoder = model
-        config = model.config
-        self.size, self.n_layers = config.hidden_size, config.num_hidden_layers + 1
+        if tune_layers:
+            layers = encoder_layers(model)
+            if layers is None:
+                raise ConfigError(f"{path}: tune_layers needs an encoder with a list of its {self.n_layers - 1} "
+                                  f"layers, and {config.model_type} has none")
+            self.tuned = layers[len(layers) - tune_layers :].requires_grad_(True)  # the same modules: a submodule
+            self.tuned[0].register_forward_pre_hook(round_input, with_kwargs=True)
         self.mix = ScalarMix(self.n_layers)
         limits = [getattr(config, "max_position_embeddings", None), self.tokenizer.model_max_length]
         probe = self.tokenizer([["x"]], is_split_into_words=True)  # where the special tokens go
@@ -146,7 +125,10 @@ class TransformerInput(nn.Module):
         self.prefix, self.suffix = ids[:first], ids[last + 1 :]
         limit = min([n for n in limits if n and n < 1e6] or [512])
         self.max_pieces = max(limit - len(self.prefix) - len(self.suffix), 1)
-        self.features: dict[tuple, torch.Tensor] = {}  # frozen: tuple(words) -> [n_words, n_layers, size]
+        self.features: dict[tuple, torch.Tensor] = {}  # tuple(words) -> [n_words, n_cached, size]
+        self.pieces: dict[tuple, torch.Tensor] = {}  # tuned: tuple(words) -> [n_pieces, size], the tuned layers' input
+        if tune_layers and torch.empty(()).device.type != "meta":
+            self.check_split()
 
     @cached_property
     def identity(self) -> dict:
@@ -154,36 +136,65 @@ class TransformerInput(nn.Module):
         encoder's weights are not the model's), computed once."""
         return encoder_identity(self.path, weights=self.freeze)
 
+    def tuned_parameters(self) -> list[nn.Parameter]:
+        """The encoder's parameters that train (with their own learning rate): all of them, the tuned layers', or
+        none."""
+        if not self.freeze:
+            return list(self.encoder.parameters())
+        return list(self.tuned.parameters()) if self.tune_layers else []
+
     def _apply(self, fn, *args, **kwargs):
         super()._apply(fn, *args, **kwargs)
         if self.freeze:
-            self.encoder._apply(fn, *args, **kwargs)  # .to(device) moves the frozen encoder too
+            self.encoder._apply(fn, *args, **kwargs)  # .to(device) moves the frozen encoder too (the tuned again)
         return self
 
     def forward(self, texts: list[list[str]], seq_len: int) -> torch.Tensor:
         device = self.mix.weights.device
-        found = [self.features.get(tuple(words)) for words in texts]
-        layers = torch.zeros(len(texts), seq_len, self.n_layers, self.size, dtype=torch.float16)
-        for i, features in enumerate(found):
-            if features is not None:
-                layers[i, : len(features)] = features
-        layers = layers.to(device).float()  # the cached features: one copy to the device per batch
-        missing = [i for i, features in enumerate(found) if features is None]
-        if missing:
-            with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze):
-                computed = self.encode([texts[i] for i in missing], seq_len)
-            if self.freeze:  # rounded as the cached features are, so a sentence scores the same either way
-                computed = computed.half().to(computed.dtype)
-            layers = layers.to(computed.dtype)
-            layers[missing] = computed
+        found = [i for i, words in enumerate(texts) if tuple(words) in self.features]
+        missing = [i for i, words in enumerate(texts) if tuple(words) not in self.features]
+        if not missing:  # in training, every sentence
+            return self.mix(self.cached(texts, seq_len))
+        layers = torch.zeros(len(texts), seq_len, self.n_layers, self.size, device=device)
+        if found:
+            layers[found] = self.cached([texts[i] for i in found], seq_len)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and (not self.freeze or self.tune_layers > 0)):
+            computed = self.encode([texts[i] for i in missing], seq_len)
+        # the part a cache would hold rounded as it is, so a sentence scores the same either way
+        computed = torch.cat([round_stored(computed[:, :, : self.n_cached]), computed[:, :, self.n_cached :]], 2)
+        layers = layers.to(computed.dtype)
+        layers[missing] = computed
         return self.mix(layers)  # (batch, seq, size)
+
+    def cached(self, texts: list[list[str]], seq_len: int) -> torch.Tensor:
+        """``[len(texts), seq_len, n_layers, size]`` of sentences in :attr:`features`: their cached states, and
+        the tuned layers' run over the cached input of the first of them."""
+        below = torch.zeros(len(texts), seq_len, self.n_cached, self.size, dtype=STORED)
+        for i, words in enumerate(texts):
+            features = self.features[tuple(words)]
+            below[i, : len(features)] = features
+        device = self.mix.weights.device
+        below = below.to(device).float()  # the cached features: one copy to the device per batch
+        if not self.tune_layers:
+            return below
+        rows, select, _ = self.layout(texts, seq_len)
+        lengths = [len(r) for r in rows]
+        states = torch.cat([self.pieces[tuple(words)] for words in texts]).to(device).float()  # (sum(lengths), size)
+        return torch.cat([below, self.pool(self.run_tuned(states, lengths), select, lengths, len(texts), seq_len)], 2)
 
     def encode(self, texts: list[list[str]], seq_len: int) -> torch.Tensor:
         """``[len(texts), seq_len, n_layers, size]``: run the encoder over every window of every sentence in one
         batch and pool each word's pieces."""
+        rows, select, _ = self.layout(texts, seq_len)
+        return self.pool(self.run_encoder(rows), select, [len(r) for r in rows], len(texts), seq_len)
+
+    def layout(self, texts: list[list[str]], seq_len: int) -> tuple[list[list[int]], list[tuple], list[int]]:
+        """``(rows, select, n_rows)``: each window's piece ids with the special tokens (a sentence's windows one
+        after the other), per piece read ``(row, position in it, i * seq_len + w)`` for word ``w`` of sentence
+        ``i``, and each sentence's number of windows."""
         encoded = self.tokenizer(texts, is_split_into_words=True, add_special_tokens=False)
         unk = self.tokenizer.unk_token_id
-        rows, select = [], []  # each window's ids; per piece read: (window row, position, flat word index)
+        rows, select, n_rows = [], [], []
         for i, words in enumerate(texts):
             pieces, word_of = [], []
             ids, word_ids = encoded["input_ids"][i], encoded.word_ids(i)
@@ -198,54 +209,86 @@ class TransformerInput(nn.Module):
             first_row = len(rows)
             for s in starts:
                 rows.append(self.prefix + pieces[s : s + self.max_pieces] + self.suffix)
+            n_rows.append(len(starts))
             seen = set()
             for p, (w, k) in enumerate(zip(word_of, owner)):
                 if self.pooling == "first" and w in seen:
                     continue
                 seen.add(w)
                 select.append((first_row + k, len(self.prefix) + p - starts[k], i * seq_len + w))
-        device = self.mix.weights.device
-        hidden = self.run_encoder(rows)  # (n_layers, total window length, size)
+        return rows, select, n_rows
+
+    def pool(self, hidden: torch.Tensor, select: list[tuple], lengths: list[int], n_texts: int,
+             seq_len: int) -> torch.Tensor:
+        """``[n_texts, seq_len, n, size]``: each word's pieces of ``hidden`` ``[n, sum(lengths), size]`` (the
+        states of rows of ``lengths`` pieces, concatenated) pooled as :meth:`layout`'s ``select`` says."""
+        device, n = hidden.device, hidden.shape[0]
         offsets = [0]
-        for r in rows:
-            offsets.append(offsets[-1] + len(r))
+        for length in lengths:
+            offsets.append(offsets[-1] + length)
         at = torch.tensor([offsets[r] + c for r, c, _ in select], device=device)
         word = torch.tensor([w for _, _, w in select], device=device)
-        picked = hidden[:, at]  # (n_layers, n_pieces_read, size)
-        total = torch.zeros(self.n_layers, len(texts) * seq_len, self.size, device=device, dtype=picked.dtype)
+        picked = hidden[:, at]  # (n, n_pieces_read, size)
+        total = torch.zeros(n, n_texts * seq_len, self.size, device=device, dtype=picked.dtype)
         total.index_add_(1, word, picked)
-        counts = torch.zeros(len(texts) * seq_len, device=device)
+        counts = torch.zeros(n_texts * seq_len, device=device)
         counts.index_add_(0, word, torch.ones(len(word), device=device))
         total = total / counts.clamp(min=1)[None, :, None].to(total.dtype)  # mean pooling; first: one piece each
-        return total.view(self.n_layers, len(texts), seq_len, self.size).permute(1, 2, 0, 3)
+        return total.view(n, n_texts, seq_len, self.size).permute(1, 2, 0, 3)
 
     def run_encoder(self, rows: list[list[int]]) -> torch.Tensor:
         """``[n_layers, sum of the rows' lengths, size]``: every layer's states of every piece of ``rows`` (windows
         with their special tokens), the rows concatenated. The encoder runs on rows of similar length, about
         :data:`PIECES_PER_CALL` padded pieces a call (a short sentence can have many pieces: URLs, numbers)."""
         device, pad = self.mix.weights.device, self.tokenizer.pad_token_id or 0
-        order = sorted(range(len(rows)), key=lambda r: len(rows[r]))
         states = [None] * len(rows)
-        start = 0
-        while start < len(order):
-            end = start + 1
-            while end < len(order) and (end - start + 1) * len(rows[order[end]]) <= PIECES_PER_CALL:
-                end += 1
-            group = [rows[r] for r in order[start:end]]
-            width = len(group[-1])
-            ids = torch.tensor([r + [pad] * (width - len(r)) for r in group], device=device)
-            mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in group], device=device)
+        for group in by_length([len(r) for r in rows]):
+            width = len(rows[group[-1]])
+            ids = torch.tensor([rows[r] + [pad] * (width - len(rows[r])) for r in group], device=device)
+            mask = torch.tensor([[1] * len(rows[r]) + [0] * (width - len(rows[r])) for r in group], device=device)
             out = self.encoder(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
             out = torch.stack(out, 0)  # (n_layers, len(group), width, size)
-            for j, r in enumerate(order[start:end]):
+            for j, r in enumerate(group):
                 states[r] = out[:, j, : len(rows[r])]
-            start = end
         return torch.cat(states, 1)
+
+    def run_tuned(self, states: torch.Tensor, lengths: list[int]) -> torch.Tensor:
+        """``[tune_layers, sum(lengths), size]``: the tuned layers' outputs over ``states`` ``[sum(lengths), size]``,
+        the input of the first of them for rows of ``lengths`` pieces (concatenated), each row attending to its own
+        pieces only; grouped by length as :meth:`run_encoder` does."""
+        rows = list(torch.split(states, lengths))
+        out = [None] * len(rows)
+        for group in by_length(lengths):
+            hidden = nn.utils.rnn.pad_sequence([rows[r] for r in group], batch_first=True)  # (group, width, size)
+            mask = nn.utils.rnn.pad_sequence([hidden.new_ones(lengths[r]) for r in group], batch_first=True)
+            additive = (1.0 - mask[:, None, None, :]) * torch.finfo(hidden.dtype).min  # (group, 1, 1, width)
+            layers = []
+            for layer in self.tuned:
+                hidden = layer(hidden, additive)
+                hidden = hidden[0] if isinstance(hidden, tuple) else hidden  # a tuple before transformers 5
+                layers.append(hidden)
+            layers = torch.stack(layers)  # (tune_layers, len(group), width, size)
+            for j, r in enumerate(group):
+                out[r] = layers[:, j, : lengths[r]]
+        return torch.cat(out, 1)
+
+    @torch.no_grad()
+    def check_split(self) -> None:
+        """Refuse an encoder whose top layers cannot run on the cached states alone (they would need more than the
+        states below them and the attention mask): two probe windows run through it whole and split."""
+        ids = self.tokenizer([["a", "b", "c"]], is_split_into_words=True, add_special_tokens=False)["input_ids"][0]
+        rows = [self.prefix + ids + self.suffix, self.prefix + ids[:1] + self.suffix]
+        whole = self.run_encoder(rows)
+        split = self.run_tuned(round_stored(whole[self.n_cached - 1]), [len(r) for r in rows])
+        if not torch.allclose(split, whole[self.n_cached :], atol=1e-4, rtol=1e-3):
+            raise ConfigError(f"{self.path}: tune_layers cannot split this encoder ({self.encoder.config.model_type}"
+                              "): its layers need more than the states below them; set tune_layers = 0")
 
     @torch.no_grad()
     def precompute(self, sentences: list[list[str]], batch_words: int = 2000, progress: bool = False) -> None:
-        """Compute (frozen) the features of ``sentences`` (word lists) into :attr:`features`, in batches of about
-        ``batch_words`` words, stored in half precision."""
+        """Compute (frozen) the states of ``sentences`` (word lists) below the tuned layers into :attr:`features`
+        (and the tuned layers' input into :attr:`pieces`), in batches of about ``batch_words`` words, stored as
+        :data:`STORED`."""
         todo = sorted({tuple(s) for s in sentences if s and tuple(s) not in self.features}, key=len)
         from tqdm import tqdm
 
@@ -257,9 +300,20 @@ class TransformerInput(nn.Module):
             while end < len(todo) and (end - start + 1) * len(todo[end]) <= batch_words:
                 end += 1
             group = todo[start:end]
-            layers = self.encode([list(s) for s in group], len(group[-1])).to("cpu", torch.float16)
-            for s, row in zip(group, layers):
+            rows, select, n_rows = self.layout([list(s) for s in group], len(group[-1]))
+            lengths = [len(r) for r in rows]
+            hidden = self.run_encoder(rows)  # (n_layers, sum(lengths), size)
+            below = self.pool(hidden[: self.n_cached], select, lengths, len(group), len(group[-1]))
+            for s, row in zip(group, below.to("cpu", STORED)):
                 self.features[s] = row[: len(s)].clone()
+            if self.tune_layers:
+                sizes, at = [], 0
+                for n in n_rows:  # each sentence's pieces over its windows
+                    sizes.append(sum(lengths[at : at + n]))
+                    at += n
+                entering = hidden[self.n_cached - 1].to("cpu", STORED)  # (sum(lengths), size)
+                for s, states in zip(group, torch.split(entering, sizes)):
+                    self.pieces[s] = states.clone()
             bar.update(sum(map(len, group)))
             start = end
         bar.close()

@@ -34,7 +34,7 @@ from hierarchy.io.errors import ConfigError, HierarchyError
 from hierarchy.io.fileio import atomic_write, resolve_resource
 from hierarchy.io.vectors import attach
 from hierarchy.io.vocab import sentences_of
-from hierarchy.modules.transformer import ENCODER_EXPECTED
+from hierarchy.modules.pretrained import ENCODER_EXPECTED
 from hierarchy.strategies.diagnostics import gradients, interference, mean
 from hierarchy.strategies.samplers import SAMPLERS
 from hierarchy.strategies.weighting import WEIGHTINGS
@@ -203,7 +203,8 @@ class Trainer:
                  f"layers {layers} · sampling {cfg.sampling}, weighting {cfg.weighting} · {cfg.epochs} epochs"]
         transformer = self.config.model.transformer
         if transformer.path:
-            lines.append(f"transformer {transformer.path} ({'frozen' if transformer.freeze else 'fine-tuned'}, "
+            tuning = f"top {transformer.tune_layers} layers tuned" if transformer.tune_layers else "frozen"
+            lines.append(f"transformer {transformer.path} ({tuning if transformer.freeze else 'fine-tuned'}, "
                          f"{transformer.pooling} piece{'s' if transformer.pooling == 'mean' else ''})")
         for task in self.tasks:
             train, dev = self.train_data[task], self.dev_data.get(task)

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import torch
 
-ENCODER = "encoder"  # the parameter group of a fine-tuned transformer input
+ENCODER = "encoder"  # the parameter group of a fine-tuned transformer input (or of its tuned layers)
 
 
 def parameter_groups(model, extra=()) -> list[dict]:
     """The trainable parameters of ``model`` (and ``extra`` ones, e.g. a weighting's) as optimizer groups: a
     fine-tuned transformer input's in a group named :data:`ENCODER`, the rest in one named ``main``."""
     transformer = model.embed.transformer
-    encoder = list(transformer.encoder.parameters()) if transformer is not None and not transformer.freeze else []
+    encoder = transformer.tuned_parameters() if transformer is not None else []
     own = {id(p) for p in encoder}
     main = [p for p in [*model.parameters(), *extra] if id(p) not in own]  # frozen ones too: checkpoints list them
     return [{"params": main, "name": "main"}] + ([{"params": encoder, "name": ENCODER}] if encoder else [])
