@@ -11,6 +11,7 @@ from hierarchy.io.documents import Document
 from hierarchy.io.pairs import Pair
 from hierarchy.io.vectors import lookup
 from hierarchy.io.vocab import normalize
+from hierarchy.modules.transformer import InContext
 
 MAX_WORD_CHARS = 20  # longer words keep their first 20 characters for the character encoder
 UNK_ROW = 1  # the static vectors' row of a word they do not have (0 is padding)
@@ -40,7 +41,7 @@ class Batch:
     inject: torch.Tensor | None = None  # an injected parse for a syntax head: each word's head position, self at root
     types: torch.Tensor | None = None  # each word's row of ``chars``
     vectors: torch.Tensor | None = None  # each word's row of the static vectors (models with vectors)
-    texts: list[list[str]] = field(default_factory=list)  # each row's words (a transformer input reads them)
+    texts: list = field(default_factory=list)  # each row's words, or InContext (what a transformer input reads)
     spans: torch.Tensor | None = None  # a document's given mentions [n, 2] (start, exclusive end), for a task to link
 
     def to(self, device) -> Batch:
@@ -94,10 +95,19 @@ def make_batch(sentences, vocabs: Vocabs, index: list[int] | None = None, inject
         vectors = torch.tensor([0] + [lookup(table, w, UNK_ROW) for w in forms])[types]  # (batch, seq)
     batch = Batch(torch.tensor(word_rows), torch.tensor(char_rows), mask, lens,
                   gold_tensors(specs, sentences, vocabs, seq_len), list(range(n)) if index is None else index,
-                  types=types, vectors=vectors, texts=[s.words for s in sentences])
+                  types=types, vectors=vectors, texts=[transformer_text(s) for s in sentences])
     if inject is not None:
         batch.inject = inject.positions(sentences, seq_len)
     return batch
+
+
+def transformer_text(sentence):
+    """What a transformer input reads of ``sentence``: its words, or with ``extra["context"]`` (see
+    :func:`hierarchy.io.documents.with_context`) its words :class:`~hierarchy.modules.transformer.InContext`."""
+    context = sentence.get("context")
+    if context is None:
+        return sentence.words
+    return InContext(tuple(context[0]), tuple(sentence.words), tuple(context[1]))
 
 
 def make_pair_batch(pairs, vocabs: Vocabs, index: list[int] | None = None, specs=()) -> Batch:

@@ -116,6 +116,7 @@ class TransformerConfig:
     pooling: str = "first"  # a word's vector from its subword pieces: "first" or "mean"
     freeze: bool = True  # true: features computed once per corpus (cached on disk); false: fine-tuned
     tune_layers: int = bounded(0, AT_LEAST_0)  # fine-tune only the top N layers (and the mix) over cached states below
+    context: int = bounded(0, AT_LEAST_0)  # read each sentence with up to N words of its document's neighbours a side
     lr: float = bounded(5e-5, POSITIVE)  # fine-tuning: the encoder's learning rate (then decays with train.lr_decay)
     warmup: int = bounded(1000, AT_LEAST_0)  # fine-tuning: steps over which the encoder's learning rate rises linearly from 0
 

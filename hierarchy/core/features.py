@@ -15,7 +15,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from hierarchy.core.persistence import save_tensors
-from hierarchy.modules.transformer import TransformerInput
+from hierarchy.modules.transformer import InContext, TransformerInput, words_of
 
 
 def cache_key(identity: dict, pooling: str, sentences: list[list[str]], tune_layers: int = 0) -> str:
@@ -23,8 +23,11 @@ def cache_key(identity: dict, pooling: str, sentences: list[list[str]], tune_lay
     (0: frozen, the key as it was before there were tuned layers) and the text of ``sentences``."""
     what = {"encoder": identity, "pooling": pooling} | ({"tune_layers": tune_layers} if tune_layers else {})
     digest = hashlib.sha256(json.dumps(what, sort_keys=True).encode())
-    for words in sentences:
-        digest.update("\t".join(words).encode() + b"\n")
+    for text in sentences:
+        line = "\t".join(words_of(text))
+        if isinstance(text, InContext):  # keyed on the context too (a sentence alone keeps the key it had)
+            line = "\t".join(text.left) + "\x1f" + line + "\x1f" + "\t".join(text.right)
+        digest.update(line.encode() + b"\n")
     return digest.hexdigest()[:32]
 
 
@@ -52,7 +55,7 @@ def cached_features(transformer: TransformerInput, sentences: list[list[str]], d
     """Fill ``transformer.features`` for ``sentences`` (word lists; the empty ones are skipped): from
     ``directory``'s file for them when there is one (True), else computed and written there (False).
     ``directory`` empty: computed, nothing written."""
-    sentences = [s for s in sentences if s]
+    sentences = [s for s in sentences if words_of(s)]
     if not directory:
         transformer.precompute(sentences, progress=progress)
         return False
@@ -63,7 +66,7 @@ def cached_features(transformer: TransformerInput, sentences: list[list[str]], d
         return True
     transformer.precompute(sentences, progress=progress)
     tensors = {"features": torch.cat([transformer.features[tuple(s)] for s in sentences]),  # (n_words, n_cached, size)
-               "lengths": torch.tensor([len(s) for s in sentences])}
+               "lengths": torch.tensor([len(words_of(s)) for s in sentences])}
     if tune_layers:
         pieces = [transformer.pieces[tuple(s)] for s in sentences]
         tensors |= {"pieces": torch.cat(pieces), "piece_lengths": torch.tensor([len(p) for p in pieces])}

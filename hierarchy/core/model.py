@@ -42,8 +42,9 @@ class Hierarchy(nn.Module):
         transformer = None
         if config.transformer.path:
             tcfg = config.transformer
-            transformer = TransformerInput(encoder_path or resolve_resource(tcfg.path, ENCODER_EXPECTED), tcfg.pooling, tcfg.freeze,
-                                           pretrained or tcfg.freeze, tcfg.tune_layers)
+            path = encoder_path or resolve_resource(tcfg.path, ENCODER_EXPECTED)
+            transformer = TransformerInput(path, tcfg.pooling, tcfg.freeze, pretrained or tcfg.freeze, tcfg.tune_layers,
+                                           tcfg.context)
         self.embed = Embeddings(
             len(vocabs.words), len(vocabs.chars), config.word_dim, config.chars, config.char_dim, config.char_size,
             config.word_dropout, len(vocabs.vectors) if vocabs.vectors else 0, vocabs.vectors_dim,

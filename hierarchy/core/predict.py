@@ -13,7 +13,7 @@ from hierarchy.core.batching import batches, make_document_batch
 from hierarchy.core.config import PRECISIONS
 from hierarchy.core.ranges import MAX_SENTENCE_WORDS
 from hierarchy.io import Sentence
-from hierarchy.io.documents import Document
+from hierarchy.io.documents import Document, with_context
 from hierarchy.io.errors import ConfigError
 from hierarchy.io.pairs import as_pair
 from hierarchy.modules.transformer import TransformerInput
@@ -116,6 +116,8 @@ class Predictor:
             raise ConfigError(f"max_sentence_words must be at least 1, not {max_words}")
         self.model, self.vocabs, self.batch_tokens, self.max_words = model, vocabs, batch_tokens, max_words
         self.device = device or next(model.parameters()).device
+        transformer = getattr(getattr(model, "embed", None), "transformer", None)
+        self.context = transformer.context if transformer is not None else 0  # words of the neighbours, a side
         self.precision = check_precision(precision)
         if precision == "int8":
             if self.device.type != "cpu":
@@ -154,6 +156,8 @@ class Predictor:
             out = list(items)
             keep = [i for i, s in enumerate(items) if len(s) > 0]
         inputs = [items[i] if inject is None else dataclasses.replace(items[i], heads=inject[i]) for i in keep]
+        if self.context and unit == "sentence" and all(s.get("context") is None for s in inputs):
+            inputs = with_context(inputs, self.context)  # within the list's documents (# newdoc; else it is one)
         if not tasks or not inputs:
             return out
         was_training = self.model.training
@@ -192,6 +196,8 @@ class Predictor:
                 if not tasks or not keep:
                     out.append(document)
                     continue
+                if self.context:
+                    document = dataclasses.replace(document, sentences=with_context(document.sentences, self.context))
                 batch = make_document_batch(document, self.vocabs)
                 with autocast(self.device, self.precision):
                     scores = self.model(batch.to(self.device), tasks)

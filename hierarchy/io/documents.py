@@ -82,6 +82,22 @@ def group_documents(sentences: list[Sentence], name: str = "") -> list[Document]
     return documents
 
 
+def with_context(sentences: list[Sentence], n: int) -> list[Sentence]:
+    """Copies of ``sentences`` with ``extra["context"]``: up to ``n`` words before and after each, from the
+    sentences around it in its document (:func:`group_documents`; a document's first sentence has none before).
+
+    >>> [s.get("context") for s in with_context([Sentence(["A", "b"]), Sentence(["C"]), Sentence(["d"])], 2)]
+    [([], ['C', 'd']), (['A', 'b'], ['d']), (['b', 'C'], [])]
+    """
+    out = []
+    for document in group_documents(sentences):
+        words = [w for s in document.sentences for w in s.words]
+        for offset, s in zip(document.offsets(), document.sentences):
+            end = offset + len(s)
+            out.append(s.with_layers(context=(words[max(offset - n, 0) : offset], words[end : end + n])))
+    return out
+
+
 def read_coref(path, skip_bad: bool = False, given: bool = False) -> list[Document]:
     """The documents of a CoNLL-U file with Entity brackets in MISC (GUM), each sentence with ``extra["coref"]``:
     every mention, nested ones too, as ``(start, end, entity id, type)`` in the sentence (and ``mentions``: BIO

@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -44,6 +45,20 @@ def windows(n: int, size: int) -> tuple[list[int], list[int]]:
         inside = [w for w in range(max(last - 4, 0), last) if p < starts[w] + size]
         owner.append(max(inside, key=lambda w: (min(p - starts[w], starts[w] + size - 1 - p), -w)))
     return starts, owner
+
+
+class InContext(NamedTuple):
+    """A sentence's ``words`` with words of its neighbours in the document on each side (FLERT's document context,
+    Schweter & Akbik 2020): the encoder reads all of them, only ``words`` get vectors. Hashable: a cache key."""
+
+    left: tuple
+    words: tuple
+    right: tuple
+
+
+def words_of(text) -> list[str] | tuple:
+    """The words that get vectors: a sentence's words, or those of an :class:`InContext`."""
+    return text.words if isinstance(text, InContext) else text
 
 
 def round_stored(states: torch.Tensor) -> torch.Tensor:
@@ -84,8 +99,10 @@ def by_length(lengths: list[int]) -> list[list[int]]:
 
 
 class TransformerInput(nn.Module):
-    """``texts`` (each sentence's words) -> ``[batch_size, seq_len, size]``: the scalar mix of the encoder's layers
-    (the embedding output and each layer's), one vector per word pooled from its pieces (``first`` or ``mean``).
+    """``texts`` (each sentence's words, or an :class:`InContext`) -> ``[batch_size, seq_len, size]``: the scalar
+    mix of the encoder's layers (the embedding output and each layer's), one vector per word pooled from its pieces
+    (``first`` or ``mean``). ``context``: how many words of its neighbours a sentence is read with, on each side
+    (its sentences come :class:`InContext`, keyed with it in the caches); 0: alone.
 
     ``freeze``: the encoder's weights are its directory's and the states of sentences given to :meth:`precompute`
     are looked up (others are computed on the fly); with ``tune_layers`` = k its top k layers are fine-tuned over
@@ -93,8 +110,9 @@ class TransformerInput(nn.Module):
     """
 
     def __init__(self, path, pooling: str = "first", freeze: bool = True, pretrained: bool = True,
-                 tune_layers: int = 0):
+                 tune_layers: int = 0, context: int = 0):
         super().__init__()
+        self.context = context
         model, self.tokenizer = load_encoder(path, pretrained)
         self.path, self.pooling, self.freeze, self.tune_layers = Path(path), pooling, freeze, tune_layers
         config = model.config
@@ -125,8 +143,8 @@ class TransformerInput(nn.Module):
         self.prefix, self.suffix = ids[:first], ids[last + 1 :]
         limit = min([n for n in limits if n and n < 1e6] or [512])
         self.max_pieces = max(limit - len(self.prefix) - len(self.suffix), 1)
-        self.features: dict[tuple, torch.Tensor] = {}  # tuple(words) -> [n_words, n_cached, size]
-        self.pieces: dict[tuple, torch.Tensor] = {}  # tuned: tuple(words) -> [n_pieces, size], the tuned layers' input
+        self.features: dict[tuple, torch.Tensor] = {}  # tuple(text) -> [n_words, n_cached, size]
+        self.pieces: dict[tuple, torch.Tensor] = {}  # tuned: tuple(text) -> [n_pieces, size], the tuned layers' input
         if tune_layers and torch.empty(()).device.type != "meta":
             self.check_split()
 
@@ -151,8 +169,8 @@ class TransformerInput(nn.Module):
 
     def forward(self, texts: list[list[str]], seq_len: int) -> torch.Tensor:
         device = self.mix.weights.device
-        found = [i for i, words in enumerate(texts) if tuple(words) in self.features]
-        missing = [i for i, words in enumerate(texts) if tuple(words) not in self.features]
+        found = [i for i, text in enumerate(texts) if tuple(text) in self.features]
+        missing = [i for i, text in enumerate(texts) if tuple(text) not in self.features]
         if not missing:  # in training, every sentence
             return self.mix(self.cached(texts, seq_len))
         layers = torch.zeros(len(texts), seq_len, self.n_layers, self.size, device=device)
@@ -170,8 +188,8 @@ class TransformerInput(nn.Module):
         """``[len(texts), seq_len, n_layers, size]`` of sentences in :attr:`features`: their cached states, and
         the tuned layers' run over the cached input of the first of them."""
         below = torch.zeros(len(texts), seq_len, self.n_cached, self.size, dtype=STORED)
-        for i, words in enumerate(texts):
-            features = self.features[tuple(words)]
+        for i, text in enumerate(texts):
+            features = self.features[tuple(text)]
             below[i, : len(features)] = features
         device = self.mix.weights.device
         below = below.to(device).float()  # the cached features: one copy to the device per batch
@@ -179,7 +197,7 @@ class TransformerInput(nn.Module):
             return below
         rows, select, _ = self.layout(texts, seq_len)
         lengths = [len(r) for r in rows]
-        states = torch.cat([self.pieces[tuple(words)] for words in texts]).to(device).float()  # (sum(lengths), size)
+        states = torch.cat([self.pieces[tuple(text)] for text in texts]).to(device).float()  # (sum(lengths), size)
         return torch.cat([below, self.pool(self.run_tuned(states, lengths), select, lengths, len(texts), seq_len)], 2)
 
     def encode(self, texts: list[list[str]], seq_len: int) -> torch.Tensor:
@@ -191,11 +209,15 @@ class TransformerInput(nn.Module):
     def layout(self, texts: list[list[str]], seq_len: int) -> tuple[list[list[int]], list[tuple], list[int]]:
         """``(rows, select, n_rows)``: each window's piece ids with the special tokens (a sentence's windows one
         after the other), per piece read ``(row, position in it, i * seq_len + w)`` for word ``w`` of sentence
-        ``i``, and each sentence's number of windows."""
-        encoded = self.tokenizer(texts, is_split_into_words=True, add_special_tokens=False)
+        ``i``, and each sentence's number of windows. A sentence :class:`InContext` is read with its context's
+        pieces around its own; only its own words are read out."""
+        full = [[*t.left, *t.words, *t.right] if isinstance(t, InContext) else t for t in texts]
+        encoded = self.tokenizer(full, is_split_into_words=True, add_special_tokens=False)
         unk = self.tokenizer.unk_token_id
         rows, select, n_rows = [], [], []
-        for i, words in enumerate(texts):
+        for i, words in enumerate(full):
+            first = len(texts[i].left) if isinstance(texts[i], InContext) else 0
+            own_words = range(first, first + len(words_of(texts[i])))
             pieces, word_of = [], []
             ids, word_ids = encoded["input_ids"][i], encoded.word_ids(i)
             own = [[] for _ in words]
@@ -212,10 +234,10 @@ class TransformerInput(nn.Module):
             n_rows.append(len(starts))
             seen = set()
             for p, (w, k) in enumerate(zip(word_of, owner)):
-                if self.pooling == "first" and w in seen:
+                if (self.pooling == "first" and w in seen) or w not in own_words:
                     continue
                 seen.add(w)
-                select.append((first_row + k, len(self.prefix) + p - starts[k], i * seq_len + w))
+                select.append((first_row + k, len(self.prefix) + p - starts[k], i * seq_len + w - first))
         return rows, select, n_rows
 
     def pool(self, hidden: torch.Tensor, select: list[tuple], lengths: list[int], n_texts: int,
@@ -286,26 +308,31 @@ class TransformerInput(nn.Module):
 
     @torch.no_grad()
     def precompute(self, sentences: list[list[str]], batch_words: int = 2000, progress: bool = False) -> None:
-        """Compute (frozen) the states of ``sentences`` (word lists) below the tuned layers into :attr:`features`
-        (and the tuned layers' input into :attr:`pieces`), in batches of about ``batch_words`` words, stored as
-        :data:`STORED`."""
-        todo = sorted({tuple(s) for s in sentences if s and tuple(s) not in self.features}, key=len)
+        """Compute (frozen) the states of ``sentences`` (word lists, or :class:`InContext`) below the tuned layers
+        into :attr:`features` (and the tuned layers' input into :attr:`pieces`), in batches of about
+        ``batch_words`` words, stored as :data:`STORED`."""
+        def size(text) -> int:
+            return len(words_of(text))
+
+        todo = sorted({tuple(s) if not isinstance(s, InContext) else s for s in sentences
+                       if size(s) and tuple(s) not in self.features}, key=size)
         from tqdm import tqdm
 
-        bar = tqdm(total=sum(map(len, todo)), desc="transformer features", unit="word", leave=False,
+        bar = tqdm(total=sum(map(size, todo)), desc="transformer features", unit="word", leave=False,
                    disable=not progress)
         start = 0
         while start < len(todo):
             end = start + 1
-            while end < len(todo) and (end - start + 1) * len(todo[end]) <= batch_words:
+            while end < len(todo) and (end - start + 1) * size(todo[end]) <= batch_words:
                 end += 1
             group = todo[start:end]
-            rows, select, n_rows = self.layout([list(s) for s in group], len(group[-1]))
+            rows, select, n_rows = self.layout([s if isinstance(s, InContext) else list(s) for s in group],
+                                              size(group[-1]))
             lengths = [len(r) for r in rows]
             hidden = self.run_encoder(rows)  # (n_layers, sum(lengths), size)
-            below = self.pool(hidden[: self.n_cached], select, lengths, len(group), len(group[-1]))
+            below = self.pool(hidden[: self.n_cached], select, lengths, len(group), size(group[-1]))
             for s, row in zip(group, below.to("cpu", STORED)):
-                self.features[s] = row[: len(s)].clone()
+                self.features[s] = row[: size(s)].clone()
             if self.tune_layers:
                 sizes, at = [], 0
                 for n in n_rows:  # each sentence's pieces over its windows
@@ -314,6 +341,6 @@ class TransformerInput(nn.Module):
                 entering = hidden[self.n_cached - 1].to("cpu", STORED)  # (sum(lengths), size)
                 for s, states in zip(group, torch.split(entering, sizes)):
                     self.pieces[s] = states.clone()
-            bar.update(sum(map(len, group)))
+            bar.update(sum(map(size, group)))
             start = end
         bar.close()

@@ -1,9 +1,12 @@
 """Read every task's training and dev corpus, as its spec says."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from hierarchy.core.config import Config
+from hierarchy.io import Sentence
+from hierarchy.io.documents import Document, with_context
 from hierarchy.io.errors import CorpusError
 from hierarchy.tasks import TASKS
 
@@ -42,3 +45,22 @@ def load_corpora(config: Config) -> tuple[dict, dict]:
         train = {task: cut.setdefault(id(items), items[: data.max_sentences]) for task, items in train.items()}
         dev = {task: cut.setdefault(id(items), items[: data.max_sentences]) for task, items in dev.items()}
     return train, dev
+
+
+def in_context(train: dict, dev: dict, n: int) -> tuple[dict, dict]:
+    """The corpora with each sentence read beside up to ``n`` words of its document's neighbours on each side
+    (:func:`~hierarchy.io.documents.with_context`; a document's sentences within it); sentence pairs as they are.
+    Corpora that tasks share stay shared."""
+    done = {}
+
+    def convert(items):
+        if id(items) not in done:
+            if items and isinstance(items[0], Document):
+                done[id(items)] = [replace(d, sentences=with_context(d.sentences, n)) for d in items]
+            elif items and isinstance(items[0], Sentence):
+                done[id(items)] = with_context(items, n)
+            else:
+                done[id(items)] = items
+        return done[id(items)]
+
+    return {t: convert(items) for t, items in train.items()}, {t: convert(items) for t, items in dev.items()}

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from hierarchy.core.batching import batches
+from hierarchy.core.batching import batches, transformer_text
 from hierarchy.core.config import Config
 from hierarchy.core.features import cached_features
 from hierarchy.core.model import Hierarchy
@@ -42,7 +42,7 @@ from hierarchy.tasks import TASKS
 from hierarchy.training import distributed
 from hierarchy.training.checkpoint import NAME as CHECKPOINT
 from hierarchy.training.checkpoint import load_checkpoint, save_checkpoint
-from hierarchy.training.corpora import load_corpora
+from hierarchy.training.corpora import in_context, load_corpora
 from hierarchy.training.ema import WeightAverage
 from hierarchy.training.lock import NAME as LOCK
 from hierarchy.training.lock import locked
@@ -56,6 +56,9 @@ class Trainer:
     def __init__(self, config: Config, output, progress: bool = True):
         self.config, self.output, self.progress = config, Path(output), progress
         self.train_data, self.dev_data = load_corpora(config)  # fails before anything is written
+        if config.model.transformer.path and config.model.transformer.context:
+            self.train_data, self.dev_data = in_context(self.train_data, self.dev_data,
+                                                        config.model.transformer.context)
         self.device = distributed.device(resolve_device(config.train.device))
         self.rank, self.world_size = distributed.world()
         if config.train.threads:
@@ -89,7 +92,7 @@ class Trainer:
             self.vocabs.encoder = transformer.identity
         if transformer is not None and transformer.freeze:
             for items in {id(c): c for split in (self.train_data, self.dev_data) for c in split.values()}.values():
-                cached_features(transformer, [s.words for s in sentences_of(items)], cfg.feature_cache,
+                cached_features(transformer, [transformer_text(s) for s in sentences_of(items)], cfg.feature_cache,
                                 self.progress)
         self.sampler = SAMPLERS[cfg.sampling](self.tasks, cfg)
         self.sampler.evaluate = self.primary_score

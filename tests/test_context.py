@@ -1,0 +1,86 @@
+"""Document context for the transformer input (``[model.transformer] context = N``, as FLERT): each sentence read
+with up to N words of its document's neighbours a side, only its own words kept; the caches keyed on the context;
+a model trained with it saves, reloads and predicts as it did, and a sentence alone is read as before."""
+import pytest
+import torch
+
+transformers = pytest.importorskip("transformers")
+
+from conftest import SAMPLE
+from test_transformer import tiny_bert, transformer_config
+
+from hierarchy.core.batching import make_batch
+from hierarchy.core.features import cache_key, cached_features
+from hierarchy.core.persistence import load_model
+from hierarchy.core.predict import Predictor
+from hierarchy.io import Sentence, read_conllu
+from hierarchy.io.documents import read_coref, with_context
+from hierarchy.modules.transformer import InContext, TransformerInput
+from hierarchy.training import Trainer
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory):
+    return tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+def test_with_context_stays_inside_each_document():
+    documents = read_coref(SAMPLE / "mentions-train.conllu")
+    sentences = [s for d in documents for s in d.sentences]
+    context = with_context(sentences, 5)
+    at = 0
+    for d in documents:
+        words = [w for s in d.sentences for w in s.words]
+        for offset, s in zip(d.offsets(), d.sentences):
+            left, right = context[at].get("context")
+            assert left == words[max(offset - 5, 0) : offset] and right == words[offset + len(s) : offset + len(s) + 5]
+            at += 1
+    assert context[len(documents[0].sentences)].get("context")[0] == []  # a document's first sentence: none before
+
+
+def test_a_sentence_in_context_reads_its_own_words_of_the_whole_text(encoder):
+    transformer = TransformerInput(encoder, pooling="mean")
+    left, words, right = ("the", "cat"), ("sat", "on", "mats"), ("today", ".")
+    with torch.no_grad():
+        inside = transformer.encode([InContext(left, words, right)], 3)  # (1, 3, n_layers, size)
+        whole = transformer.encode([[*left, *words, *right]], 7)
+        alone = transformer.encode([list(words)], 3)
+    assert torch.allclose(inside, whole[:, 2:5], atol=1e-6)
+    assert not torch.allclose(inside, alone, atol=1e-3)  # the context changed the vectors
+
+
+def test_the_cache_keys_on_the_context_and_a_sentence_alone_keeps_its_key(encoder, tmp_path):
+    transformer = TransformerInput(encoder)
+    plain = [["a", "cat"], ["sat"]]
+    texts = [InContext((), ("a", "cat"), ("sat",)), InContext(("a", "cat"), ("sat",), ())]
+    assert cache_key(transformer.identity, "first", plain) != cache_key(transformer.identity, "first", texts)
+    cached_features(transformer, texts, tmp_path)
+    again = TransformerInput(encoder)
+    assert cached_features(again, texts, tmp_path)  # read back from the file
+    with torch.no_grad():
+        assert torch.equal(again(texts, 2), transformer(texts, 2))
+        assert torch.allclose(again(texts, 2), TransformerInput(encoder)(texts, 2), atol=1e-2)  # on the fly
+
+
+def test_make_batch_hands_the_transformer_the_context():
+    from hierarchy.core.vocab import Vocabs
+
+    sentences = with_context([Sentence(["A", "b"]), Sentence(["c"])], 1)
+    batch = make_batch(sentences, Vocabs.build({"pos": sentences}, 1))
+    assert batch.texts == [InContext((), ("A", "b"), ("c",)), InContext(("b",), ("c",), ())]
+    assert make_batch([Sentence(["A"])], Vocabs.build({"pos": [Sentence(["A"])]}, 1)).texts == [["A"]]
+
+
+def test_a_model_with_context_trains_saves_reloads_and_predicts_alike(encoder, tmp_path):
+    config = transformer_config(encoder, tmp_path, True, epochs=2, lr=0.03)
+    config.model.transformer.context = 8
+    trainer = Trainer(config, tmp_path / "model", progress=False)
+    assert trainer.train_data["pos"][1].get("context")[0]  # the corpus's sentences carry their context
+    trainer.fit()
+    dev = read_conllu(SAMPLE / "dev.conllu")
+    trained = [(s.upos, s.heads) for s in Predictor(trainer.model, trainer.vocabs)(dev)]
+    model, _, vocabs = load_model(tmp_path / "model")
+    assert model.embed.transformer.context == 8
+    predicted = Predictor(model, vocabs)(dev)
+    assert [(s.upos, s.heads) for s in predicted] == trained
+    assert predicted[0].get("context") is None  # the context is read, not written back
