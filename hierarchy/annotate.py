@@ -20,27 +20,35 @@ sentencizer of the model's language, ``model.lang``) or CoNLL-U (the file's toke
   ``[start, end, label]`` word offsets (end exclusive), ``mentions`` and ``mention_spans`` likewise, ``srl``: one
   frame per predicate, ``{"predicate": word offset, "roleset", "arguments": [{"role", "start", "end", "head"}]}``.
 - ``html``: a page with a displaCy dependency tree and the span layers (chunks, mentions, roles) of each sentence.
+
+A model with a document task (coreference) predicts each document in one pass (:mod:`hierarchy.annotate_work`:
+a text file is one document; in CoNLL-U, ``# newdoc id`` begins one, and a file without any is one): its CoNLL-U
+column (``HIERARCHY:COREF``: GUM's Entity brackets, entity IDs from 1 in each document) beside the others, a
+``# newdoc id`` comment on each document's first sentence; in ``jsonl`` a ``doc_id`` on every line, the
+sentence's own part (``coref``: ``[start, end, entity, type]``) and, on a document's first line, the document's
+fields (``clusters``: ``{"type", "mentions": [[start, end], ...]}`` over its words, entity ``n`` being
+``clusters[n - 1]``); in ``html`` a heading per document and each mention labelled ``[entity] type``, a colour per
+entity.
 """
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import os
 import re
-import signal
 import sys
 import tempfile
 from pathlib import Path
 
-import torch
 from conllu.models import Token, TokenList
 from conllu.parser import DEFAULT_FIELDS
 
+from hierarchy.annotate_work import document_chunks, predict_chunk, workers
 from hierarchy.core.persistence import load_model, resolve_device
 from hierarchy.core.predict import MAX_SENTENCE_WORDS, Predictor
-from hierarchy.core.text import paragraphs, sentencizer, text_sentences
+from hierarchy.core.text import paragraphs, sentencizer
 from hierarchy.io import Sentence, format_pairs, read_conllu, read_pairs
+from hierarchy.io.documents import newdoc_id, with_newdoc
 from hierarchy.io.errors import ConfigError, CorpusError, HierarchyError
 from hierarchy.io.fileio import atomic_write, decode
 from hierarchy.io.sentence import read_lines
@@ -152,13 +160,16 @@ def conllu_header(sentence: Sentence) -> str:
 
 # -- JSON lines and HTML ------------------------------------------------------------------------------------------
 
-def jsonl_line(sentence: Sentence, sent_id: str, tasks) -> str:
-    """One line of ``--format jsonl`` (schema: ``schema/annotation.schema.json``)."""
+def jsonl_line(sentence: Sentence, sent_id: str, tasks, document: dict | None = None) -> str:
+    """One line of ``--format jsonl`` (schema: ``schema/annotation.schema.json``); ``document``: the ``doc_id``
+    and, on a document's first sentence, the document tasks' fields."""
     text = _text(sentence)
-    row = {"sent_id": sent_id, "text": text, "words": sentence.words, "offsets": char_offsets(text, sentence.words)}
+    row = {"sent_id": sent_id, **({"doc_id": document["doc_id"]} if document else {}), "text": text,
+           "words": sentence.words, "offsets": char_offsets(text, sentence.words)}
     for t in tasks:
         if TASKS[t].writers.json is not None:
             row.update(TASKS[t].writers.json(sentence))
+    row.update(document or {})
     return json.dumps(row, ensure_ascii=False) + "\n"
 
 
@@ -189,28 +200,32 @@ def _text(sentence: Sentence) -> str:
 
 def sentence_doc(vocab, sentence: Sentence, tasks):
     """A Doc of one predicted sentence, written by the tasks' spaCy writers, with the spans each task shows in
-    HTML (``writers.html``) in ``doc.spans``; and the keys of those spans, in the order of the tasks."""
+    HTML (``writers.html``: ``(start, end, label)``, or ``(start, end, label, colour)``) in ``doc.spans``; the keys
+    of those spans, in the order of the tasks; and the colours of the labels that have one."""
     from spacy.tokens import Doc, Span
 
     doc = Doc(vocab, words=sentence.words)
     write_doc(doc, DocParse([(0, len(doc))], [list(range(len(doc)))], [sentence]), [t for t in tasks if t in WRITERS],
               vocab)
-    keys = []
+    keys, colors = [], {}
     for t in tasks:
         for key, spans in TASKS[t].writers.html(sentence) if TASKS[t].writers.html else ():
-            doc.spans[key] = [Span(doc, a, b, label) for a, b, label in spans]
+            doc.spans[key] = [Span(doc, a, b, label) for a, b, label, *_ in spans]
+            colors.update((html.escape(span[2]), span[3]) for span in spans if len(span) > 3)
             keys.append(key)
-    return doc, keys
+    return doc, keys, colors
 
 
-def html_page(vocab, sentences, tasks) -> str:
+def html_page(vocab, sentences, tasks, titles: dict | None = None) -> str:
     """A page with, per sentence, displaCy's dependency tree (SVG, compact) and each span layer (displaCy's span
-    style)."""
+    style); ``titles``: a heading before some sentences, by their index in ``sentences`` (a document's ID)."""
     from spacy import displacy
 
     parts = []
     for k, sentence in enumerate(sentences, 1):
-        doc, keys = sentence_doc(vocab, sentence, tasks)
+        doc, keys, colors = sentence_doc(vocab, sentence, tasks)
+        if titles and k - 1 in titles:
+            parts.append(f"<h2>{html.escape(titles[k - 1])}</h2>")
         parts.append(f'<figure id="s{k}">\n<figcaption>{k}. {html.escape(_text(sentence))}</figcaption>')
         # displaCy escapes the words but not the labels (a model's vocabulary could hold markup): render from its
         # parsed form with every label escaped
@@ -228,7 +243,8 @@ def html_page(vocab, sentences, tasks) -> str:
                 for span in spans["spans"]:
                     span["label"] = html.escape(span["label"])
                 # not minified: the template's line breaks are the spaces between the words of a span
-                parts.append(displacy.render(spans, style="span", manual=True, minify=False, jupyter=False))
+                parts.append(displacy.render(spans, style="span", manual=True, minify=False, jupyter=False,
+                                             options={"colors": colors}))
         parts.append("</figure>")
     return ('<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"><title>hierarchy annotations</title>'
             "</head>\n<body style=\"font-family: sans-serif\">\n" + "\n".join(parts) + "\n</body>\n</html>\n")
@@ -278,7 +294,8 @@ def annotate_files(model_dir, files=(), input: str = "text", format: str = "conl
                              "GPU one process keeps it busy")
     model, config, vocabs = load_model(model_dir, torch_device)
     predictor = Predictor(model, vocabs, torch_device, precision, max_words=max_words)
-    tasks = predictor.tasks("sentence")
+    documents = bool(predictor.tasks("document"))  # then each document is predicted in one pass
+    tasks = predictor.tasks("sentence") + predictor.tasks("document")
     nlp = sentencizer(config.model.lang)
     if input == "text":
         units = [(name, p) for name, text in inputs for p in paragraphs(text)]
@@ -294,15 +311,20 @@ def annotate_files(model_dir, files=(), input: str = "text", format: str = "conl
         varying = len({column_names(s, replace) for _, s in units}) > 1
     bar = tqdm(total=len(units), unit="sentence" if input == "conllu" else "paragraph", file=sys.stderr,
                disable=not progress or n_words < PROGRESS_MIN_WORDS)
-    count, previous, collected = 0, None, []
-    chunks = [units[start : start + batch_size] for start in range(0, len(units), batch_size)]
+    count, previous, collected, titles = 0, None, [], {}
+    chunks = (document_chunks(units, input, batch_size) if documents else
+              [units[start : start + batch_size] for start in range(0, len(units), batch_size)])
     global _WORK
-    _WORK = (predictor, tasks, nlp, input, max_words)  # what the workers read (forked, they share it)
+    _WORK = (predictor, nlp, input, max_words, documents)  # what the workers read (forked, they share it)
     with atomic_write(output) if output else _Stdout() as f, workers(nproc) as pool:
         results = pool.imap(_annotate_chunk, chunks) if pool else map(_annotate_chunk, chunks)
         for chunk, predicted in zip(chunks, results):
-            for name, k, sent_id, s in predicted:
+            for name, k, sent_id, s, document in predicted:
                 count += 1
+                if document is not None and document.keys() - {"doc_id"}:  # a document's first sentence
+                    titles[len(collected)] = document["doc_id"]
+                    if input == "conllu" and newdoc_id(s) is None:
+                        s = with_newdoc(s, document["doc_id"])
                 if input == "conllu":
                     sent_id = sent_id or str(count)
                 else:
@@ -313,51 +335,23 @@ def annotate_files(model_dir, files=(), input: str = "text", format: str = "conl
                 if format == "html":
                     collected.append(s)
                 elif format == "jsonl":
-                    f.write(jsonl_line(s, sent_id, tasks))
+                    f.write(jsonl_line(s, sent_id, tasks, document))
                 else:
                     s = with_columns(s, tasks, after_misc=varying)
                     f.write((conllu_header(s) if count == 1 and not varying else "") + format_sentence(s))
             bar.update(len(chunk))
         if format == "html":
-            f.write(html_page(nlp.vocab, collected, tasks))
+            f.write(html_page(nlp.vocab, collected, tasks, titles))
     bar.close()
     return count
 
 
-_WORK = None  # (predictor, tasks, nlp, input, max_words) of the annotation under way
+_WORK = None  # (predictor, nlp, input, max_words, documents) of the annotation under way
 
 
 def _annotate_chunk(chunk) -> list[tuple]:
-    """``(file name, paragraph's sentence number, sent_id or None, predicted Sentence)`` for each sentence of
-    ``chunk`` (paragraphs or CoNLL-U sentences, each with its file's name)."""
-    predictor, tasks, nlp, input, max_words = _WORK
-    if input == "text":
-        named = [(name, k, None, s) for name, p in chunk for k, s in enumerate(text_sentences(nlp, p, max_words))]
-    else:
-        named = [(name, 0, s.meta.metadata.get("sent_id") if s.meta else None, s) for name, s in chunk]
-    predicted = predictor([s for *_, s in named], tasks)
-    return [(name, k, None if sent_id is None else str(sent_id), s) for (name, k, sent_id, _), s in
-            zip(named, predicted)]
-
-
-@contextlib.contextmanager
-def workers(nproc: int):
-    """``nproc`` worker processes forked from this one (the model loaded once, shared copy-on-write), each on one
-    thread; None for one process (the work is done here)."""
-    if nproc == 1:
-        yield None
-        return
-    import multiprocessing
-
-    with multiprocessing.get_context("fork").Pool(nproc, initializer=_worker_start) as pool:
-        yield pool
-
-
-def _worker_start() -> None:
-    """A worker: one thread; signals as by default (the parent handles Ctrl-C and SIGTERM, and ends the pool)."""
-    torch.set_num_threads(1)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    """:func:`~hierarchy.annotate_documents.predict_chunk` with the annotation's settings."""
+    return predict_chunk(*_WORK, chunk)
 
 
 class _Stdout:

@@ -18,6 +18,8 @@ What it writes, per layer of the model (``layers`` picks a subset), each by its 
   ``doc.sents`` after the component gives the sentences it was given.
 - ``chunks``: ``doc.spans["chunks"]``, spans labelled NP, VP, PP...
 - ``mentions``: ``doc.ents`` and ``doc.spans["mentions"]``, the outermost entity mentions labelled with their type.
+- ``coref``: ``doc.spans["coref_clusters_1"]``, ``..._2``... (a SpanGroup per entity, mentions labelled with its
+  type) and ``doc._.coref_clusters``, the list of those clusters; each Doc is one document.
 - ``srl``: ``doc._.srl``, one frame per predicate: ``{"predicate": Token, "roleset": "give.01", "arguments":
   [(role, Token)]}`` with the argument's head token (head-based models) or ``[(role, Span)]`` (span-based models);
   ``doc._.srl_data``, the same with token offsets (``{"predicate": i, "roleset": ..., "arguments": [{"role",
@@ -56,6 +58,7 @@ from hierarchy.core.persistence import (
 )
 from hierarchy.core.predict import MAX_SENTENCE_WORDS, Predictor, check_precision
 from hierarchy.io import Sentence
+from hierarchy.io.documents import Document
 from hierarchy.io.errors import ConfigError
 from hierarchy.io.fileio import read_text
 from hierarchy.tasks import TASKS
@@ -195,7 +198,8 @@ class HierarchyComponent(Pipe):
 
     def pipe(self, stream, *, batch_size: Optional[int] = None):
         """Annotate Docs in batches of ``batch_size`` Docs; the network sees all their sentences at once, bucketed
-        by length. Gives exactly what one-by-one calls give (in fp32; see :class:`~hierarchy.core.predict.Predictor`)."""
+        by length (a model with a document layer: one Doc at a time). Gives exactly what one-by-one calls give (in
+        fp32; see :class:`~hierarchy.core.predict.Predictor`)."""
         error_handler = self.get_error_handler()
         for docs in minibatch(stream, size=batch_size or self.cfg["batch_size"]):
             try:
@@ -212,7 +216,7 @@ class HierarchyComponent(Pipe):
 
             torch.set_num_threads(1)
             self._pid = os.getpid()
-        parses, sentences = [], []
+        parses, groups = [], []
         lang = self.config.model.lang
         for doc in docs:
             if doc.lang_ != lang and not self.cfg["other_languages"]:
@@ -223,11 +227,14 @@ class HierarchyComponent(Pipe):
             texts = word_texts(doc)
             words = [[i for i in range(start, end) if texts[i] is not None] for start, end in bounds]
             parses.append(DocParse(bounds, words, [None] * len(bounds)))
-            sentences.extend(Sentence([texts[i] for i in w]) for w in words if w)
-        if sentences:
-            predicted = iter(self.predictor(sentences, self.layers))
-            for parse in parses:
-                parse.sentences = [next(predicted) if w else None for w in parse.words]
+            groups.append([Sentence([texts[i] for i in w]) for w in words if w])
+        layers = self.layers
+        if any(TASKS[t].unit == "document" for t in layers):  # each Doc one document, predicted in one pass
+            predicted = iter(s for d in self.predictor([Document(g) for g in groups], layers) for s in d.sentences)
+        else:
+            predicted = iter(self.predictor([s for g in groups for s in g], layers))
+        for parse in parses:
+            parse.sentences = [next(predicted) if w else None for w in parse.words]
         return parses
 
     def set_annotations(self, docs, parses: List[DocParse]) -> None:

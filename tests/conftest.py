@@ -59,6 +59,23 @@ def trained_model(tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="session")
+def coref_model(tmp_path_factory):
+    """Mentions and coreference over the first two sample documents (train and dev alike), dropout 0, given enough
+    epochs to know them."""
+    config = tiny_config(epochs=70, patience=70, lr=0.02, batch_tokens=200, score_weights={"mentions": 0.0})
+    train = str(SAMPLE / "mentions-train.conllu")
+    config.data.mentions = config.data.mentions_dev = config.data.coref = config.data.coref_dev = train
+    config.data.max_sentences = 2
+    config.model.layers = [LayerConfig(size=16, tasks=["mentions"]), LayerConfig(size=16, tasks=["coref"])]
+    config.model.mlp_dim, config.model.span_width, config.model.span_ratio = 32, 8, 0.5
+    out = tmp_path_factory.mktemp("coref") / "model"
+    from hierarchy.training import Trainer
+
+    Trainer(config, out, progress=False).fit()
+    return out
+
+
 def gold_specs(vocabs, unit: str = "sentence") -> list:
     """The specs of every task over ``unit`` whose label tables ``vocabs`` has: a batch built with them carries
     every gold tensor the model's heads read."""

@@ -101,16 +101,18 @@ def test_train_writes_a_model_directory(model_dir):
     assert not [n for n in names if n.endswith(".tmp")]
     assert f"format_version = {FORMAT_VERSION}" in (model_dir / "config.toml").read_text()
     config = load_config_file(model_dir / "config.toml")
-    assert config.train.epochs == 1 and config.tasks() == ["pos", "chunks", "mentions", "deps", "srl", "relatedness", "entailment"]
+    tasks = ["pos", "chunks", "mentions", "deps", "coref", "srl", "relatedness", "entailment"]
+    assert config.train.epochs == 1 and config.tasks() == tasks
     log = [json.loads(line) for line in (model_dir / "log.jsonl").read_text().splitlines()]
     assert [line["epoch"] for line in log] == [1]
-    assert set(log[0]["dev"]) == {"pos", "chunks", "mentions", "deps", "srl", "relatedness", "entailment"}
+    assert set(log[0]["dev"]) == set(tasks)
     metrics = json.loads((model_dir / "metrics.json").read_text())
     assert metrics["best_epoch"] == 1 and metrics["epochs"] == 1
     assert metrics["dev"]["pos"]["upos"]["acc"] >= 0 and "las" in metrics["dev"]["deps"]["deps"]
     assert (model_dir / "dev-scores.png").read_bytes().startswith(PNG)
     assert set(json.loads((model_dir / "vocab.json").read_text())["labels"]) == {
-        "upos", "xpos", "chunks", "mentions", "rels", "roles", "senses", "sense_lemmas", "roleset_lemmas", "entailment"}
+        "upos", "xpos", "chunks", "mentions", "rels", "coref_types", "roles", "senses", "sense_lemmas", "roleset_lemmas",
+        "entailment"}
     load_model(model_dir)
 
 

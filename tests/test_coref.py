@@ -28,7 +28,6 @@ from hierarchy.io.sentence import Sentence
 from hierarchy.modules.spans import candidate_spans
 from hierarchy.tasks import Context
 from hierarchy.tasks.coref import CorefHead, match_gold
-from hierarchy.training import Trainer
 
 TRAIN = SAMPLE / "mentions-train.conllu"
 TEXT = """# newdoc id = d1
@@ -172,21 +171,6 @@ def test_decode_links_best_antecedents_and_keeps_confident_singletons():
     (clusters,) = head.decode(scores, batch)["clusters"]
     span = lambda i: [int(scores["starts"][scores["kept"][i]]), int(scores["ends"][scores["kept"][i]]) + 1]
     assert sorted(spans for _, _, spans in clusters) == sorted([[span(0), span(2)], [span(k - 1)]])
-
-
-@pytest.fixture(scope="module")
-def coref_model(tmp_path_factory):
-    """Mentions and coreference over the first two sample documents (train and dev alike), dropout 0, given enough
-    epochs to know them."""
-    config = tiny_config(epochs=70, patience=70, lr=0.02, batch_tokens=200, score_weights={"mentions": 0.0})
-    config.data.mentions = config.data.mentions_dev = str(TRAIN)
-    config.data.coref = config.data.coref_dev = str(TRAIN)
-    config.data.max_sentences = 2
-    config.model.layers = [LayerConfig(size=16, tasks=["mentions"]), LayerConfig(size=16, tasks=["coref"])]
-    config.model.mlp_dim, config.model.span_width, config.model.span_ratio = 32, 8, 0.5
-    out = tmp_path_factory.mktemp("coref") / "model"
-    Trainer(config, out, progress=False).fit()
-    return out
 
 
 def test_overfit_save_reload(coref_model):

@@ -169,11 +169,11 @@ def write_coref(path, documents: list[Document]) -> None:
     with atomic_write(path) as f:
         for document in documents:
             for k, s in enumerate(spread_clusters(document, document.get("clusters") or [])):
-                s = _with_newdoc(s, document.id) if k == 0 else s
+                s = with_newdoc(s, document.id) if k == 0 else s
                 f.write(format_entities(s, s.get("coref")))
 
 
-def _with_newdoc(sentence: Sentence, ident: str) -> Sentence:
+def with_newdoc(sentence: Sentence, ident: str) -> Sentence:
     """``sentence`` with a ``# newdoc id`` comment first (in place of one it has)."""
     meta = sentence.meta
     if meta is None:

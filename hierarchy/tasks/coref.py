@@ -204,12 +204,18 @@ def metric(predicted, gold_documents, vocabs) -> dict:
             out.setdefault("mentions_layer", ChunkMetric()).update(layer or ps.get("mentions"), gs.get("mentions"))
             if layer is not None:
                 out.setdefault("mentions_by_clusters", ChunkMetric()).update(ps.get("mentions"), gs.get("mentions"))
-        key = [[tuple(m) for m in c["mentions"]] for c in g.get("clusters")]
-        response = [[tuple(m) for m in c["mentions"]] for c in p.get("clusters") or []]
-        out["coref"].update(key, response)
-        out["coref_singletons"].update(key, response)
-        out["coref_mentions"].update({m for c in response for m in c}, {m for c in key for m in c})
+        add_document(out, [c["mentions"] for c in g.get("clusters")], [c["mentions"] for c in p.get("clusters") or []])
     return out
+
+
+def add_document(metrics: dict, key: list, response: list) -> None:
+    """Add one document's gold (``key``) and predicted (``response``) entities, each a list of mentions (pairs), to
+    the :func:`metric` ``metrics``."""
+    key = [[tuple(m) for m in mentions] for mentions in key]
+    response = [[tuple(m) for m in mentions] for mentions in response]
+    metrics["coref"].update(key, response)
+    metrics["coref_singletons"].update(key, response)
+    metrics["coref_mentions"].update({m for c in response for m in c}, {m for c in key for m in c})
 
 
 def rows(name: str, m) -> list:
@@ -229,6 +235,82 @@ def bracket_column(sentence) -> list[str]:
     return ["".join(b) or "_" for b in word_brackets(len(sentence), sentence.get("coref") or [])]
 
 
+def json_mentions(sentence) -> dict:
+    """``{"coref": [[start, end, entity, type], ...]}``: the sentence's mentions (word offsets in the sentence, end
+    exclusive), ``entity`` the number of its cluster in the document (from 1: ``clusters[entity - 1]``)."""
+    return {"coref": [[start, end, int(ident), kind] for start, end, ident, kind in sentence.get("coref") or []]}
+
+
+#: a colour per cluster in the HTML view (cycled): light enough for black text, far enough apart to tell
+PALETTE = ("#7aecec", "#feca74", "#aa9cfc", "#bfe1d9", "#ff9561", "#c887fb", "#9cc9cc", "#e4e7d2", "#ffeb80",
+           "#bfeeb7", "#f0a3a3", "#a3c4f0")
+
+
+def html_mentions(sentence) -> list:
+    """The sentence's mentions labelled ``[entity] type``, each coloured by its cluster."""
+    return [("coref", [(start, end, f"[{ident}] {kind}", PALETTE[(int(ident) - 1) % len(PALETTE)])
+                   for start, end, ident, kind in sentence.get("coref") or []])]
+
+
+KEY = "coref_clusters"  # doc.spans[f"{KEY}_{n}"] (cluster n, from 1) and doc._.coref_clusters
+
+
+def doc_clusters(doc) -> list:
+    """``doc._.coref_clusters``: the clusters of ``doc.spans["coref_clusters_1"]``, ``..._2``... in order, each a
+    list of Spans labelled with the entity's type."""
+    numbered = [(int(key[len(KEY) + 1:]), key) for key in doc.spans
+                if key.startswith(KEY + "_") and key[len(KEY) + 1:].isdigit()]
+    return [list(doc.spans[key]) for _, key in sorted(numbered)]
+
+
+def char_clusters(doc) -> list[list[tuple[int, int]]]:
+    """A Doc's clusters as character spans (tokenization-independent, to compare a prediction with a reference)."""
+    return [[(span.start_char, span.end_char) for span in cluster] for cluster in doc_clusters(doc)]
+
+
+class SpacyCoref:
+    """``doc.spans["coref_clusters_N"]``, one SpanGroup per cluster (the keys spaCy's experimental coreference
+    component used), its mentions labelled with the entity type, and ``doc._.coref_clusters``, the list of those
+    clusters (read from ``doc.spans``, so it serializes with the Doc)."""
+
+    def __init__(self):
+        from spacy.tokens import Doc
+
+        self.assigns = ["doc.spans", f"doc._.{KEY}"]
+        parts = {"p": "precision", "r": "recall", "f": "f1"}
+        # spaCy's score name -> where metrics.json's dev scores have it (percent)
+        self.performance = {"coref_f": ("coref", "conll_f1"), "coref_singletons_f": ("coref_singletons", "conll_f1"),
+                            **{f"coref_mentions_{k}": ("coref_mentions", v) for k, v in parts.items()}}
+        self.score_weights = dict.fromkeys(self.performance) | {"coref_f": 0.2}
+        if not Doc.has_extension(KEY):
+            Doc.set_extension(KEY, getter=doc_clusters)
+
+    def write(self, doc, parse, vocab) -> None:
+        """The clusters of the sentences' mentions (``extra["coref"]``, entity numbers shared by the Doc's
+        sentences), replacing those of an earlier run."""
+        from spacy.tokens import Span
+
+        for key in [key for key in doc.spans if key.startswith(KEY + "_")]:
+            del doc.spans[key]
+        clusters = {}
+        for words, sentence in zip(parse.words, parse.sentences):
+            for start, end, ident, kind in (sentence.get("coref") or []) if sentence is not None else ():
+                clusters.setdefault(int(ident), []).append(Span(doc, words[start], words[end - 1] + 1, kind))
+        for n, ident in enumerate(sorted(clusters), 1):
+            doc.spans[f"{KEY}_{n}"] = clusters[ident]
+
+    def score(self, examples, **kwargs) -> dict:
+        """The CoNLL F1 without singletons (``coref_f``) and with them, and mention detection, over the examples
+        whose reference has clusters (character spans compared); ``None`` values when none has."""
+        metrics = metric([], [], None)
+        for example in examples:
+            key = char_clusters(example.reference)
+            if key:
+                add_document(metrics, key, char_clusters(example.predicted))
+        return {name: metrics[group].values[value] / 100 if metrics["coref_mentions"].n_gold else None
+                for name, (group, value) in self.performance.items()}
+
+
 SPEC = TaskSpec(
     name="coref", title="coreference", data_key="coref", flag="coref", unit="document",
     read=lambda path, data: read_coref(path, data.skip_bad, data.coref_mentions == "gold"),
@@ -237,6 +319,7 @@ SPEC = TaskSpec(
     needs=("mentions",), annotated=lambda document: document.get("clusters") is not None,
     spread=lambda document: spread_clusters(document, document.get("clusters") or [],
                                             document.get("cluster_typing") or 0.0),
-    writers=Writers(conllu={"HIERARCHY:COREF": bracket_column},
+    writers=Writers(conllu={"HIERARCHY:COREF": bracket_column}, json=json_mentions, spacy=SpacyCoref(),
+                    html=html_mentions,
                     file=(".coref.conllu", lambda path, gold, predicted, data: write_coref(path, predicted))),
 )
