@@ -312,7 +312,8 @@ def annotate_files(model_dir, files=(), input: str = "text", format: str = "conl
     bar = tqdm(total=len(units), unit="sentence" if input == "conllu" else "paragraph", file=sys.stderr,
                disable=not progress or n_words < PROGRESS_MIN_WORDS)
     count, previous, collected, titles = 0, None, [], {}
-    chunks = (document_chunks(units, input, batch_size) if documents else
+    whole = documents or (predictor.context and input == "conllu")  # a document's sentences read each other
+    chunks = (document_chunks(units, input, batch_size) if whole else
               [units[start : start + batch_size] for start in range(0, len(units), batch_size)])
     global _WORK
     _WORK = (predictor, nlp, input, max_words, documents)  # what the workers read (forked, they share it)

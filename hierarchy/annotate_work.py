@@ -3,7 +3,8 @@ sentences predicted in batches or, for a model with a document task (coreference
 one pass (its sentence layers and its document layers).
 
 A document is one input file of raw text (its paragraphs in order) or, in CoNLL-U, the sentences from one
-``# newdoc`` comment to the next (a file without any is one document, named by the file). The document tasks'
+``# newdoc`` comment to the next (a file without any is one document, named by the file). A transformer input with
+document context reads a sentence beside its paragraph's neighbours (text) or its document's (CoNLL-U). The document tasks'
 layers reach the sentences through their spec's ``spread`` (where their CoNLL-U column, JSON and HTML writers read
 them); the document's own fields (``clusters``) come with its first sentence.
 """
@@ -15,7 +16,7 @@ import signal
 import torch
 
 from hierarchy.core.text import text_sentences
-from hierarchy.io.documents import Document, newdoc_id
+from hierarchy.io.documents import Document, newdoc_id, with_context
 from hierarchy.tasks import TASKS
 
 
@@ -59,10 +60,10 @@ def predict_chunk(predictor, nlp, input: str, max_words: int, documents: bool, c
     first sentence."""
     if not documents:
         named = named_sentences(chunk, nlp, input, max_words)
-        predicted = predictor([s for *_, s in named], predictor.tasks("sentence"))
+        predicted = predictor(in_context(named, input, predictor.context), predictor.tasks("sentence"))
         return [(*n[:3], s, None) for n, s in zip(named, predicted)]
     groups = [named_sentences(units, nlp, input, max_words) for units in by_document(chunk, input)]
-    given = [Document([s for *_, s in group], document_id(group, input)) for group in groups]
+    given = [Document(in_context(group, input, predictor.context), document_id(group, input)) for group in groups]
     fields = [f for t in predictor.tasks("document") for f in TASKS[t].fields]
     out = []
     for group, document in zip(groups, predictor(given)):
@@ -70,6 +71,21 @@ def predict_chunk(predictor, nlp, input: str, max_words: int, documents: bool, c
                   for k in range(len(group))]
         out += [(*n[:3], s, d) for n, s, d in zip(group, document.sentences, layers)]
     return out
+
+
+def in_context(named: list[tuple], input: str, n: int) -> list:
+    """The sentences of :func:`named_sentences`, each with up to ``n`` words of its neighbours a side from its
+    paragraph (text) or document (CoNLL-U: a file, or from one ``# newdoc`` to the next) for a transformer input
+    that reads them (:func:`~hierarchy.io.documents.with_context`); as they are for ``n`` = 0."""
+    if not n:
+        return [s for *_, s in named]
+    groups = []
+    for name, k, _, s in named:
+        new = not groups or name != groups[-1][0] or (k == 0 if input == "text" else newdoc_id(s) is not None)
+        if new:
+            groups.append((name, []))
+        groups[-1][1].append(s)
+    return [s for _, group in groups for s in with_context(group, n)]
 
 
 def document_id(group: list[tuple], input: str) -> str:

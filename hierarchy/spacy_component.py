@@ -58,7 +58,7 @@ from hierarchy.core.persistence import (
 )
 from hierarchy.core.predict import MAX_SENTENCE_WORDS, Predictor, check_precision
 from hierarchy.io import Sentence
-from hierarchy.io.documents import Document
+from hierarchy.io.documents import Document, with_context
 from hierarchy.io.errors import ConfigError
 from hierarchy.io.fileio import read_text
 from hierarchy.tasks import TASKS
@@ -228,6 +228,8 @@ class HierarchyComponent(Pipe):
             words = [[i for i in range(start, end) if texts[i] is not None] for start, end in bounds]
             parses.append(DocParse(bounds, words, [None] * len(bounds)))
             groups.append([Sentence([texts[i] for i in w]) for w in words if w])
+        if self.predictor.context:  # each Doc is the document a sentence's context comes from
+            groups = [with_context(g, self.predictor.context) for g in groups]
         layers = self.layers
         if any(TASKS[t].unit == "document" for t in layers):  # each Doc one document, predicted in one pass
             predicted = iter(s for d in self.predictor([Document(g) for g in groups], layers) for s in d.sentences)

@@ -1,6 +1,8 @@
 """Document context for the transformer input (``[model.transformer] context = N``, as FLERT): each sentence read
 with up to N words of its document's neighbours a side, only its own words kept; the caches keyed on the context;
 a model trained with it saves, reloads and predicts as it did, and a sentence alone is read as before."""
+import json
+
 import pytest
 import torch
 
@@ -9,6 +11,8 @@ transformers = pytest.importorskip("transformers")
 from conftest import SAMPLE
 from test_transformer import tiny_bert, transformer_config
 
+from hierarchy.annotate import annotate_files
+from hierarchy.annotate_work import in_context
 from hierarchy.core.batching import make_batch
 from hierarchy.core.features import cache_key, cached_features
 from hierarchy.core.persistence import load_model
@@ -71,16 +75,58 @@ def test_make_batch_hands_the_transformer_the_context():
     assert make_batch([Sentence(["A"])], Vocabs.build({"pos": [Sentence(["A"])]}, 1)).texts == [["A"]]
 
 
-def test_a_model_with_context_trains_saves_reloads_and_predicts_alike(encoder, tmp_path):
+@pytest.fixture(scope="module")
+def context_model(encoder, tmp_path_factory):
+    """A tiny-BERT model reading 8 words of context a side, trained for 2 epochs; ``(directory, trainer)``."""
+    tmp_path = tmp_path_factory.mktemp("context")
     config = transformer_config(encoder, tmp_path, True, epochs=2, lr=0.03)
     config.model.transformer.context = 8
     trainer = Trainer(config, tmp_path / "model", progress=False)
     assert trainer.train_data["pos"][1].get("context")[0]  # the corpus's sentences carry their context
     trainer.fit()
+    return tmp_path / "model", trainer
+
+
+def test_a_model_with_context_trains_saves_reloads_and_predicts_alike(context_model):
+    directory, trainer = context_model
     dev = read_conllu(SAMPLE / "dev.conllu")
     trained = [(s.upos, s.heads) for s in Predictor(trainer.model, trainer.vocabs)(dev)]
-    model, _, vocabs = load_model(tmp_path / "model")
+    model, _, vocabs = load_model(directory)
     assert model.embed.transformer.context == 8
     predicted = Predictor(model, vocabs)(dev)
     assert [(s.upos, s.heads) for s in predicted] == trained
     assert predicted[0].get("context") is None  # the context is read, not written back
+
+
+def test_annotate_reads_a_paragraph_in_context_and_the_component_a_doc(context_model, tmp_path):
+    import spacy
+
+    directory, _ = context_model
+    text = "The cat sat on the mat. It slept.\n\nA dog came in. It barked at the cat.\n"
+    (tmp_path / "in.txt").write_text(text, encoding="utf-8")
+    for nproc in (1, 2):
+        annotate_files(directory, [tmp_path / "in.txt"], format="jsonl", output=tmp_path / f"{nproc}.jsonl",
+                       progress=False, nproc=nproc)
+    lines = [json.loads(line) for line in (tmp_path / "1.jsonl").read_text().splitlines()]
+    assert (tmp_path / "2.jsonl").read_text() == (tmp_path / "1.jsonl").read_text()
+    model, config, vocabs = load_model(directory)
+    paragraphs = [[Sentence(line["words"]) for line in lines[:2]], [Sentence(line["words"]) for line in lines[2:]]]
+    expected = [s.upos for p in paragraphs for s in Predictor(model, vocabs)(with_context(p, 8))]
+    assert [line["upos"] for line in lines] == expected  # each paragraph its own document
+    nlp = spacy.blank("en")
+    nlp.add_pipe("hierarchy", config={"model": str(directory)})
+    doc = nlp(text.split("\n\n")[1].strip())  # a Doc alone: no context from another
+    alone = [Sentence([t.text for t in sent]) for sent in doc.sents]
+    assert [t.pos_ for t in doc] == [u for s in Predictor(model, vocabs)(with_context(alone, 8)) for u in s.upos]
+    assert [t.pos_ for t in doc] == [u for line in lines[2:] for u in line["upos"]]
+
+
+def test_annotate_groups_context_by_paragraph_or_document():
+    a, b, c = Sentence(["A", "b"]), Sentence(["C"]), Sentence(["D"])
+    text = [("f", 0, None, a), ("f", 1, None, b), ("f", 0, None, c), ("g", 0, None, a)]  # paragraphs: ab | c ; g
+    assert [s.get("context") for s in in_context(text, "text", 4)] == [([], ["C"]), (["A", "b"], []), ([], []),
+                                                                        ([], [])]
+    conllu = [("f", 0, None, a), ("f", 0, None, b), ("f", 0, None, c), ("g", 0, None, a)]  # a file is a document
+    assert [s.get("context") for s in in_context(conllu, "conllu", 4)][:3] == [([], ["C", "D"]), (["A", "b"], ["D"]),
+                                                                              (["A", "b", "C"], [])]
+    assert in_context(text, "text", 0) == [a, b, c, a]

@@ -196,7 +196,7 @@ class Predictor:
                 if not tasks or not keep:
                     out.append(document)
                     continue
-                if self.context:
+                if self.context and all(s.get("context") is None for s in document.sentences):
                     document = dataclasses.replace(document, sentences=with_context(document.sentences, self.context))
                 batch = make_document_batch(document, self.vocabs)
                 with autocast(self.device, self.precision):
