@@ -109,7 +109,7 @@ def test_annotate_reads_a_paragraph_in_context_and_the_component_a_doc(context_m
                        progress=False, nproc=nproc)
     lines = [json.loads(line) for line in (tmp_path / "1.jsonl").read_text().splitlines()]
     assert (tmp_path / "2.jsonl").read_text() == (tmp_path / "1.jsonl").read_text()
-    model, config, vocabs = load_model(directory)
+    model, _, vocabs = load_model(directory)
     paragraphs = [[Sentence(line["words"]) for line in lines[:2]], [Sentence(line["words"]) for line in lines[2:]]]
     expected = [s.upos for p in paragraphs for s in Predictor(model, vocabs)(with_context(p, 8))]
     assert [line["upos"] for line in lines] == expected  # each paragraph its own document
