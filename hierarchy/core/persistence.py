@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
+from torch.overrides import TorchFunctionMode
 
 from hierarchy.core.config import FORMAT_VERSION, Config, read_config, save_config
 from hierarchy.core.model import Hierarchy
@@ -159,7 +160,7 @@ def load_model(directory, device="cpu") -> tuple[Hierarchy, Config, Vocabs]:
     vocabs = Vocabs.load(directory / "vocab.json")
     encoder = find_encoder(directory, config, vocabs)
     try:
-        with torch.device("meta"):  # the shapes the config implies, nothing allocated
+        with torch.device("meta"), ShapesOnly():  # the shapes the config implies, nothing allocated
             expected = {k: (tuple(v.shape), v.dtype) for k, v in
                         Hierarchy(config.model, vocabs, encoder, pretrained=False).state_dict().items()}
     except (ValueError, KeyError, IndexError) as e:  # labels a head cannot take (a BIO label that is not BIO)
@@ -174,6 +175,23 @@ def load_model(directory, device="cpu") -> tuple[Hierarchy, Config, Vocabs]:
     model.load_state_dict(state)
     model.eval()
     return model.to(device), config, vocabs
+
+
+class ShapesOnly(TorchFunctionMode):
+    """Inside it, writes of values into tensors on the meta device (the initialisations of ``torch.nn.init``,
+    ``fill_``, ``__setitem__``...) are skipped: a meta tensor has a shape and no values. Building a model on the meta
+    device costs milliseconds then; torch runs some of those writes there through Python references whose first
+    call imports ``torch._dynamo`` (about 0.8 s, most of ``load_model``'s time)."""
+
+    WRITES = frozenset({"uniform_", "normal_", "trunc_normal_", "kaiming_uniform_", "kaiming_normal_",
+                        "xavier_uniform_", "xavier_normal_", "orthogonal_", "constant_", "zeros_", "ones_", "eye_",
+                        "dirac_", "fill_", "zero_", "copy_", "__setitem__"})
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        target = args[0] if args else (kwargs or {}).get("tensor")  # torch.nn.init's functions pass keywords
+        if getattr(func, "__name__", None) in self.WRITES and isinstance(target, torch.Tensor) and target.is_meta:
+            return None if func.__name__ == "__setitem__" else target
+        return func(*args, **(kwargs or {}))
 
 
 def encoder_package(config: Config) -> str | None:
