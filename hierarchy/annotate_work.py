@@ -4,9 +4,9 @@ one pass (its sentence layers and its document layers).
 
 A document is one input file of raw text (its paragraphs in order) or, in CoNLL-U, the sentences from one
 ``# newdoc`` comment to the next (a file without any is one document, named by the file). A transformer input with
-document context reads a sentence beside its paragraph's neighbours (text) or its document's (CoNLL-U). The document tasks'
-layers reach the sentences through their spec's ``spread`` (where their CoNLL-U column, JSON and HTML writers read
-them); the document's own fields (``clusters``) come with its first sentence.
+document context reads a sentence beside its paragraph's neighbours (text) or its document's (CoNLL-U). The document
+tasks' layers reach the sentences through their spec's ``spread`` (where their CoNLL-U column, JSON and HTML writers
+read them); the document's own fields (``clusters``) come with its first sentence.
 """
 from __future__ import annotations
 

@@ -161,9 +161,9 @@ def batches(sentences, vocabs: Vocabs, batch_tokens: int, shuffle: bool = False,
     """Yield :class:`Batch` objects over ``sentences`` (lazily, so a large corpus is padded one batch at a time);
     ``inject``: see :func:`make_batch`; ``specs``: the tasks whose gold tensors to build.
 
-    Over a list of :class:`~hierarchy.io.documents.Document` each batch is one document
-    (:func:`make_document_batch`). Over a list of :class:`~hierarchy.io.Pair` the batches are pair batches, bucketed by the longer sentence
-    of each pair (a pair pads to ``2 * max(len(premise), len(hypothesis))`` words).
+    Over a list of :class:`~hierarchy.io.documents.Document` each batch is one document, in the list's order or
+    shuffled (:func:`make_document_batch`). Over a list of :class:`~hierarchy.io.Pair` the batches are pair batches,
+    bucketed by the longer sentence of each pair (a pair pads to ``2 * max(len(premise), len(hypothesis))`` words).
     """
     if sentences and isinstance(sentences[0], Document):  # a batch a document
         order = list(range(len(sentences)))

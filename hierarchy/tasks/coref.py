@@ -48,8 +48,8 @@ class CorefHead(nn.Module):
         ``starts``/``ends`` ``[n_spans]`` (inclusive, document word numbers), ``mention`` ``[n_spans]`` (logits),
         ``types`` ``[n_spans, n_types]``, ``kept`` ``[n_kept]`` (indexes of spans, in document order),
         ``antecedents`` ``[n_kept, n_ante]`` (indexes into ``kept``), ``pair`` ``[n_kept, n_ante]`` (-inf where
-        there is no such antecedent) and ``given`` (a bool tensor: the spans were given). ``batch.spans`` ``[n_given, 2]`` (given mentions, end exclusive) replaces
-        the candidates and the pruning."""
+        there is no such antecedent) and ``given`` (a bool tensor: the spans were given). ``batch.spans``
+        ``[n_given, 2]`` (given mentions, end exclusive) replaces the candidates and the pruning."""
         batch = context.batch
         words = self.dropout(context.states[batch.mask])  # (n_words, n_in), the document's words in order
         n, device = len(words), words.device
