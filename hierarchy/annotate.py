@@ -32,28 +32,21 @@ entity.
 """
 from __future__ import annotations
 
-import html
-import json
 import os
 import re
 import sys
 import tempfile
 from pathlib import Path
 
-from conllu.models import Token, TokenList
-from conllu.parser import DEFAULT_FIELDS
-
-from hierarchy.annotate_work import document_chunks, predict_chunk, workers
+from hierarchy import formats
+from hierarchy.annotate_work import Work, chunk_ranges, document_starts, torch_threads, workers
 from hierarchy.core.persistence import load_model, resolve_device
 from hierarchy.core.predict import MAX_SENTENCE_WORDS, Predictor
 from hierarchy.core.text import paragraphs, sentencizer
-from hierarchy.io import Sentence, format_pairs, read_conllu, read_pairs
-from hierarchy.io.documents import newdoc_id, with_newdoc
+from hierarchy.io import format_pairs, read_conllu, read_pairs
 from hierarchy.io.errors import ConfigError, CorpusError, HierarchyError
 from hierarchy.io.fileio import atomic_write, decode
 from hierarchy.io.sentence import read_lines
-from hierarchy.io.ud import format_sentence
-from hierarchy.spacy_component import WRITERS, DocParse, write_doc
 from hierarchy.tasks import TASKS
 
 INPUTS = ("text", "conllu")
@@ -112,162 +105,6 @@ def _read_stdin(input: str):
         os.unlink(tmp)
 
 
-# -- CoNLL-U Plus columns -----------------------------------------------------------------------------------------
-
-def our_columns(sentence: Sentence, tasks) -> list[dict]:
-    """The columns that ``tasks`` write, for each word: ``{column name (lowercase): value}``."""
-    columns = {column.lower(): values(sentence) for t in tasks for column, values in TASKS[t].writers.conllu.items()}
-    return [{name: cells[k] for name, cells in columns.items()} for k in range(len(sentence))]
-
-
-def with_columns(sentence: Sentence, tasks, after_misc: bool = False) -> Sentence:
-    """A predicted ``sentence`` ready for :func:`~hierarchy.io.ud.format_sentence`: its meta's word lines get
-    the columns of ``tasks`` (replacing those of an earlier run, and the input's undeclared columns 11+ when a task
-    says so), last or, with ``after_misc``, right after MISC; the layers without a CoNLL-U column of their own are
-    cleared so that the writer leaves them to these columns."""
-    ours = [column.lower() for t in tasks for column in TASKS[t].writers.conllu]
-    replace = any(TASKS[t].writers.replaces_extra for t in tasks)
-    names = [name for name in column_names(sentence, replace) if name not in ours]
-    at = names.index("misc") + 1 if after_misc else len(names)
-    names[at:at] = ours
-    k, tokens, cells = 0, [], our_columns(sentence, tasks)
-    for token in sentence.meta:
-        is_word = isinstance(token["id"], int)
-        row = {name: token.get(name, "_") for name in names}  # multiword-token lines may have had 10 columns
-        row.update(cells[k] if is_word else dict.fromkeys(ours, "_"))
-        k += is_word
-        tokens.append(Token(row))
-    meta = TokenList(tokens, sentence.meta.metadata)
-    meta.comments = [c for c in sentence.meta.comments if not c.replace(" ", "").startswith("#global.columns=")]
-    cleared = {f: None for t in tasks if TASKS[t].writers.conllu for f in TASKS[t].fields}
-    return sentence.with_layers(**cleared, meta=meta)
-
-
-def column_names(sentence: Sentence, replace_extra: bool = False) -> tuple:
-    """The column names of a CoNLL-U sentence's word lines; with ``replace_extra``, without the undeclared columns
-    11+ (``col11``...: e.g. the input's own SRL columns, which the predictions replace)."""
-    names = tuple(next(t for t in sentence.meta if isinstance(t["id"], int)).keys())
-    return tuple(n for n in names if not (replace_extra and n.startswith("col") and n[3:].isdigit()))
-
-
-def conllu_header(sentence: Sentence) -> str:
-    """The ``# global.columns`` line for sentences shaped like ``sentence`` ('' for plain 10-column CoNLL-U)."""
-    names = column_names(sentence)
-    if len(names) == len(DEFAULT_FIELDS):
-        return ""
-    return "# global.columns = " + " ".join(name.upper() for name in names) + "\n"
-
-
-# -- JSON lines and HTML ------------------------------------------------------------------------------------------
-
-def jsonl_line(sentence: Sentence, sent_id: str, tasks, document: dict | None = None) -> str:
-    """One line of ``--format jsonl`` (schema: ``schema/annotation.schema.json``); ``document``: the ``doc_id``
-    and, on a document's first sentence, the document tasks' fields."""
-    text = _text(sentence)
-    row = {"sent_id": sent_id, **({"doc_id": document["doc_id"]} if document else {}), "text": text,
-           "words": sentence.words, "offsets": char_offsets(text, sentence.words)}
-    for t in tasks:
-        if TASKS[t].writers.json is not None:
-            row.update(TASKS[t].writers.json(sentence))
-    row.update(document or {})
-    return json.dumps(row, ensure_ascii=False) + "\n"
-
-
-def char_offsets(text: str, words: list[str]) -> list[list[int]] | None:
-    """``[start, end)`` of each word in ``text``, found in order; None when a word is not there (a ``# text`` that
-    does not spell the words).
-
-    >>> char_offsets("Don't go.", ["Do", "n't", "go", "."])
-    [[0, 2], [2, 5], [6, 8], [8, 9]]
-    """
-    out, at = [], 0
-    for word in words:
-        start = text.find(word, at)
-        if start < 0:
-            return None
-        out.append([start, start + len(word)])
-        at = start + len(word)
-    return out
-
-
-def _text(sentence: Sentence) -> str:
-    for comment in getattr(sentence.meta, "comments", None) or ():
-        key, sep, value = comment.lstrip("# ").partition("=")
-        if sep and key.strip() == "text":
-            return value.strip()
-    return " ".join(sentence.words)
-
-
-def sentence_doc(vocab, sentence: Sentence, tasks):
-    """A Doc of one predicted sentence, written by the tasks' spaCy writers, with the spans each task shows in
-    HTML (``writers.html``: ``(start, end, label)``, or ``(start, end, label, colour)``) in ``doc.spans``; the keys
-    of those spans, in the order of the tasks; and the colours of the labels that have one."""
-    from spacy.tokens import Doc, Span
-
-    doc = Doc(vocab, words=sentence.words)
-    write_doc(doc, DocParse([(0, len(doc))], [list(range(len(doc)))], [sentence]), [t for t in tasks if t in WRITERS],
-              vocab)
-    keys, colors = [], {}
-    for t in tasks:
-        for key, spans in TASKS[t].writers.html(sentence) if TASKS[t].writers.html else ():
-            doc.spans[key] = [Span(doc, a, b, label) for a, b, label, *_ in spans]
-            colors.update((html.escape(span[2]), span[3]) for span in spans if len(span) > 3)
-            keys.append(key)
-    return doc, keys, colors
-
-
-def html_page(vocab, sentences, tasks, titles: dict | None = None) -> str:
-    """A page with, per sentence, displaCy's dependency tree (SVG, compact) and each span layer (displaCy's span
-    style); ``titles``: a heading before some sentences, by their index in ``sentences`` (a document's ID)."""
-    from spacy import displacy
-
-    parts = []
-    for k, sentence in enumerate(sentences, 1):
-        doc, keys, colors = sentence_doc(vocab, sentence, tasks)
-        if titles and k - 1 in titles:
-            parts.append(f"<h2>{html.escape(titles[k - 1])}</h2>")
-        parts.append(f'<figure id="s{k}">\n<figcaption>{k}. {html.escape(_text(sentence))}</figcaption>')
-        # displaCy escapes the words but not the labels (a model's vocabulary could hold markup): render from its
-        # parsed form with every label escaped
-        if doc.has_annotation("DEP"):
-            tree = displacy.parse_deps(doc, {"compact": True, "collapse_punct": False})  # punctuation gets its arc
-            for word in tree["words"]:
-                word["tag"] = html.escape(word.get("tag") or "")
-            for arc in tree["arcs"]:
-                arc["label"] = html.escape(arc["label"])
-            svg = displacy.render(tree, style="dep", manual=True, minify=True, jupyter=False, options={"compact": True})
-            parts.append(f'<div style="overflow-x: auto">{crop_tree(svg, tree)}</div>')  # a long one scrolls
-        for key in keys:
-            if doc.spans.get(key):
-                spans = displacy.parse_spans(doc, {"spans_key": key})
-                for span in spans["spans"]:
-                    span["label"] = html.escape(span["label"])
-                # not minified: the template's line breaks are the spaces between the words of a span
-                parts.append(displacy.render(spans, style="span", manual=True, minify=False, jupyter=False,
-                                             options={"colors": colors}))
-        parts.append("</figure>")
-    return ('<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"><title>hierarchy annotations</title>'
-            "</head>\n<body style=\"font-family: sans-serif\">\n" + "\n".join(parts) + "\n</body>\n</html>\n")
-
-
-def crop_tree(svg: str, tree: dict) -> str:
-    """displaCy's compact tree without the blank band above it: its height leaves room for arcs ``distance / 2``
-    apart per level, but compact arcs are drawn ``distance / 6`` apart; a viewBox cuts the difference."""
-    from spacy.displacy.render import DependencyRenderer
-
-    renderer = DependencyRenderer({"compact": True})
-    levels = renderer.get_levels([{k: a[k] for k in ("start", "end", "label")} for a in tree["arcs"]])
-    cut = max(renderer.distance / 3 * max(levels.values(), default=0) - 10, 0)
-    found = re.search(r'<svg [^>]*?width="([\d.]+)" height="([\d.]+)"', svg)
-    if not cut or not found:
-        return svg
-    width, height = float(found[1]), float(found[2])
-    top = svg[: found.end()].replace(f'height="{found[2]}"', f'height="{height - cut:g}" '
-                                     f'viewBox="0 {cut:g} {width:g} {height - cut:g}"')
-    rest = svg[found.end():].replace(f"height: {found[2]}px", f"height: {height - cut:g}px", 1)
-    return top + rest
-
-
 # -- the command --------------------------------------------------------------------------------------------------
 
 def annotate_files(model_dir, files=(), input: str = "text", format: str = "conllu", output=None,
@@ -276,7 +113,9 @@ def annotate_files(model_dir, files=(), input: str = "text", format: str = "conl
     """Annotate ``files`` (stdin when empty) and write ``format`` to ``output`` (stdout when None; a file is
     written atomically). Returns the number of sentences written. Sentences longer than ``max_words`` are
     predicted in pieces, joined back (:class:`~hierarchy.core.predict.Predictor`). ``nproc``: worker processes
-    (CPU), each predicting batches of ``batch_size`` paragraphs or sentences; the output keeps the input order."""
+    (CPU) that predict and format chunks of at most ``batch_size`` paragraphs or sentences, or of whole documents
+    (:func:`~hierarchy.annotate_work.chunk_ranges`); this process numbers the sentences and writes them in the
+    input's order."""
     from tqdm import tqdm
 
     if max_words < 1:
@@ -292,67 +131,50 @@ def annotate_files(model_dir, files=(), input: str = "text", format: str = "conl
     if nproc > 1 and torch_device.type != "cpu":
         raise HierarchyError(f"--nproc {nproc}: worker processes are for the CPU (device {torch_device.type}); on a "
                              "GPU one process keeps it busy")
-    model, config, vocabs = load_model(model_dir, torch_device)
+    with torch_threads(1 if nproc > 1 else None):  # the workers will take the cores
+        model, config, vocabs = load_model(model_dir, torch_device)
     predictor = Predictor(model, vocabs, torch_device, precision, max_words=max_words)
     documents = bool(predictor.tasks("document"))  # then each document is predicted in one pass
     tasks = predictor.tasks("sentence") + predictor.tasks("document")
-    nlp = sentencizer(config.model.lang)
     if input == "text":
         units = [(name, p) for name, text in inputs for p in paragraphs(text)]
-        n_words = sum(len(p.split()) for _, p in units)
+        sizes = [len(p.split()) for _, p in units]
         varying = False
     else:
         units = [(name, s) for name, sentences in inputs for s in sentences]
-        n_words = sum(len(s) for _, s in units)
+        sizes = [len(s) for _, s in units]
         # Extra columns that vary from sentence to sentence (e.g. one SRL column per predicate, when the model
         # predicts no roles to replace them) cannot be declared in global.columns: this project's columns then go
         # right after MISC and no global.columns line is written.
         replace = any(TASKS[t].writers.replaces_extra for t in tasks)
-        varying = len({column_names(s, replace) for _, s in units}) > 1
+        varying = len({formats.column_names(s, replace) for _, s in units}) > 1
     bar = tqdm(total=len(units), unit="sentence" if input == "conllu" else "paragraph", file=sys.stderr,
-               disable=not progress or n_words < PROGRESS_MIN_WORDS)
-    count, previous, collected, titles = 0, None, [], {}
+               disable=not progress or sum(sizes) < PROGRESS_MIN_WORDS)
     whole = documents or (predictor.context and input == "conllu")  # a document's sentences read each other
-    chunks = (document_chunks(units, input, batch_size) if whole else
-              [units[start : start + batch_size] for start in range(0, len(units), batch_size)])
-    global _WORK
-    _WORK = (predictor, nlp, input, max_words, documents)  # what the workers read (forked, they share it)
-    with atomic_write(output) if output else _Stdout() as f, workers(nproc) as pool:
-        results = pool.imap(_annotate_chunk, chunks) if pool else map(_annotate_chunk, chunks)
-        for chunk, predicted in zip(chunks, results):
-            for name, k, sent_id, s, document in predicted:
+    chunks = chunk_ranges(sizes, batch_size, nproc, document_starts(units, input) if whole else None)
+    work = Work(units, predictor, tasks, sentencizer(config.model.lang), input, format, max_words, documents, varying)
+    count, previous = 0, None
+    with atomic_write(output) if output else _Stdout() as f, workers(nproc, work) as annotated:
+        f.write(formats.HTML_START if format == "html" else "")
+        for (start, end), (header, formatted) in zip(chunks, annotated(chunks)):
+            for name, k, sent_id, begins, rest in formatted:
                 count += 1
-                if document is not None and document.keys() - {"doc_id"}:  # a document's first sentence
-                    titles[len(collected)] = document["doc_id"]
-                    if input == "conllu" and newdoc_id(s) is None:
-                        s = with_newdoc(s, document["doc_id"])
-                if input == "conllu":
-                    sent_id = sent_id or str(count)
-                else:
-                    sent_id = str(count)
+                sent_id = sent_id or str(count)
+                comments = []
+                if input == "text":
                     comments = [f"# newdoc id = {name}"] if name != previous else []
-                    s.meta.comments[:0] = comments + (["# newpar"] if k == 0 else []) + [f"# sent_id = {count}"]
+                    comments += (["# newpar"] if k == 0 else []) + [f"# sent_id = {count}"]
                     previous = name
                 if format == "html":
-                    collected.append(s)
+                    f.write(("\n" if count > 1 else "") + formats.figure_start(count, begins) + rest)
                 elif format == "jsonl":
-                    f.write(jsonl_line(s, sent_id, tasks, document))
+                    f.write(formats.jsonl_start(sent_id) + rest)
                 else:
-                    s = with_columns(s, tasks, after_misc=varying)
-                    f.write((conllu_header(s) if count == 1 and not varying else "") + format_sentence(s))
-            bar.update(len(chunk))
-        if format == "html":
-            f.write(html_page(nlp.vocab, collected, tasks, titles))
+                    f.write((header if count == 1 else "") + "".join(c + "\n" for c in comments) + rest)
+            bar.update(end - start)
+        f.write(formats.HTML_END if format == "html" else "")
     bar.close()
     return count
-
-
-_WORK = None  # (predictor, nlp, input, max_words, documents) of the annotation under way
-
-
-def _annotate_chunk(chunk) -> list[tuple]:
-    """:func:`~hierarchy.annotate_documents.predict_chunk` with the annotation's settings."""
-    return predict_chunk(*_WORK, chunk)
 
 
 class _Stdout:

@@ -1,6 +1,8 @@
 """The work of ``hierarchy annotate`` on the chunks of its input, in this process or in forked worker processes:
 sentences predicted in batches or, for a model with a document task (coreference), documents, each predicted in
-one pass (its sentence layers and its document layers).
+one pass (its sentence layers and its document layers), then formatted (:mod:`hierarchy.formats`) but for what
+depends on the sentences' numbers, which the process that writes them adds. A chunk is a range of the input's
+units (paragraphs or CoNLL-U sentences), which the forked workers already hold (:func:`chunk_ranges`).
 
 A document is one input file of raw text (its paragraphs in order) or, in CoNLL-U, the sentences from one
 ``# newdoc`` comment to the next (a file without any is one document, named by the file). A transformer input with
@@ -11,12 +13,17 @@ read them); the document's own fields (``clusters``) come with its first sentenc
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import signal
 
 import torch
 
+from hierarchy import formats
+from hierarchy.core.predict import Predictor
 from hierarchy.core.text import text_sentences
-from hierarchy.io.documents import Document, newdoc_id, with_context
+from hierarchy.io import Sentence, signals
+from hierarchy.io.documents import Document, newdoc_id, with_context, with_newdoc
+from hierarchy.io.ud import format_sentence
 from hierarchy.tasks import TASKS
 
 
@@ -30,26 +37,45 @@ def named_sentences(chunk, nlp, input: str, max_words: int) -> list[tuple]:
 
 
 def by_document(units, input: str) -> list[list]:
-    """Consecutive ``(file name, paragraph or Sentence)`` units cut into documents: a file begins one, and so does a
-    CoNLL-U sentence with a ``# newdoc`` comment."""
-    documents, previous = [], None
-    for name, item in units:
-        if not documents or name != previous or (input == "conllu" and newdoc_id(item) is not None):
-            documents.append([])
-        documents[-1].append((name, item))
-        previous = name
-    return documents
+    """Consecutive ``(file name, paragraph or Sentence)`` units cut into documents (:func:`document_starts`)."""
+    starts = document_starts(units, input)
+    return [units[a:b] for a, b in zip(starts, starts[1:] + [len(units)])]
 
 
-def document_chunks(units, input: str, size: int) -> list[list]:
-    """The units in chunks of whole documents, a chunk filled up to about ``size`` units (a longer document makes a
-    chunk of its own), for the worker processes."""
-    chunks = []
-    for document in by_document(units, input):
-        if not chunks or len(chunks[-1]) >= size:
-            chunks.append([])
-        chunks[-1].extend(document)
-    return chunks
+def document_starts(units, input: str) -> list[int]:
+    """Where in ``units`` (``(file name, paragraph or Sentence)``) a document begins: a file begins one, and so does
+    a CoNLL-U sentence with a ``# newdoc`` comment."""
+    return [k for k, (name, item) in enumerate(units) if k == 0 or name != units[k - 1][0]
+            or (input == "conllu" and newdoc_id(item) is not None)]
+
+
+MIN_CHUNK_WORDS = 2000  # the smallest chunk of work for worker processes (a batch of fewer words runs slower)
+
+
+def chunk_ranges(sizes: list[int], batch_size: int, nproc: int = 1, starts: list[int] | None = None) -> list[tuple]:
+    """``(start, end)`` of each chunk of the units of ``sizes`` words, a chunk beginning only where one of
+    ``starts`` does (None: at any unit; the documents' starts where a document is predicted whole): ``batch_size``
+    units each for one process (a unit that begins past them ends the chunk, so one long document makes a chunk);
+    for several, chunks that shrink as the work does (guided scheduling: about the words left / ``2 nproc``, at
+    least :data:`MIN_CHUNK_WORDS`, at most ``batch_size`` units), so that the workers, each taking the next chunk
+    when it is done with one, finish together.
+
+    >>> chunk_ranges([10] * 10, 4), chunk_ranges([10] * 10, 4, starts=[0, 3, 7, 8])
+    ([(0, 4), (4, 8), (8, 10)], [(0, 7), (7, 10)])
+    >>> chunk_ranges([1000] * 20, 8, nproc=2)
+    [(0, 5), (5, 9), (9, 12), (12, 14), (14, 16), (16, 18), (18, 20)]
+    """
+    cuts = [*(range(len(sizes)) if starts is None else starts), len(sizes)]
+    out, first, left = [], 0, sum(sizes)
+    while first < len(cuts) - 1:
+        target = max(left / (2 * nproc), MIN_CHUNK_WORDS) if nproc > 1 else float("inf")
+        last, words = first, 0
+        while last < len(cuts) - 1 and (last == first or (cuts[last] - cuts[first] < batch_size and words < target)):
+            words += sum(sizes[cuts[last] : cuts[last + 1]])
+            last += 1
+        out.append((cuts[first], cuts[last]))
+        first, left = last, left - words
+    return out
 
 
 def predict_chunk(predictor, nlp, input: str, max_words: int, documents: bool, chunk) -> list[tuple]:
@@ -94,17 +120,97 @@ def document_id(group: list[tuple], input: str) -> str:
     return (newdoc_id(first) if input == "conllu" else None) or name
 
 
-@contextlib.contextmanager
-def workers(nproc: int):
-    """``nproc`` worker processes forked from this one (the model loaded once, shared copy-on-write), each on one
-    thread; None for one process (the work is done here)."""
-    if nproc == 1:
-        yield None
-        return
-    import multiprocessing
+@dataclasses.dataclass
+class Work:
+    """An annotation under way, as the workers read it (forked, they share it): the input's units (paragraphs or
+    CoNLL-U sentences, each with its file's name) and how to predict and format them."""
 
-    with multiprocessing.get_context("fork").Pool(nproc, initializer=_worker_start) as pool:
-        yield pool
+    units: list
+    predictor: Predictor
+    tasks: list  # the sentence tasks, then the document tasks
+    nlp: object  # spaCy's tokenizer and sentencizer
+    input: str
+    format: str
+    max_words: int
+    documents: bool  # the model has a document task: each document is predicted in one pass
+    varying: bool  # CoNLL-U input whose extra columns vary: this project's go after MISC, no global.columns
+
+    def rest(self, sentence: Sentence, document: dict | None) -> tuple[str, str]:
+        """A predicted sentence in the output's format, without what numbering writes (the ``# sent_id`` comment
+        of text input, JSON's ``sent_id``, the figure's number and a document's heading before it); and the ``#
+        global.columns`` line that goes before it, when it comes first."""
+        if self.format == "html":
+            return "", formats.html_figure(self.nlp.vocab, sentence, self.tasks)
+        if self.format == "jsonl":
+            return "", formats.jsonl_rest(sentence, self.tasks, document)
+        sentence = formats.with_columns(sentence, self.tasks, after_misc=self.varying)
+        return "" if self.varying else formats.conllu_header(sentence), format_sentence(sentence)
+
+
+_WORK: Work | None = None  # the annotation under way
+
+
+def annotate_chunk(bounds: tuple[int, int]) -> tuple[str, list[tuple]]:
+    """The units ``bounds`` of the work under way (:func:`workers`), predicted (:func:`predict_chunk`) and
+    formatted: the ``# global.columns`` line of the first sentence (:meth:`Work.rest`), and ``(file name,
+    paragraph's sentence number, sent_id or None, the ID of the document it begins or None, the sentence's text in
+    the output format)`` for each sentence."""
+    work, out, header = _WORK, [], None
+    for name, k, sent_id, s, document in predict_chunk(work.predictor, work.nlp, work.input, work.max_words,
+                                                       work.documents, work.units[slice(*bounds)]):
+        begins = document["doc_id"] if document is not None and document.keys() - {"doc_id"} else None
+        if begins is not None and work.input == "conllu" and newdoc_id(s) is None:
+            s = with_newdoc(s, begins)
+        first, rest = work.rest(s, document)
+        header = first if header is None else header
+        out.append((name, k, sent_id, begins, rest))
+    return header or "", out
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None):
+    """torch on ``n`` threads inside (None: as it is), on as many as before after. On busy cores a second thread
+    mostly waits at OpenMP's barriers (checking the weights took 0.8 s on two threads, 0.05 s on one)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n or before)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
+def workers(nproc: int, work: Work):
+    """A ``map`` of :func:`annotate_chunk` over chunks of ``work``, in input order: here for one process, else in
+    ``nproc`` worker processes forked from this one (the model loaded once, shared copy-on-write), each on one
+    thread."""
+    global _WORK
+    _WORK = work
+    try:
+        if nproc == 1:
+            yield lambda chunks: map(annotate_chunk, chunks)
+            return
+        import multiprocessing
+
+        # Ctrl-C and SIGTERM wait while the workers are forked: a signal that arrived during a fork would run its
+        # handler inside the at-fork hooks (logging's), which print the exception it raises and go on (the signal
+        # lost). Blocked in this thread (and so in the workers until they take the default handlers: the pool's
+        # SIGTERM then ends one that has not started), and held back for the others (tqdm's, OpenMP's), which may
+        # take a signal sent to the process; raised after the fork, it ends the pool.
+        with contextlib.ExitStack() as stack:
+            previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+            try:
+                with signals.deferred():
+                    pool = stack.enter_context(multiprocessing.get_context("fork").Pool(nproc,
+                                                                                        initializer=_worker_start))
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+            yield lambda chunks: pool.imap(annotate_chunk, chunks)
+    finally:
+        _WORK = None
+
+
+STOPS = {signal.SIGINT, signal.SIGTERM}
 
 
 def _worker_start() -> None:
@@ -112,3 +218,4 @@ def _worker_start() -> None:
     torch.set_num_threads(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)  # forked while they were blocked

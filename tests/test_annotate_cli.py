@@ -1,5 +1,6 @@
 """``hierarchy annotate`` (text or CoNLL-U in; CoNLL-U Plus, JSON lines or HTML out) and ``hierarchy package``."""
 import json
+import re
 import subprocess
 import sys
 
@@ -175,7 +176,7 @@ def test_html_escapes_the_labels_a_model_gives():
     """displaCy escapes words, not labels: a tampered vocabulary must not inject markup into the page."""
     import spacy
 
-    from hierarchy.annotate import html_page
+    from hierarchy.formats import html_page
     from hierarchy.io import Sentence
 
     s = Sentence(["a<b", "c"], upos=["NOUN", "NOUN"], xpos=["<i>", "NN"], heads=[2, 0], rels=["<script>x", "root"])
@@ -200,12 +201,36 @@ def test_package_refuses_to_write_onto_into_or_above_its_model(trained_model, tm
     assert sorted(p.name for p in model.iterdir()) == before
 
 
+@pytest.mark.parametrize("format", ["conllu", "jsonl", "html"])
 @pytest.mark.parametrize("input, path", [("text", None), ("conllu", SAMPLE / "dev.conllu")])
-def test_worker_processes_write_what_one_process_writes(trained_model, input, path):
-    """--nproc 2 (forked workers, batches of two paragraphs or sentences): the same output, in the input's order."""
-    args = ["annotate", trained_model, "--input", input, "--batch-size", "2", *([path] if path else [])]
+def test_worker_processes_write_what_one_process_writes(trained_model, input, path, format):
+    """--nproc 2 (forked workers that predict and format chunks of at most two paragraphs or sentences; this process
+    numbers and writes them): the same output, in the input's order. displaCy gives each SVG a random id."""
+    args = ["annotate", trained_model, "--input", input, "--format", format, "--batch-size", "2",
+            *([path] if path else [])]
     text = None if path else TEXT * 3
     one, two = invoke(*args, input=text), invoke(*args, "--nproc", "2", input=text)
     assert one.exit_code == 0 and two.exit_code == 0, two.output
-    assert two.stdout == one.stdout and one.stdout.count("# sent_id") > 4
+    same = re.compile(r"[0-9a-f]{32}")
+    assert same.sub("ID", two.stdout) == same.sub("ID", one.stdout)
+    assert one.stdout.count({"conllu": "# sent_id", "jsonl": '"sent_id"', "html": "<figure"}[format]) > 4
     assert invoke(*args, "--nproc", "0", input=text).exit_code == 2
+
+
+def test_worker_chunks_shrink_toward_the_end_and_cover_the_input():
+    from hierarchy.annotate_work import MIN_CHUNK_WORDS, chunk_ranges
+
+    sizes = [100] * 1000
+    for nproc in (1, 2, 3):
+        chunks = chunk_ranges(sizes, 256, nproc)
+        assert [a for a, _ in chunks[1:]] == [b for _, b in chunks[:-1]] and chunks[0][0] == 0
+        assert chunks[-1][1] == len(sizes) and all(b - a <= 256 for a, b in chunks)
+    chunks = chunk_ranges(sizes, 256, 2)
+    words = [100 * (b - a) for a, b in chunks]
+    assert words == sorted(words, reverse=True) and min(words[:-1]) >= MIN_CHUNK_WORDS
+    assert chunk_ranges([], 256, 2) == []
+    starts = list(range(0, 1000, 7))  # documents of seven units: a chunk begins with one
+    for nproc in (1, 2):
+        chunks = chunk_ranges(sizes, 20, nproc, starts)
+        assert {a for a, _ in chunks} <= set(starts) and chunks[-1][1] == len(sizes)
+        assert [a for a, _ in chunks[1:]] == [b for _, b in chunks[:-1]] and all(b - a <= 20 + 6 for a, b in chunks)

@@ -214,12 +214,13 @@ def test_sigterm_during_training_keeps_the_checkpoint_and_releases_the_lock(tmp_
     assert not (out / LOCK).exists() and load_model(out)
 
 
-def test_sigterm_during_annotate_leaves_no_temporary_file(trained_model, tmp_path):
+@pytest.mark.parametrize("nproc", [1, 2])
+def test_sigterm_during_annotate_leaves_no_temporary_file(trained_model, tmp_path, nproc):
     text = tmp_path / "in.txt"
     text.write_text("The cat sat on the mat. It was happy.\n\n" * 20000)
     out = tmp_path / "out.conllu"
     process = subprocess.Popen([*CLI, "annotate", str(trained_model), str(text), "--output", str(out), "--device",
-                                "cpu"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                "cpu", "--nproc", str(nproc)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(lambda: any(p.name.endswith(".tmp") for p in tmp_path.iterdir()) or process.poll() is not None)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=120)
