@@ -97,7 +97,8 @@ class CorefHead(nn.Module):
         right = (antecedent == kept[:, None]) & (kept[:, None] >= 0) & (scores["pair"] > float("-inf"))
         right = torch.cat([~right.any(-1, keepdim=True), right], -1)
         full = torch.cat([scores["pair"].new_zeros(len(kept), 1), scores["pair"]], -1)  # the dummy scores 0
-        coref_loss = (full.logsumexp(-1) - full.masked_fill(~right, float("-inf")).logsumexp(-1)).mean()
+        missed = full.logsumexp(-1) - full.masked_fill(~right, float("-inf")).logsumexp(-1)  # (n_kept,)
+        coref_loss = missed.sum() / max(len(kept), 1)  # no kept span: a document without a given mention
         return coref_loss + mention_loss + type_loss
 
     def decode(self, scores, batch) -> dict[str, list]:
@@ -141,7 +142,7 @@ def balanced_bce(logits: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
     weighing half: most candidate spans are no mention, and a plain mean would teach the score to say no."""
     losses = nn.functional.binary_cross_entropy_with_logits(logits, positive.float(), reduction="none")
     parts = [losses[which].mean() for which in (positive, ~positive) if which.any()]
-    return sum(parts) / len(parts)
+    return sum(parts) / len(parts) if parts else logits.sum() * 0  # no candidate: a document of no given mention
 
 
 def match_gold(starts: torch.Tensor, ends: torch.Tensor, gold: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
