@@ -85,3 +85,32 @@ def test_the_assignment_equals_brute_force():
             best = max(sum(scores[i][j] for i, j in zip(perm, range(cols)) if i is not None)
                        for perm in itertools.permutations(list(range(rows)) + [None] * max(0, cols - rows), cols))
             assert sum(scores[i][j] for i, j in found) == pytest.approx(best)
+
+
+def values(key, response, singletons=True) -> dict:
+    metric = CorefMetric(singletons=singletons)
+    metric.update(key, response)
+    return metric.values
+
+
+def test_corner_cases_derived_by_hand():
+    # one big key entity, answered by singletons: MUC finds no link (0/2 and 0/0); B3 recall 1/3 per mention,
+    # precision 1; CEAF-e aligns the entity with one singleton, phi4 = 2 * 1 / (3 + 1): recall 0.5 / 1, precision
+    # 0.5 / 3
+    v = values([[a, b, c]], [[a], [b], [c]])
+    assert (v["muc"]["recall"], v["muc"]["precision"]) == (0, 0)
+    assert (v["bcub"]["recall"], v["bcub"]["precision"], v["bcub"]["f1"]) == pytest.approx((100 / 3, 100, 50))
+    assert (v["ceafe"]["recall"], v["ceafe"]["precision"], v["ceafe"]["f1"]) == pytest.approx((50, 100 / 6, 25))
+    assert v["conll_f1"] == pytest.approx((0 + 50 + 25) / 3)
+    # the same big entity on both sides: every metric 100, LEA too
+    v = values([[a, b, c, d]], [[d, c, b, a]])
+    assert all(v[m]["f1"] == pytest.approx(100) for m in ("muc", "bcub", "ceafe", "lea"))
+    # an empty response, and an empty key and response: zeros, no division by zero
+    for key, response in (([[a, b]], []), ([], [])):
+        v = values(key, response)
+        assert all(v[m][k] == 0 for m in ("muc", "bcub", "ceafe", "lea") for k in ("recall", "precision", "f1"))
+    # all singletons, answered exactly: MUC has no link to count (0), B3 and CEAF-e are 100; without singletons
+    # nothing is left to score
+    v = values([[a], [b]], [[b], [a]])
+    assert (v["muc"]["f1"], v["bcub"]["f1"], v["ceafe"]["f1"]) == pytest.approx((0, 100, 100))
+    assert values([[a], [b]], [[b], [a]], singletons=False)["conll_f1"] == 0
