@@ -103,7 +103,7 @@ def scorer_table(model_dir, scorer: Path) -> list[str]:
 def typing_table(model_dir, thresholds) -> list[str]:
     """The typed outermost-mention F1 as the mention layer gave it, then with each cluster-typing threshold applied
     to the same predictions (:func:`hierarchy.io.documents.spread_clusters`)."""
-    from hierarchy.io.documents import spread_clusters
+    from hierarchy.io.documents import outermost_tags, spread_clusters
     from hierarchy.tasks.metrics import ChunkMetric
 
     documents, predicted, metrics = predict(model_dir, False)
@@ -114,7 +114,7 @@ def typing_table(model_dir, thresholds) -> list[str]:
         metric = ChunkMetric()
         for p, g in zip(predicted, documents):
             for ps, gs in zip(spread_clusters(p, p.get("clusters"), threshold), g.sentences):
-                metric.update(ps.get("mentions"), gs.get("mentions"))
+                metric.update(ps.get("mentions"), outermost_tags(gs))
         v = metric.values
         lines.append(f"| the clusters' where confidence ≥ {threshold} | {v['precision']:.2f} | {v['recall']:.2f} | "
                      f"{v['f1']:.2f} |")

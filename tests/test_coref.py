@@ -27,6 +27,7 @@ from hierarchy.io.errors import CorpusError
 from hierarchy.io.sentence import Sentence
 from hierarchy.modules.spans import candidate_spans
 from hierarchy.tasks import Context
+from hierarchy.tasks import coref
 from hierarchy.tasks.coref import CorefHead, match_gold
 
 TRAIN = SAMPLE / "mentions-train.conllu"
@@ -227,3 +228,10 @@ def test_a_document_without_given_mentions_has_a_zero_loss_and_no_cluster():
     scores = head(Context(batch, torch.randn(*batch.mask.shape, 4)))
     assert head.loss(scores, batch).item() == 0.0
     assert head.decode(scores, batch)["clusters"] == [[]]
+
+
+def test_the_mention_scores_come_only_from_predicted_mentions():
+    gold = read_coref(TRAIN)[:1]
+    assert gold[0].sentences[0].get("mentions") is None  # the reader gives no tags a prediction could inherit
+    metrics = coref.metric(gold, gold, None)  # "predictions" without the mention layer's tags
+    assert "mentions_layer" not in metrics and metrics["coref"].values["conll_f1"] == pytest.approx(100)

@@ -100,8 +100,7 @@ def with_context(sentences: list[Sentence], n: int) -> list[Sentence]:
 
 def read_coref(path, skip_bad: bool = False, given: bool = False) -> list[Document]:
     """The documents of a CoNLL-U file with Entity brackets in MISC (GUM), each sentence with ``extra["coref"]``:
-    every mention, nested ones too, as ``(start, end, entity id, type)`` in the sentence (and ``mentions``: BIO
-    tags of the outermost ones, as :func:`~hierarchy.io.entities.read_mentions` reads them), each document with
+    every mention, nested ones too, as ``(start, end, entity id, type)`` in the sentence, each document with
     its ``clusters`` (and with ``given``, its ``given_mentions``: the gold mentions as the candidates a model
     links, to score coreference on gold mentions). A malformed bracket is a CorpusError naming its line (``skip_bad``: the sentence is skipped
     with a warning, and its mentions with it)."""
@@ -113,8 +112,7 @@ def read_coref(path, skip_bad: bool = False, given: bool = False) -> list[Docume
             mentions = find_mentions(items, state["etype"], state["types"], ids=True)
         except BracketError as e:
             raise CorpusError(path, numbers[e.index], str(e)) from None
-        return sentence.with_layers(coref=[(start, end, ident, kind) for start, end, kind, ident in mentions],
-                                    mentions=bio_tags(len(sentence), outermost(mentions)))
+        return sentence.with_layers(coref=[(start, end, ident, kind) for start, end, kind, ident in mentions])
 
     documents = group_documents(parse_each(path, read_conllu(path, skip_bad), parse, skip_bad), str(path))
     documents = [d.with_layers(clusters=gather_clusters(d)) for d in documents]
@@ -133,6 +131,12 @@ def gather_clusters(document: Document) -> list[dict]:
             entity = entities.setdefault(ident, {"type": kind, "mentions": []})
             entity["mentions"].append([offset + start, offset + end])
     return [{"type": e["type"], "mentions": sorted(e["mentions"])} for e in entities.values()]
+
+
+def outermost_tags(sentence: Sentence) -> list[str]:
+    """BIO tags of the outermost of a sentence's ``extra["coref"]`` mentions, as
+    :func:`~hierarchy.io.entities.read_mentions` reads them from the same brackets."""
+    return bio_tags(len(sentence), outermost([(a, b, kind) for a, b, _, kind in sentence.get("coref") or []]))
 
 
 def spread_clusters(document: Document, clusters: list[dict], typing: float = 0.0) -> list[Sentence]:

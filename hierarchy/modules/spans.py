@@ -9,14 +9,15 @@ from torch import nn
 
 def candidate_spans(sentence_of: torch.Tensor, max_width: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Every span of 1 to ``max_width`` words that lies inside one sentence: ``(starts, ends)``, each ``[n_spans]``,
-    ``ends`` inclusive, ordered by start, then width. ``sentence_of`` ``[n_words]``: each word's sentence.
+    ``ends`` inclusive, ordered by start, then width, on ``sentence_of``'s device. ``sentence_of`` ``[n_words]``: each
+    word's sentence.
 
     >>> candidate_spans(torch.tensor([0, 0, 1]), 2)
     (tensor([0, 0, 1, 2]), tensor([0, 1, 1, 2]))
     """
-    n = len(sentence_of)
-    starts = torch.arange(n)[:, None].expand(n, max_width)
-    ends = starts + torch.arange(max_width)[None, :]
+    n, device = len(sentence_of), sentence_of.device
+    starts = torch.arange(n, device=device)[:, None].expand(n, max_width)
+    ends = starts + torch.arange(max_width, device=device)[None, :]
     inside = ends < n
     inside[inside.clone()] = sentence_of[ends[inside]] == sentence_of[starts[inside]]
     return starts[inside], ends[inside]

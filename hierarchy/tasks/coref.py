@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from hierarchy.io.documents import read_coref, spread_clusters, write_coref
+from hierarchy.io.documents import outermost_tags, read_coref, spread_clusters, write_coref
 from hierarchy.io.entities import word_brackets
 from hierarchy.io.vocab import Vocab
 from hierarchy.modules.spans import SpanEncoder, candidate_spans, distance_bucket
@@ -199,12 +199,12 @@ def metric(predicted, gold_documents, vocabs) -> dict:
         if g.get("clusters") is None:
             continue
         for ps, gs in zip(p.sentences, g.sentences):
-            if ps.get("mentions") is None or gs.get("mentions") is None:
+            if ps.get("mentions") is None:  # a model without the mention layer
                 continue
-            layer = ps.get("mentions_layer")
-            out.setdefault("mentions_layer", ChunkMetric()).update(layer or ps.get("mentions"), gs.get("mentions"))
+            gold_tags, layer = outermost_tags(gs), ps.get("mentions_layer")
+            out.setdefault("mentions_layer", ChunkMetric()).update(layer or ps.get("mentions"), gold_tags)
             if layer is not None:
-                out.setdefault("mentions_by_clusters", ChunkMetric()).update(ps.get("mentions"), gs.get("mentions"))
+                out.setdefault("mentions_by_clusters", ChunkMetric()).update(ps.get("mentions"), gold_tags)
         add_document(out, [c["mentions"] for c in g.get("clusters")], [c["mentions"] for c in p.get("clusters") or []])
     return out
 
