@@ -235,3 +235,22 @@ def test_the_mention_scores_come_only_from_predicted_mentions():
     assert gold[0].sentences[0].get("mentions") is None  # the reader gives no tags a prediction could inherit
     metrics = coref.metric(gold, gold, None)  # "predictions" without the mention layer's tags
     assert "mentions_layer" not in metrics and metrics["coref"].values["conll_f1"] == pytest.approx(100)
+
+
+def test_a_long_document_is_predicted_in_parts_whose_clusters_join(coref_model, monkeypatch):
+    import hierarchy.core.predict as predict
+
+    model, _, vocabs = load_model(coref_model)
+    document = read_coref(TRAIN)[0]
+    whole = Predictor(model, vocabs)([document])[0]
+    first = document.sentences[: len(document.sentences) // 2]
+    split = len([w for s in first for w in s.words])
+    monkeypatch.setattr(predict, "DOCUMENT_WORDS", split)
+    parts = predict.document_parts(document, split)
+    assert [len(p) for p in parts][0] == split and len(parts) >= 2
+    joined = Predictor(model, vocabs)([document])[0]
+    alone = [Predictor(model, vocabs)([p])[0] for p in parts]
+    layers = [{"clusters": p.get("clusters"), "cluster_typing": 0.0} for p in alone]
+    expected = coref.join(layers, [len(p) for p in parts], vocabs)["clusters"]
+    assert joined.get("clusters") == expected and len(whole.sentences) == len(joined.sentences)
+    assert all(b <= split or a >= split for c in joined.get("clusters") for a, b in c["mentions"])

@@ -100,6 +100,28 @@ def pieces(n: int, max_words: int, words=()) -> list[tuple[int, int]]:
     return out + [(start, n)]
 
 
+DOCUMENT_WORDS = 10_000  # a longer document is predicted in parts of whole sentences (memory grows with its length)
+
+
+def document_parts(document, limit: int | None = None) -> list:
+    """``document`` as consecutive documents of whole sentences, each of at most ``limit`` (default
+    :data:`DOCUMENT_WORDS`) words where its sentences allow (a longer sentence is a part of its own); one part when
+    it is short enough.
+
+    >>> from hierarchy.io.documents import Document
+    >>> [len(p) for p in document_parts(Document([Sentence(["a"] * 4), Sentence(["b"] * 4), Sentence(["c"])]), 5)]
+    [4, 5]
+    """
+    limit, parts, size = limit or DOCUMENT_WORDS, [], 0
+    for s in document.sentences:
+        if not parts or size + len(s) > limit:
+            parts.append([])
+            size = 0
+        parts[-1].append(s)
+        size += len(s)
+    return [dataclasses.replace(document, sentences=part) for part in parts]
+
+
 def join_words(layers: list, lengths: list[int], vocabs) -> dict:
     """A spec's default ``join``: per-word fields of consecutive pieces concatenated."""
     return {name: [v for piece in layers for v in piece[name]] for name in layers[0]}
@@ -181,45 +203,58 @@ class Predictor:
 
     def _documents(self, documents, tasks) -> list:
         """:meth:`__call__` over :class:`~hierarchy.io.documents.Document` objects, a batch each: the sentence
-        tasks' predictions (those asked and those the document tasks asked need) go into its sentences, the document tasks' into the document (and, through their spec's
-        ``spread``, into its sentences too). Sentences are not cut into pieces here (``max_words``)."""
+        tasks' predictions (those asked and those the document tasks asked need) go into its sentences, the document
+        tasks' into the document (and, through their spec's ``spread``, into its sentences too). A document longer
+        than :data:`DOCUMENT_WORDS` is predicted in consecutive parts of whole sentences that its document tasks'
+        specs join (``TaskSpec.join``; nothing links across parts), so memory stays bounded. Sentences are not cut
+        into pieces here (``max_words``)."""
         units = ("sentence", "document")
         asked = self.model.depth if tasks is None else tasks
-        needed = {n for t in asked if t in self.model.depth for n in TASKS[t].needs}  # e.g. the mentions below
+        needed = {n for t in asked if t in self.model.depth for n in TASKS[t].needs}  # what they read below
         tasks = [t for t in self.model.depth if (t in asked or t in needed) and TASKS[t].unit in units]
         out = []
         was_training = self.model.training
         self.model.eval()
         try:
             for document in documents:
-                keep = [k for k, s in enumerate(document.sentences) if len(s)]
-                if not tasks or not keep:
+                if not tasks or not len(document):
                     out.append(document)
                     continue
                 if self.context and all(s.get("context") is None for s in document.sentences):
                     document = dataclasses.replace(document, sentences=with_context(document.sentences, self.context))
-                batch = make_document_batch(document, self.vocabs)
-                with autocast(self.device, self.precision):
-                    scores = self.model(batch.to(self.device), tasks)
-                    decoded = {t: self.model.tasks[t].decode(scores[t], batch) for t in tasks}
-                sentences = list(document.sentences)
-                for row, k in enumerate(keep):
-                    for t in tasks:
-                        if TASKS[t].unit == "sentence":
-                            values = {name: v[row] for name, v in decoded[t].items()}
-                            sentences[k] = sentences[k].with_layers(**TASKS[t].predictions(values, self.vocabs,
-                                                                                           sentences[k]))
-                document = dataclasses.replace(document, sentences=sentences)
+                parts = [self._document_pass(part, tasks) for part in document_parts(document)]
+                document = dataclasses.replace(document, sentences=[s for part, _ in parts for s in part.sentences])
                 for t in tasks:
                     if TASKS[t].unit == "document":
-                        values = {name: v[0] for name, v in decoded[t].items()}
-                        document = document.with_layers(**TASKS[t].predictions(values, self.vocabs, document))
+                        layers = [fields[t] for _, fields in parts]
+                        joined = TASKS[t].join(layers, [len(part) for part, _ in parts], self.vocabs) \
+                            if len(parts) > 1 else layers[0]
+                        document = document.with_layers(**joined)
                         if TASKS[t].spread:
                             document = dataclasses.replace(document, sentences=TASKS[t].spread(document))
                 out.append(document)
         finally:
             self.model.train(was_training)
         return out
+
+    def _document_pass(self, document, tasks) -> tuple:
+        """One batch of a document (or part of one): ``(the document with its sentences predicted, {document task:
+        its fields})``."""
+        keep = [k for k, s in enumerate(document.sentences) if len(s)]
+        batch = make_document_batch(document, self.vocabs)
+        with autocast(self.device, self.precision):
+            scores = self.model(batch.to(self.device), tasks)
+            decoded = {t: self.model.tasks[t].decode(scores[t], batch) for t in tasks}
+        sentences = list(document.sentences)
+        for row, k in enumerate(keep):
+            for t in tasks:
+                if TASKS[t].unit == "sentence":
+                    values = {name: v[row] for name, v in decoded[t].items()}
+                    sentences[k] = sentences[k].with_layers(**TASKS[t].predictions(values, self.vocabs, sentences[k]))
+        document = dataclasses.replace(document, sentences=sentences)
+        fields = {t: TASKS[t].predictions({name: v[0] for name, v in decoded[t].items()}, self.vocabs, document)
+                  for t in tasks if TASKS[t].unit == "document"}
+        return document, fields
 
     def _in_pieces(self, sentences, tasks) -> list:
         """:meth:`__call__` with each sentence longer than ``max_words`` cut into pieces, predicted, and joined."""

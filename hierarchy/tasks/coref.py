@@ -188,6 +188,16 @@ def predictions(values: dict, vocabs, document) -> dict:
             "cluster_typing": values["typing"]}
 
 
+def join(layers: list[dict], lengths: list[int], vocabs) -> dict:
+    """The clusters of a document predicted in consecutive parts of ``lengths`` words: each part's, its spans moved
+    by the words before it (no entity crosses parts)."""
+    clusters, offset = [], 0
+    for layer, n in zip(layers, lengths):
+        clusters += [c | {"mentions": [[a + offset, b + offset] for a, b in c["mentions"]]} for c in layer["clusters"]]
+        offset += n
+    return {"clusters": clusters, "cluster_typing": layers[0]["cluster_typing"]}
+
+
 def metric(predicted, gold_documents, vocabs) -> dict:
     """The CoNLL-2012 metrics without singletons (OntoNotes-style: the score model selection reads) and with them
     (GUM annotates them), and mention detection (exact spans, every mention). Where the documents' sentences carry
@@ -317,7 +327,7 @@ SPEC = TaskSpec(
     read=lambda path, data: read_coref(path, data.skip_bad, data.coref_mentions == "gold"),
     options={"coref_mentions": ("predicted", "gold")},
     fields=("clusters",), labels=labels, head=head, gold=gold, predictions=predictions, metric=metric, rows=rows,
-    needs=("mentions",), annotated=lambda document: document.get("clusters") is not None,
+    needs=("mentions",), annotated=lambda document: document.get("clusters") is not None, join=join,
     spread=lambda document: spread_clusters(document, document.get("clusters") or [],
                                             document.get("cluster_typing") or 0.0),
     writers=Writers(conllu={"HIERARCHY:COREF": bracket_column}, json=json_mentions, spacy=SpacyCoref(),

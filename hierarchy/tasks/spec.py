@@ -91,7 +91,8 @@ class TaskSpec:
     - ``writers``: see :class:`Writers`.
     - ``join(layers, lengths, vocabs) -> {field: value}``: its fields for one sentence from those predicted on
       consecutive pieces of it (``layers``: one ``{field: value}`` per piece; ``lengths``: their word counts), for
-      sentences too long to predict whole; None: per-word lists, concatenated.
+      sentences too long to predict whole; None: per-word lists, concatenated. A document task's joins the parts
+      of a document too long to predict whole (``core.predict.DOCUMENT_WORDS``).
     """
 
     name: str
