@@ -10,6 +10,7 @@ from conftest import SAMPLE, tiny_config
 from typer.testing import CliRunner
 
 from hierarchy.cli import app
+from hierarchy.core import predict
 from hierarchy.core.batching import make_document_batch
 from hierarchy.core.config import LayerConfig
 from hierarchy.core.persistence import load_model
@@ -26,8 +27,7 @@ from hierarchy.io.documents import (
 from hierarchy.io.errors import CorpusError
 from hierarchy.io.sentence import Sentence
 from hierarchy.modules.spans import candidate_spans
-from hierarchy.tasks import Context
-from hierarchy.tasks import coref
+from hierarchy.tasks import Context, coref
 from hierarchy.tasks.coref import CorefHead, match_gold
 
 TRAIN = SAMPLE / "mentions-train.conllu"
@@ -238,8 +238,6 @@ def test_the_mention_scores_come_only_from_predicted_mentions():
 
 
 def test_a_long_document_is_predicted_in_parts_whose_clusters_join(coref_model, monkeypatch):
-    import hierarchy.core.predict as predict
-
     model, _, vocabs = load_model(coref_model)
     document = read_coref(TRAIN)[0]
     whole = Predictor(model, vocabs)([document])[0]
@@ -247,7 +245,7 @@ def test_a_long_document_is_predicted_in_parts_whose_clusters_join(coref_model, 
     split = len([w for s in first for w in s.words])
     monkeypatch.setattr(predict, "DOCUMENT_WORDS", split)
     parts = predict.document_parts(document, split)
-    assert [len(p) for p in parts][0] == split and len(parts) >= 2
+    assert len(parts[0]) == split and len(parts) >= 2
     joined = Predictor(model, vocabs)([document])[0]
     alone = [Predictor(model, vocabs)([p])[0] for p in parts]
     layers = [{"clusters": p.get("clusters"), "cluster_typing": 0.0} for p in alone]
