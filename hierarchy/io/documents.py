@@ -71,13 +71,15 @@ def newdoc_id(sentence: Sentence) -> str | None:
 
 
 def group_documents(sentences: list[Sentence], name: str = "") -> list[Document]:
-    """Consecutive ``sentences`` as documents: a ``# newdoc`` comment begins one; sentences before the first
-    (all of them in a file without any) make one document named ``name``."""
+    """Consecutive ``sentences`` as documents: a ``# newdoc`` comment begins one (one without an ID is named
+    ``name-k``, k its position from 1); sentences before the first (all of them in a file without any) make one
+    document named ``name``."""
     documents = []
     for s in sentences:
         ident = newdoc_id(s)
-        if ident is not None or not documents:
-            documents.append(Document([], ident or name or f"doc{len(documents) + 1}", s.source))
+        if ident is not None or not documents:  # a # newdoc without an ID: the name, numbered
+            fallback = name if ident is None else f"{name or 'doc'}-{len(documents) + 1}"
+            documents.append(Document([], ident or fallback or f"doc{len(documents) + 1}", s.source))
         documents[-1].sentences.append(s)
     return documents
 
@@ -102,8 +104,8 @@ def read_coref(path, skip_bad: bool = False, given: bool = False) -> list[Docume
     """The documents of a CoNLL-U file with Entity brackets in MISC (GUM), each sentence with ``extra["coref"]``:
     every mention, nested ones too, as ``(start, end, entity id, type)`` in the sentence, each document with
     its ``clusters`` (and with ``given``, its ``given_mentions``: the gold mentions as the candidates a model
-    links, to score coreference on gold mentions). A malformed bracket is a CorpusError naming its line (``skip_bad``: the sentence is skipped
-    with a warning, and its mentions with it)."""
+    links, to score coreference on gold mentions). A malformed bracket is a CorpusError naming its line
+    (``skip_bad``: the sentence is skipped with a warning, and its mentions with it)."""
     state = {"etype": 1, "types": {}}
 
     def parse(path, sentence):
