@@ -21,7 +21,8 @@ Levers, each alone on ``base`` (the recipe as it is), then ``all`` together, at 
 - ``tune``: the top MiniLM layer fine-tuned, the layers below cached (``model.transformer.tune_layers = 1``).
 - ``dropout``: per-layer regularization: the pair layers at 0.1 (SICK), the top sentence layer at 0.2; the others
   keep the recipe's 0.33.
-- ``ema``: an exponential moving average of the weights (``train.ema = 0.999``) for dev selection.
+- ``ema``: an exponential moving average of the weights (``train.ema = 0.999``) for dev selection, from step 1,000
+  (``train.ema_start``: the random first weights would linger in the average for thousands of steps).
 
 Results go to benchmarks/out-accuracy/; a lever a build lacks (an unknown recipe key) fails its run alone.
 """
@@ -33,7 +34,7 @@ RECIPES = {"full": ROOT / "models" / "jmt-sick-minilm.toml", "gum": ROOT / "mode
 LEVERS = ["base", "context", "tune", "dropout", "ema", "all"]
 RUNS = [f"{recipe}-{lever}" for recipe in RECIPES for lever in LEVERS]
 OVERRIDES = {"context": ["model.transformer.context=64"], "tune": ["model.transformer.tune_layers=1"],
-             "ema": ["train.ema=0.999"]}
+             "ema": ["train.ema=0.999", "train.ema_start=1000"]}
 
 
 def configure(name: str, args):
