@@ -223,7 +223,7 @@ def test_coref_needs_the_mentions_below(tmp_path):
 
 def test_a_document_without_given_mentions_has_a_zero_loss_and_no_cluster():
     head, batch, _ = head_scores()
-    batch.spans = torch.zeros(0, 2, dtype=torch.long)
+    batch.inputs["given"] = torch.zeros(0, 2, dtype=torch.long)
     batch.gold["coref"] = torch.zeros(0, 4, dtype=torch.long)
     scores = head(Context(batch, torch.randn(*batch.mask.shape, 4)))
     assert head.loss(scores, batch).item() == 0.0

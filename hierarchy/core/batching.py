@@ -42,7 +42,7 @@ class Batch:
     types: torch.Tensor | None = None  # each word's row of ``chars``
     vectors: torch.Tensor | None = None  # each word's row of the static vectors (models with vectors)
     texts: list = field(default_factory=list)  # each row's words, or InContext (what a transformer input reads)
-    spans: torch.Tensor | None = None  # a document's given mentions [n, 2] (start, exclusive end), for a task to link
+    inputs: dict[str, torch.Tensor] = field(default_factory=dict)  # what tasks read besides words (TaskSpec.inputs)
 
     def to(self, device) -> Batch:
         gold = {k: v.to(device, non_blocking=True) for k, v in self.gold.items()}
@@ -57,7 +57,7 @@ class Batch:
             self.types.to(device, non_blocking=True),
             None if self.vectors is None else self.vectors.to(device, non_blocking=True),
             self.texts,
-            None if self.spans is None else self.spans.to(device, non_blocking=True),
+            {k: v.to(device, non_blocking=True) for k, v in self.inputs.items()},
         )
 
     def n_words(self) -> int:
@@ -119,15 +119,15 @@ def make_pair_batch(pairs, vocabs: Vocabs, index: list[int] | None = None, specs
     return batch
 
 
-def make_document_batch(document: Document, vocabs: Vocabs, index: list[int] | None = None, specs=()) -> Batch:
+def make_document_batch(document: Document, vocabs: Vocabs, index: list[int] | None = None, specs=(),
+                        readers=()) -> Batch:
     """One document's sentences (empty ones left out) as the rows of a batch, in order, so that its words in
-    document order are ``states[batch.mask]``; the gold tensors of the document task ``specs``; ``batch.spans``
-    from the document's ``given_mentions``."""
+    document order are ``states[batch.mask]``; the gold tensors of the task ``specs`` (training), and the ``inputs``
+    (:attr:`Batch.inputs`) of those and of the task specs ``readers`` (prediction)."""
     batch = make_batch([s for s in document.sentences if len(s)], vocabs)
     batch.index = [0] if index is None else index
     batch.gold = gold_tensors(specs, [document], vocabs, 0)
-    if document.get("given_mentions") is not None:
-        batch.spans = torch.tensor(document.get("given_mentions"), dtype=torch.long).reshape(-1, 2)
+    batch.inputs = {k: v for spec in (*specs, *readers) if spec.inputs for k, v in spec.inputs([document]).items()}
     return batch
 
 

@@ -242,7 +242,7 @@ class Predictor:
         """One batch of a document (or part of one): ``(the document with its sentences predicted, {document task:
         its fields})``."""
         keep = [k for k, s in enumerate(document.sentences) if len(s)]
-        batch = make_document_batch(document, self.vocabs)
+        batch = make_document_batch(document, self.vocabs, readers=[TASKS[t] for t in tasks])
         with autocast(self.device, self.precision):
             scores = self.model(batch.to(self.device), tasks)
             decoded = {t: self.model.tasks[t].decode(scores[t], batch) for t in tasks}

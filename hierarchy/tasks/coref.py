@@ -48,20 +48,21 @@ class CorefHead(nn.Module):
         ``starts``/``ends`` ``[n_spans]`` (inclusive, document word numbers), ``mention`` ``[n_spans]`` (logits),
         ``types`` ``[n_spans, n_types]``, ``kept`` ``[n_kept]`` (indexes of spans, in document order),
         ``antecedents`` ``[n_kept, n_ante]`` (indexes into ``kept``), ``pair`` ``[n_kept, n_ante]`` (-inf where
-        there is no such antecedent) and ``given`` (a bool tensor: the spans were given). ``batch.spans``
-        ``[n_given, 2]`` (given mentions, end exclusive) replaces the candidates and the pruning."""
-        batch = context.batch
+        there is no such antecedent) and ``given`` (a bool tensor: the spans were given). ``batch.inputs["given"]``
+        ``[n_given, 2]`` (given mentions, end exclusive; see :func:`inputs`) replaces the candidates and the
+        pruning."""
+        batch, given = context.batch, context.batch.inputs.get("given")
         words = self.dropout(context.states[batch.mask])  # (n_words, n_in), the document's words in order
         n, device = len(words), words.device
-        if batch.spans is not None:
-            starts, ends = batch.spans[:, 0], batch.spans[:, 1] - 1
+        if given is not None:
+            starts, ends = given[:, 0], given[:, 1] - 1
         else:
             rows = torch.arange(batch.mask.shape[0], device=device)[:, None].expand_as(batch.mask)
             starts, ends = candidate_spans(rows[batch.mask], self.max_width)
         width = (ends - starts).clamp(max=self.max_width - 1)
         logits = self.mention(self.start(words)[starts] + self.end(words)[ends] + self.width(width)).float()
         mention = logits[:, 0]  # (n_spans,)
-        if batch.spans is not None:
+        if given is not None:
             kept = torch.arange(len(starts), device=device)
         else:
             kept = mention.topk(min(len(mention), max(1, int(self.ratio * n)))).indices
@@ -78,7 +79,7 @@ class CorefHead(nn.Module):
         pair = pair + mention[kept][:, None] + mention[kept][antecedents]
         return {"starts": starts, "ends": ends, "mention": mention, "types": logits[:, 1:], "kept": kept,
                 "antecedents": antecedents, "pair": pair.masked_fill(~valid, float("-inf")),
-                "given": torch.tensor(batch.spans is not None)}
+                "given": torch.tensor(given is not None)}
 
     def loss(self, scores, batch) -> torch.Tensor:
         """Per kept span, the negative log of the probability of its gold antecedents (the dummy for a span that
@@ -170,6 +171,14 @@ def gold(documents, vocabs, seq_len: int) -> dict[str, torch.Tensor]:
     table = vocabs.labels[TYPES].stoi
     rows = [[start, end, k, table.get(c["type"], -1)] for k, c in enumerate(clusters) for start, end in c["mentions"]]
     return {"coref": torch.tensor(rows, dtype=torch.long).reshape(-1, 4)}
+
+
+def inputs(documents) -> dict[str, torch.Tensor]:
+    """``{"given": [n, 2]}``: the batch's document's given mentions (start, exclusive end; ``read_coref(given=True)``,
+    to link the gold mentions), else nothing."""
+    (document,) = documents
+    given = document.get("given_mentions")
+    return {} if given is None else {"given": torch.tensor(given, dtype=torch.long).reshape(-1, 2)}
 
 
 def head(n_in, config, vocabs, layer, tasks, n_embed) -> CorefHead:
@@ -327,7 +336,7 @@ SPEC = TaskSpec(
     read=lambda path, data: read_coref(path, data.skip_bad, data.coref_mentions == "gold"),
     options={"coref_mentions": ("predicted", "gold")},
     fields=("clusters",), labels=labels, head=head, gold=gold, predictions=predictions, metric=metric, rows=rows,
-    needs=("mentions",), annotated=lambda document: document.get("clusters") is not None, join=join,
+    needs=("mentions",), annotated=lambda document: document.get("clusters") is not None, join=join, inputs=inputs,
     spread=lambda document: spread_clusters(document, document.get("clusters") or [],
                                             document.get("cluster_typing") or 0.0),
     writers=Writers(conllu={"HIERARCHY:COREF": bracket_column}, json=json_mentions, spacy=SpacyCoref(),

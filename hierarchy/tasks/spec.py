@@ -88,6 +88,8 @@ class TaskSpec:
       ``arcs``: its head can take a syntax head's attention as its arcs (LISA); ``inject``: how a parse reaches
       that syntax head in place of its own attention (``heads(name, parse, path, gold)``: the heads to inject for
       a gold file; ``positions(sentences, seq_len)``: ``batch.inject``), e.g. the dependency task's.
+    - ``inputs(items) -> {name: tensor}``: what its head reads besides the words, in training and prediction alike
+      (``batch.inputs``; e.g. a document's given mentions); None: nothing.
     - ``writers``: see :class:`Writers`.
     - ``join(layers, lengths, vocabs) -> {field: value}``: its fields for one sentence from those predicted on
       consecutive pieces of it (``layers``: one ``{field: value}`` per piece; ``lengths``: their word counts), for
@@ -122,6 +124,7 @@ class TaskSpec:
     writers: Writers = field(default_factory=Writers)
     join: Callable | None = None
     spread: Callable | None = None
+    inputs: Callable | None = None
 
     def carries(self, item) -> bool:
         """Whether a gold ``item`` carries this task's annotation."""
