@@ -193,10 +193,7 @@ class Predictor:
                     decoded = {t: self.model.tasks[t].decode(scores[t], batch) for t in tasks}
                 for row, i in enumerate(batch.index):
                     k = keep[i]
-                    fields = {}
-                    for t in tasks:
-                        values = {name: v[row] for name, v in decoded[t].items()}
-                        fields.update(TASKS[t].predictions(values, self.vocabs, items[k]))
+                    fields = self._row(decoded, tasks, row, items[k])
                     out[k] = out[k] | fields if unit == "pair" else out[k].with_layers(**fields)
         finally:
             self.model.train(was_training)
@@ -247,15 +244,19 @@ class Predictor:
             scores = self.model(batch.to(self.device), tasks)
             decoded = {t: self.model.tasks[t].decode(scores[t], batch) for t in tasks}
         sentences = list(document.sentences)
+        per_sentence = [t for t in tasks if TASKS[t].unit == "sentence"]
         for row, k in enumerate(keep):
-            for t in tasks:
-                if TASKS[t].unit == "sentence":
-                    values = {name: v[row] for name, v in decoded[t].items()}
-                    sentences[k] = sentences[k].with_layers(**TASKS[t].predictions(values, self.vocabs, sentences[k]))
+            sentences[k] = sentences[k].with_layers(**self._row(decoded, per_sentence, row, sentences[k]))
         document = dataclasses.replace(document, sentences=sentences)
-        fields = {t: TASKS[t].predictions({name: v[0] for name, v in decoded[t].items()}, self.vocabs, document)
-                  for t in tasks if TASKS[t].unit == "document"}
+        fields = {t: self._row(decoded, [t], 0, document) for t in tasks if TASKS[t].unit == "document"}
         return document, fields
+
+    def _row(self, decoded: dict, tasks, row: int, item) -> dict:
+        """The fields of ``tasks`` for row ``row`` of a batch's ``decoded`` ids: each spec's labels for ``item``."""
+        fields = {}
+        for t in tasks:
+            fields.update(TASKS[t].predictions({name: v[row] for name, v in decoded[t].items()}, self.vocabs, item))
+        return fields
 
     def _in_pieces(self, sentences, tasks) -> list:
         """:meth:`__call__` with each sentence longer than ``max_words`` cut into pieces, predicted, and joined."""

@@ -7,6 +7,7 @@ Coreference on a document is a list of entities (``clusters``), each ``{"type": 
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -152,7 +153,7 @@ def spread_clusters(document: Document, clusters: list[dict], typing: float = 0.
     for ident, cluster in enumerate(clusters, 1):
         confident = typing > 0 and len(cluster["mentions"]) > 1 and cluster.get("confidence", 0.0) >= typing
         for start, end in cluster["mentions"]:
-            k = max(i for i, first in enumerate(offsets) if first <= start)
+            k = bisect.bisect_right(offsets, start) - 1  # the sentence the mention starts in
             if end > offsets[k] + len(document.sentences[k]):
                 raise ValueError(f"{document.id}: mention [{start}, {end}] crosses a sentence boundary")
             per_sentence[k].append((start - offsets[k], end - offsets[k], str(ident), cluster["type"]))
