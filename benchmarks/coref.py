@@ -12,6 +12,8 @@
   its rounding).
 - Cluster typing: the typed outermost-mention F1 as the mention layer gives it and with ``model.cluster_typing`` at
   each ``--typing`` threshold (applied to the same predictions). ``GUM_DEV=FILE`` scores another file.
+- ``--thresholds``: the CoNLL F1 on predicted mentions at each ``model.link_threshold`` (the dummy antecedent's
+  score in decoding), decoding the same scores again; ``--threshold`` sets it for every table (default: the model's).
 - Speed: one document of ``--words`` words (GUM dev's documents joined into one) annotated on one thread (every
   layer, coreference included) in a fresh process: seconds and peak memory (the target: 5,000 words in under 10 s
   and 2 GB).
@@ -35,19 +37,48 @@ GUM_DEV = Path(os.environ.get("GUM_DEV", ROOT.parent / "shared" / "corpora" / "u
 METRICS = ("muc", "bcub", "ceafe", "lea")
 
 
+THRESHOLD = None  # --threshold: the link threshold of every table (None: the model's own)
+
+
 @functools.cache
 def predict(model_dir, gold: bool):
-    """``(gold documents, predicted documents, the coref metrics)`` over GUM dev, predicted once per mention mode."""
+    """``(gold documents, predicted documents, the coref metrics, (the coref head, each document's scores))`` over
+    GUM dev, predicted once per mention mode."""
     from hierarchy.core.persistence import load_model
     from hierarchy.core.predict import Predictor
     from hierarchy.io.documents import read_coref
     from hierarchy.tasks import TASKS
 
     model, _, vocabs = load_model(model_dir)
-    model.tasks["coref"].typing = 0.0  # cluster typing is measured on the predictions below
+    head, scores = model.tasks["coref"], []
+    head.typing = 0.0  # cluster typing is measured on the predictions below
+    head.threshold = head.threshold if THRESHOLD is None else THRESHOLD
+    decode = head.decode
+    head.decode = lambda values, batch: scores.append(values) or decode(values, batch)
     documents = read_coref(GUM_DEV, given=gold)
     predicted = Predictor(model, vocabs)(documents)
-    return documents, predicted, TASKS["coref"].metric(predicted, documents, vocabs)
+    head.decode = decode
+    return documents, predicted, TASKS["coref"].metric(predicted, documents, vocabs), (head, scores)
+
+
+def thresholds_table(model_dir, thresholds) -> list[str]:
+    """The CoNLL F1 (predicted mentions, singletons excluded) with the scores of the same prediction decoded at each
+    link threshold."""
+    from hierarchy.tasks.coref import add_document, metric
+
+    documents, _, _, (head, scores) = predict(model_dir, False)
+    lines = ["| link threshold | MUC R / P | B³ R / P | CEAF-e R / P | CoNLL F1 |", "|---|---|---|---|---|"]
+    before = head.threshold
+    for threshold in thresholds:
+        head.threshold, metrics = threshold, metric([], [], None)
+        for values, document in zip(scores, documents):
+            (clusters,) = head.decode(values, None)["clusters"]
+            add_document(metrics, [c["mentions"] for c in document.get("clusters")], [c[2] for c in clusters])
+        v = metrics["coref"].values
+        lines.append(f"| {threshold:g} | " + " | ".join(f"{v[m]['recall']:.1f} / {v[m]['precision']:.1f}"
+                                                      for m in METRICS[:3]) + f" | {v['conll_f1']:.2f} |")
+    head.threshold = before
+    return lines
 
 
 def scores_table(model_dir) -> list[str]:
@@ -85,7 +116,7 @@ def scorer_table(model_dir, scorer: Path) -> list[str]:
              "|---|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
         for gold in (False, True):
-            documents, predicted, metrics = predict(model_dir, gold)
+            documents, predicted, metrics, _ = predict(model_dir, gold)
             for name, singletons in (("coref", False), ("coref_singletons", True)):
                 key, response = Path(tmp) / "key.conll", Path(tmp) / "response.conll"
                 write_conll2012(key, documents, singletons)
@@ -106,7 +137,7 @@ def typing_table(model_dir, thresholds) -> list[str]:
     from hierarchy.io.documents import outermost_tags, spread_clusters
     from hierarchy.tasks.metrics import ChunkMetric
 
-    documents, predicted, metrics = predict(model_dir, False)
+    documents, predicted, metrics, _ = predict(model_dir, False)
     v = metrics["mentions_layer"].values
     lines = ["| mention types | P | R | F1 |", "|---|---|---|---|",
              f"| the mention layer's | {v['precision']:.2f} | {v['recall']:.2f} | {v['f1']:.2f} |"]
@@ -149,6 +180,8 @@ def main() -> None:
     parser.add_argument("model")
     parser.add_argument("--scorer", type=Path, help="the reference scorer's scorer.pl")
     parser.add_argument("--typing", type=float, nargs="*", default=[0.5, 0.7, 0.9])
+    parser.add_argument("--thresholds", type=float, nargs="*", default=[0, -0.5, -1, -1.5, -2, -2.5, -3])
+    parser.add_argument("--threshold", type=float, help="model.link_threshold for every table (default: the model's)")
     parser.add_argument("--words", type=int, default=5000)
     parser.add_argument("--speed-only", action="store_true", help=argparse.SUPPRESS)  # the fresh process's part
     args = parser.parse_args()
@@ -157,7 +190,11 @@ def main() -> None:
         return
     if not GUM_DEV.is_file():
         sys.exit(f"GUM dev not found at {GUM_DEV}")
+    global THRESHOLD
+    THRESHOLD = args.threshold
     print("\n".join(scores_table(args.model)), "\n")
+    if args.thresholds:
+        print("\n".join(thresholds_table(args.model, args.thresholds)), "\n")
     if args.scorer:
         print("\n".join(scorer_table(args.model, args.scorer)), "\n")
     print("\n".join(typing_table(args.model, args.typing)), "\n")

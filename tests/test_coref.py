@@ -26,9 +26,9 @@ from hierarchy.io.documents import (
 )
 from hierarchy.io.errors import CorpusError
 from hierarchy.io.sentence import Sentence
-from hierarchy.modules.spans import candidate_spans
+from hierarchy.modules.spans import candidate_spans, match_codes
 from hierarchy.tasks import Context, coref
-from hierarchy.tasks.coref import CorefHead, match_gold
+from hierarchy.tasks.coref import SPEC, CorefHead, match_gold
 
 TRAIN = SAMPLE / "mentions-train.conllu"
 TEXT = """# newdoc id = d1
@@ -125,12 +125,40 @@ def test_match_gold_against_brute_force():
     assert match_gold(starts, ends, torch.zeros(0, 4, dtype=torch.long))[0].eq(-1).all()
 
 
+def test_match_codes_against_brute_force():
+    generator = torch.Generator().manual_seed(1)
+    forms = torch.randint(0, 3, (12,), generator=generator)
+    starts = torch.randint(0, 10, (25,), generator=generator)
+    ends = (starts + torch.randint(0, 3, (25,), generator=generator)).clamp(max=11)
+    codes = match_codes(forms, starts, ends)
+    words = [forms[s : e + 1].tolist() for s, e in zip(starts.tolist(), ends.tolist())]
+    expected = [[2 * (u == v) + (u[-1] == v[-1]) for v in words] for u in words]
+    assert codes.tolist() == expected
+    assert match_codes(forms, starts[:0], ends[:0]).shape == (0, 0)
+
+
+def test_coarse_scores_choose_among_every_earlier_span():
+    """With one antecedent a span, a strong same-words score makes the last "A" pick an earlier "a", not its
+    nearest predecessor."""
+    torch.manual_seed(0)
+    words = ["a", "b", "A", "c", "d", "A"]
+    document = Document([Sentence(words)], extra={"given_mentions": [[i, i + 1] for i in range(len(words))]})
+    batch = make_document_batch(document, Vocabs.build({"pos": document.sentences}, 1), readers=[SPEC])
+    assert batch.inputs["forms"].tolist() == [0, 1, 0, 2, 3, 0]
+    head = CorefHead(4, 2, 6, 0.0, max_width=3, ratio=0.8, antecedents=1).eval()
+    with torch.no_grad():
+        head.coarse_match.weight[3] = 100.0
+    scores = head(Context(batch, torch.randn(*batch.mask.shape, 4)))
+    assert scores["antecedents"][5].tolist() in ([0], [2]) and scores["antecedents"][2].tolist() == [0]
+    assert scores["pair"][0].isinf().all()  # the first span has no antecedent
+
+
 def head_scores(n_words=7, seed=0):
     """A tiny head over random states of two sentences (4 + 3 words), with its batch."""
     torch.manual_seed(seed)
     document = Document([Sentence(list("abcd")), Sentence(list("efg"))][: 1 + (n_words > 4)])
     vocabs = Vocabs.build({"pos": [s for s in document.sentences]}, 1)
-    batch = make_document_batch(document, vocabs)
+    batch = make_document_batch(document, vocabs, readers=[SPEC])
     head = CorefHead(4, 2, 6, 0.0, max_width=3, ratio=0.8, antecedents=3).eval()
     states = torch.randn(*batch.mask.shape, 4)
     return head, batch, head(Context(batch, states))
@@ -166,12 +194,15 @@ def test_decode_links_best_antecedents_and_keeps_confident_singletons():
     head, batch, scores = head_scores()
     k = len(scores["kept"])
     pair = torch.full_like(scores["pair"], -5.0).masked_fill(scores["pair"].isinf(), float("-inf"))
-    pair[2, 1] = 3.0  # kept span 2 links to kept span 0 (its second antecedent back)
+    pair[2, scores["antecedents"][2].tolist().index(0)] = 3.0  # kept span 2 links to kept span 0
     scores = scores | {"pair": pair, "mention": torch.full_like(scores["mention"], -1.0)}
     scores["mention"][scores["kept"][k - 1]] = 2.0  # the last kept span is a mention of its own
     (clusters,) = head.decode(scores, batch)["clusters"]
     span = lambda i: [int(scores["starts"][scores["kept"][i]]), int(scores["ends"][scores["kept"][i]]) + 1]
     assert sorted(spans for _, _, spans in clusters) == sorted([[span(0), span(2)], [span(k - 1)]])
+    head.threshold = -6.0  # model.link_threshold below every pair score: each span links to its best antecedent
+    (clusters,) = head.decode(scores, batch)["clusters"]
+    assert [spans for _, _, spans in clusters] == [sorted(span(i) for i in range(k))]
 
 
 def test_overfit_save_reload(coref_model):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import tomli_w
 
-from hierarchy.core.ranges import AT_LEAST_0, AT_LEAST_1, FRACTION, POSITIVE, Range, bounded, numeric_values
+from hierarchy.core.ranges import AT_LEAST_0, AT_LEAST_1, FRACTION, POSITIVE, SCORE, Range, bounded, numeric_values
 from hierarchy.io.errors import ConfigError, unknown_key
 from hierarchy.io.fileio import atomic_write, read_text, spacy_language
 from hierarchy.strategies import SAMPLERS, WEIGHTINGS
@@ -135,7 +135,8 @@ class ModelConfig:
     rel_dim: int = bounded(64, AT_LEAST_1)  # bilinear label representation
     span_width: int = bounded(20, AT_LEAST_1)  # span tasks (coref): the longest candidate span, in words
     span_ratio: float = bounded(0.4, POSITIVE)  # span tasks: candidates kept per word of a document
-    antecedents: int = bounded(50, AT_LEAST_1)  # coref: the kept spans before a span that it scores as antecedents
+    antecedents: int = bounded(50, AT_LEAST_1)  # coref: the best earlier kept spans a span scores as antecedents
+    link_threshold: float = bounded(0.0, SCORE)  # coref: a span links to its best antecedent scoring above this
     cluster_typing: float = bounded(0.0, FRACTION)  # coref: mentions take the type of a cluster this confident (0: off)
     dropout: float = bounded(0.33, FRACTION)  # on the embeddings, and in each layer that sets none of its own
     word_dropout: float = bounded(0.1, FRACTION)  # replace a training word by the unknown word with this probability

@@ -43,6 +43,7 @@ class Range:
 
 AT_LEAST_1, AT_LEAST_0, POSITIVE = Range(1), Range(0), Range(0, open_low=True)
 FRACTION = Range(0, 1, open_high=True)  # dropout: 1 would drop everything
+SCORE = Range(-50, 50)  # a logit that decoding compares scores with: beyond it, one decision everywhere
 
 
 def bounded(default, limit: Range):

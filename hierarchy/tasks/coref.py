@@ -6,9 +6,13 @@ The head is Lee et al. (2017)'s span ranking, chosen over word-level coreference
 nests mentions and keeps singletons, which span ranking predicts directly (word-level coreference needs a second
 model to recover spans from head words). Every span of at most ``model.span_width`` words inside a sentence is a
 candidate; a mention score (trained also directly, as mention detection) keeps the best ``model.span_ratio`` x
-words of them; each kept span scores its ``model.antecedents`` nearest kept predecessors against a dummy antecedent
-(score 0: a new entity) and is trained by the marginal likelihood of its gold antecedents. Memory and time grow with
-``words x span_width`` (candidates) and ``kept spans x antecedents`` (pairs): linear in the document's length.
+words of them. As in Lee et al. (2018)'s coarse-to-fine ranking, a cheap bilinear score over every earlier kept span
+picks each kept span's ``model.antecedents`` best candidates, which a feed-forward scorer then scores against a dummy
+antecedent (score 0: a new entity); the span is trained by the marginal likelihood of its gold antecedents. Both
+scores also read whether two spans have the same words and the same last word (lowercased): a frozen encoder's
+states tell little of that, and a repeated name is the commonest link across a long document. Memory and time grow
+with ``words x span_width`` (candidates), ``kept spans x antecedents`` (pairs) and ``kept spans ^ 2`` (one float
+and a few bytes each, for the coarse scores: 64 MB for a part of 10,000 words).
 The layer reads the hierarchy's states, into which the mention layer below passes its label embeddings.
 """
 from __future__ import annotations
@@ -19,7 +23,7 @@ from torch import nn
 from hierarchy.io.documents import outermost_tags, read_coref, spread_clusters, write_coref
 from hierarchy.io.entities import word_brackets
 from hierarchy.io.vocab import Vocab
-from hierarchy.modules.spans import SpanEncoder, candidate_spans, distance_bucket
+from hierarchy.modules.spans import SpanEncoder, candidate_spans, distance_bucket, match_codes
 from hierarchy.tasks.coref_metrics import CorefMetric, MentionMetric
 from hierarchy.tasks.metrics import ChunkMetric
 from hierarchy.tasks.spec import TaskSpec, Writers
@@ -31,15 +35,19 @@ class CorefHead(nn.Module):
     """Mention scores and types of candidate spans, and antecedent scores of the kept ones (see the module)."""
 
     def __init__(self, n_in: int, n_types: int, dim: int, dropout: float, max_width: int, ratio: float,
-                 antecedents: int, typing: float = 0.0):
+                 antecedents: int, typing: float = 0.0, threshold: float = 0.0):
         super().__init__()
         self.max_width, self.ratio, self.antecedents, self.typing = max_width, ratio, antecedents, typing
+        self.threshold = threshold  # the dummy antecedent's score in decoding (0 in training)
         self.start, self.end = nn.Linear(n_in, dim), nn.Linear(n_in, dim, bias=False)
         self.width = nn.Embedding(max_width, dim)
         self.mention = nn.Sequential(nn.ReLU(), nn.Dropout(dropout), nn.Linear(dim, 1 + n_types))
         self.spans = SpanEncoder(n_in, dim, max_width)
-        self.distance = nn.Embedding(9, 20)
-        self.pair = nn.Sequential(nn.Linear(3 * dim + 20, dim), nn.ReLU(), nn.Dropout(dropout), nn.Linear(dim, 1))
+        self.coarse = nn.Linear(dim, dim, bias=False)
+        self.coarse_match = nn.Embedding(4, 1)  # match_codes -> a coarse score
+        nn.init.zeros_(self.coarse_match.weight)
+        self.distance, self.match = nn.Embedding(9, 20), nn.Embedding(4, 20)
+        self.pair = nn.Sequential(nn.Linear(3 * dim + 40, dim), nn.ReLU(), nn.Dropout(dropout), nn.Linear(dim, 1))
         self.dropout = nn.Dropout(dropout)
         self.n_label_out = 0
 
@@ -48,9 +56,9 @@ class CorefHead(nn.Module):
         ``starts``/``ends`` ``[n_spans]`` (inclusive, document word numbers), ``mention`` ``[n_spans]`` (logits),
         ``types`` ``[n_spans, n_types]``, ``kept`` ``[n_kept]`` (indexes of spans, in document order),
         ``antecedents`` ``[n_kept, n_ante]`` (indexes into ``kept``), ``pair`` ``[n_kept, n_ante]`` (-inf where
-        there is no such antecedent) and ``given`` (a bool tensor: the spans were given). ``batch.inputs["given"]``
-        ``[n_given, 2]`` (given mentions, end exclusive; see :func:`inputs`) replaces the candidates and the
-        pruning."""
+        there is no such antecedent) and ``given`` (a bool tensor: the spans were given). ``batch.inputs``
+        (:func:`inputs`): ``forms`` ``[n_words]``, an id per lowercased word form; ``given`` ``[n_given, 2]``
+        (given mentions, end exclusive), which replace the candidates and the pruning."""
         batch, given = context.batch, context.batch.inputs.get("given")
         words = self.dropout(context.states[batch.mask])  # (n_words, n_in), the document's words in order
         n, device = len(words), words.device
@@ -69,16 +77,17 @@ class CorefHead(nn.Module):
             kept = kept[torch.argsort(starts[kept] * n + ends[kept])]
         g = self.spans(words, starts[kept], ends[kept])  # (n_kept, dim)
         k, a = len(kept), min(self.antecedents, max(len(kept) - 1, 0))
-        offsets = torch.arange(1, a + 1, device=device)
-        antecedents = torch.arange(k, device=device)[:, None] - offsets[None, :]  # (n_kept, n_ante)
-        valid = antecedents >= 0
-        antecedents = antecedents.clamp(min=0)
+        codes = match_codes(batch.inputs["forms"], starts[kept], ends[kept])  # (n_kept, n_kept)
+        coarse = (self.coarse(g) @ g.T).float() + self.coarse_match(codes).squeeze(-1).float()
+        coarse = coarse + mention[kept][:, None] + mention[kept][None, :]
+        earlier = torch.ones(k, k, dtype=torch.bool, device=device).tril(-1)
+        coarse, antecedents = coarse.masked_fill(~earlier, float("-inf")).topk(a, -1)  # (n_kept, n_ante) each
+        distance = self.distance(distance_bucket(torch.arange(k, device=device)[:, None] - antecedents))
         gi, gj = g[:, None, :].expand(k, a, -1), g[antecedents]
-        distance = self.distance(distance_bucket(offsets))[None, :, :].expand(k, a, -1)
-        pair = self.pair(torch.cat([gi, gj, gi * gj, distance], -1)).squeeze(-1).float()
-        pair = pair + mention[kept][:, None] + mention[kept][antecedents]
+        match = self.match(codes.gather(1, antecedents))
+        pair = self.pair(torch.cat([gi, gj, gi * gj, distance, match], -1)).squeeze(-1).float() + coarse
         return {"starts": starts, "ends": ends, "mention": mention, "types": logits[:, 1:], "kept": kept,
-                "antecedents": antecedents, "pair": pair.masked_fill(~valid, float("-inf")),
+                "antecedents": antecedents, "pair": pair.masked_fill(coarse == float("-inf"), float("-inf")),
                 "given": torch.tensor(given is not None)}
 
     def loss(self, scores, batch) -> torch.Tensor:
@@ -106,11 +115,12 @@ class CorefHead(nn.Module):
         """``{"clusters": [clusters], "typing": [threshold]}`` for the batch's document: each cluster ``(type id,
         confidence, [[start, end], ...])`` (end exclusive; confidence: the mean probability of the type over its
         mentions); ``typing``: ``model.cluster_typing`` (see :func:`~hierarchy.io.documents.spread_clusters`).
-        A kept span links to its best antecedent where that scores above the dummy; linked spans
+        A kept span links to its best antecedent where that scores above the dummy (``model.link_threshold``, 0 as
+        in training; lower values link more, tuned on dev: :mod:`benchmarks.coref` ``--thresholds``); linked spans
         form entities; a kept span with a positive mention score and no link is a singleton (every given mention
         is a mention)."""
         pair, kept, antecedents = scores["pair"], scores["kept"].tolist(), scores["antecedents"]
-        best = torch.cat([pair.new_zeros(len(kept), 1), pair], -1).argmax(-1).tolist()
+        best = torch.cat([pair.new_full((len(kept), 1), self.threshold), pair], -1).argmax(-1).tolist()
         parent = list(range(len(kept)))
 
         def root(i):
@@ -174,16 +184,20 @@ def gold(documents, vocabs, seq_len: int) -> dict[str, torch.Tensor]:
 
 
 def inputs(documents) -> dict[str, torch.Tensor]:
-    """``{"given": [n, 2]}``: the batch's document's given mentions (start, exclusive end; ``read_coref(given=True)``,
-    to link the gold mentions), else nothing."""
+    """``{"forms": [n_words]}``, the words of the batch's document in order as ids of their lowercased forms (the
+    same id for the same form), and ``{"given": [n, 2]}``: its given mentions (start, exclusive end;
+    ``read_coref(given=True)``, to link the gold mentions) where it has them."""
     (document,) = documents
+    ids = {}
+    forms = [ids.setdefault(word.lower(), len(ids)) for sentence in document.sentences for word in sentence.words]
+    out = {"forms": torch.tensor(forms, dtype=torch.long)}
     given = document.get("given_mentions")
-    return {} if given is None else {"given": torch.tensor(given, dtype=torch.long).reshape(-1, 2)}
+    return out if given is None else out | {"given": torch.tensor(given, dtype=torch.long).reshape(-1, 2)}
 
 
 def head(n_in, config, vocabs, layer, tasks, n_embed) -> CorefHead:
     return CorefHead(n_in, len(vocabs.labels[TYPES]), config.mlp_dim, config.dropout, config.span_width,
-                     config.span_ratio, config.antecedents, config.cluster_typing)
+                     config.span_ratio, config.antecedents, config.cluster_typing, config.link_threshold)
 
 
 def labels(documents) -> dict:
