@@ -190,6 +190,7 @@ def workers(nproc: int, work: Work):
         if nproc == 1:
             yield lambda chunks: map(annotate_chunk, chunks)
             return
+        import gc
         import multiprocessing
 
         # Ctrl-C and SIGTERM wait while the workers are forked: a signal that arrived during a fork would run its
@@ -198,6 +199,11 @@ def workers(nproc: int, work: Work):
         # SIGTERM then ends one that has not started), and held back for the others (tqdm's, OpenMP's), which may
         # take a signal sent to the process; raised after the fork, it ends the pool.
         with contextlib.ExitStack() as stack:
+            # The objects that exist now (the model's, spaCy's) go where the workers' garbage collector does not
+            # walk: walking them writes to their pages, which copy-on-write then copies into each worker (the
+            # workers did 20% more work than one process before, measured on one core). Back after the pool.
+            gc.freeze()
+            stack.callback(gc.unfreeze)
             previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
             try:
                 with signals.deferred():
