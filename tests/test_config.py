@@ -236,12 +236,12 @@ def test_every_numeric_key_has_a_range_and_each_range_is_enforced():
         config.model.layers[0] = LayerConfig(encoder="attention", size=8, heads=2, tasks=["pos"], dropout=0.1,
                                              word_dropout=0.1, head_dropout={"pos": 0.1})
         config.train.weights, config.train.score_weights = {"pos": 1.0}, {"deps": 1.0}
-        config.train.task_batch_tokens = {"pos": 100.0}
+        config.train.task_batch_tokens, config.train.task_repeats = {"pos": 100.0}, {"pos": 2}
         return config
 
     found = {key: (limit, value) for key, _, value, limit in numeric_values(full())}
     assert not [key for key, (limit, _) in found.items() if limit is None]
-    assert len(found) == 47 and {"data.holdout", "model.layers.heads", "train.weights.*"} <= found.keys()
+    assert len(found) == 48 and {"data.holdout", "model.layers.heads", "train.weights.*"} <= found.keys()
     assert {"model.layers.dropout", "model.layers.head_dropout.*", "train.ema", "train.ema_start"} <= found.keys()
     for key, (limit, value) in found.items():
         bad = [limit.low - 1 if not limit.open_low else limit.low] if limit.low is not None else []

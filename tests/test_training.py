@@ -324,6 +324,22 @@ def test_task_batch_tokens_sizes_each_tasks_batches(tmp_path):
             small_config(task_batch_tokens=bad).validate("recipe.toml")
 
 
+def test_task_repeats_gives_a_task_its_batches_several_times_an_epoch(tmp_path):
+    """``train.task_repeats``: a task's batches this many times an epoch (more updates from a small corpus, or
+    from a document task's one batch per document), each pass shuffled anew."""
+    trainer = prepared(small_config(batch_tokens=20, task_repeats={"chunks": 3}), tmp_path / "out")
+    thrice = trainer.task_batches("chunks", random.Random(0))
+    trainer.config.train.task_repeats = {}
+    once = trainer.task_batches("chunks", random.Random(0))
+    assert len(once) > 1 and len(thrice) == 3 * len(once)
+    assert sum(b.n_words() for b in thrice) == 3 * sum(len(s) for s in trainer.train_data["chunks"])
+    passes = [[b.index for b in thrice[k * len(once) : (k + 1) * len(once)]] for k in range(3)]
+    assert passes[0] == [b.index for b in once] and passes[1] != passes[0]  # the next pass shuffled anew
+    for bad, message in [({"psos": 2}, "train.task_repeats names task 'psos'"), ({"pos": 0}, "at least 1")]:
+        with pytest.raises(ConfigError, match=message):
+            small_config(task_repeats=bad).validate("recipe.toml")
+
+
 def test_lr_decay_sets_each_epochs_learning_rate(tmp_path, monkeypatch):
     """Epoch k trains at ``lr * lr_decay ** (k - 1)``, also after a resume (the rate comes from the recipe)."""
     seen = []

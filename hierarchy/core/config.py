@@ -174,6 +174,7 @@ class TrainConfig:
     patience: int = bounded(5, AT_LEAST_1)  # stop after this many epochs without a better dev score
     batch_tokens: int = bounded(2000, AT_LEAST_1)  # length-bucketed batches of about this many words
     task_batch_tokens: dict[str, float] = bounded(dict, AT_LEAST_1)  # per task, instead of batch_tokens
+    task_repeats: dict[str, int] = bounded(dict, AT_LEAST_1)  # per task, its batches this many times an epoch (1)
     lr: float = bounded(2e-3, POSITIVE)
     lr_decay: float = bounded(1.0, Range(0, 1, open_low=True))  # epoch k trains at lr * lr_decay ** (k - 1); 1 keeps it constant
     delta: float = bounded(1e-2, AT_LEAST_0)  # successive regularization strength; 0 turns it off
@@ -276,7 +277,7 @@ class Config:
         if self.train.precision not in PRECISIONS:
             known = ", ".join(f"'{p}'" for p in PRECISIONS[:-1]) + f" or '{PRECISIONS[-1]}'"
             raise ConfigError(f"{where}: train.precision must be {known}, not '{self.train.precision}'")
-        for key in ("weights", "task_batch_tokens", "score_weights"):
+        for key in ("weights", "task_batch_tokens", "task_repeats", "score_weights"):
             for task in getattr(self.train, key):
                 if task not in seen:
                     raise ConfigError(f"{where}: train.{key} names task '{task}', which is in no layer "
@@ -316,7 +317,8 @@ def _convert(hint, value, where: str, key: str):
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: '{key}' must be a table")
-        return {k: _convert(float, v, where, f"{key}.{k}") for k, v in value.items()}
+        (_, item) = typing.get_args(hint)
+        return {k: _convert(item, v, where, f"{key}.{k}") for k, v in value.items()}
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):

@@ -244,7 +244,8 @@ class Trainer:
         items = self.train_data[task]  # sentence pairs are never empty (the reader refuses them)
         items = items if spec.unit == "pair" else [s for s in items if len(s)]
         size = int(self.config.train.task_batch_tokens.get(task, self.config.train.batch_tokens))
-        return list(batches(items, self.vocabs, size, True, rng, specs=[spec]))
+        repeats = self.config.train.task_repeats.get(task, 1)  # each pass shuffled anew
+        return [b for _ in range(repeats) for b in batches(items, self.vocabs, size, True, rng, specs=[spec])]
 
     def train_epoch(self, rng) -> tuple[dict, int, list]:
         """One pass of the sampler's steps; returns the mean loss of each task it trained, the words trained on and
