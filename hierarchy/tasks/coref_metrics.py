@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hierarchy.tasks.metrics import Metric
-from hierarchy.tasks.metrics import f1 as span_f1
+from hierarchy.tasks.metrics import SpanMetric
 
 
 def muc(key: list, response: list) -> tuple[float, float]:
@@ -151,21 +150,8 @@ class CorefMetric:
         return self.values["conll_f1"] / 100
 
 
-class MentionMetric(Metric):
+class MentionMetric(SpanMetric):
     """Mention detection: precision, recall and F1 of exact spans, over every mention (singletons too)."""
 
-    fields = ("tp", "n_pred", "n_gold")
-
     def update(self, predicted: set, gold: set) -> None:
-        self.tp += len(predicted & gold)
-        self.n_pred += len(predicted)
-        self.n_gold += len(gold)
-
-    @property
-    def score(self) -> float:
-        return span_f1(self.tp, self.n_pred, self.n_gold)[2]
-
-    @property
-    def values(self) -> dict[str, float]:
-        precision, recall, f = span_f1(self.tp, self.n_pred, self.n_gold)
-        return {"precision": 100 * precision, "recall": 100 * recall, "f1": 100 * f}
+        self.add(predicted, gold)

@@ -150,7 +150,36 @@ class AttachmentMetric(Metric):
         return {"uas": 100 * self.uas, "las": 100 * self.las}
 
 
-class ChunkMetric(Metric):
+class SpanMetric(Metric):
+    """Precision, recall and F1 of exact items (spans, arguments): :meth:`add` counts a set of predicted and a set
+    of gold items. Subclasses add their own counts to ``fields``.
+
+    >>> metric = SpanMetric()
+    >>> sorted(metric.add({(0, 2), (3, 4)}, {(0, 2)})), metric.values["precision"], metric.values["recall"]
+    ([(0, 2)], 50.0, 100.0)
+    """
+
+    fields = ("tp", "n_pred", "n_gold")
+
+    def add(self, predicted: set, gold: set) -> set:
+        """Count ``predicted`` and ``gold`` items; returns the correct ones."""
+        correct = predicted & gold
+        self.tp += len(correct)
+        self.n_pred += len(predicted)
+        self.n_gold += len(gold)
+        return correct
+
+    @property
+    def score(self) -> float:
+        return f1(self.tp, self.n_pred, self.n_gold)[2]
+
+    @property
+    def values(self) -> dict[str, float]:
+        precision, recall, f = f1(self.tp, self.n_pred, self.n_gold)
+        return {"precision": 100 * precision, "recall": 100 * recall, "f1": 100 * f}
+
+
+class ChunkMetric(SpanMetric):
     """Chunk precision, recall and F1 and token accuracy as the conlleval perl script reports them.
 
     A predicted chunk is correct when its first token, last token and type all match a
@@ -172,23 +201,15 @@ class ChunkMetric(Metric):
         self.n_correct_tags += sum(split_tag(pred) == split_tag(gold) for pred, gold in zip(pred_tags, gold_tags))
         self.n_tokens += len(gold_tags)
         pred_chunks, gold_chunks = set(get_chunks(pred_tags)), set(get_chunks(gold_tags))
-        correct = pred_chunks & gold_chunks
-        self.tp += len(correct)
-        self.n_pred += len(pred_chunks)
-        self.n_gold += len(gold_chunks)
+        correct = self.add(pred_chunks, gold_chunks)
         self.tp_by_type.update(type_ for type_, _, _ in correct)
         self.n_pred_by_type.update(type_ for type_, _, _ in pred_chunks)
         self.n_gold_by_type.update(type_ for type_, _, _ in gold_chunks)
 
     @property
-    def score(self) -> float:
-        return f1(self.tp, self.n_pred, self.n_gold)[2]
-
-    @property
     def values(self) -> dict[str, float]:
-        precision, recall, f = f1(self.tp, self.n_pred, self.n_gold)
         acc = self.n_correct_tags / self.n_tokens if self.n_tokens else 0.0
-        return {"precision": 100 * precision, "recall": 100 * recall, "f1": 100 * f, "acc": 100 * acc}
+        return super().values | {"acc": 100 * acc}
 
     @property
     def per_type(self) -> dict[str, dict[str, float]]:

@@ -3,10 +3,10 @@ and predicates alone. Count-based and addable, as every metric of :mod:`hierarch
 from collections import Counter
 
 from hierarchy.io.spans import get_chunks
-from hierarchy.tasks.metrics import Metric, _check_lengths, f1
+from hierarchy.tasks.metrics import SpanMetric, _check_lengths, f1
 
 
-class SRLMetric(Metric):
+class SRLMetric(SpanMetric):
     """Semantic roles, head-based, counted like the CoNLL-2009 scorer (``eval09.pl``) with senses kept apart.
 
     ``update(pred_senses, pred_roles, gold_senses, gold_roles)`` takes one sentence: a roleset or ``"_"`` per word
@@ -51,18 +51,11 @@ class SRLMetric(Metric):
         if pred_roles is None:
             return
         pred, gold = self.arguments(pred_senses, pred_roles), self.arguments(gold_senses, gold_roles)
-        correct = pred & gold
-        self.tp += len(correct)
+        correct = self.add(pred, gold)
         self.utp += len({a[:-1] for a in pred} & {a[:-1] for a in gold})
-        self.n_pred += len(pred)
-        self.n_gold += len(gold)
         self.tp_by_role.update(a[-1] for a in correct)
         self.n_pred_by_role.update(a[-1] for a in pred)
         self.n_gold_by_role.update(a[-1] for a in gold)
-
-    @property
-    def score(self) -> float:
-        return f1(self.tp, self.n_pred, self.n_gold)[2]
 
     @property
     def values(self) -> dict[str, float]:
