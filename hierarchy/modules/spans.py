@@ -37,20 +37,20 @@ def distance_bucket(distance: torch.Tensor) -> torch.Tensor:
 def match_codes(forms: torch.Tensor, starts: torch.Tensor, ends: torch.Tensor) -> torch.Tensor:
     """How alike the words of every two spans are, ``2 * same words + same last word`` (0, 1 or 3): ``forms
     [n_words]`` (an id per word form, e.g. of its lowercased text), ``starts``/``ends`` ``[n]`` (inclusive) ->
-    ``[n, n]`` long.
+    ``[n, n]`` uint8 (a byte a pair: the square of the spans is the one quadratic tensor of a document).
 
     >>> match_codes(torch.tensor([0, 1, 2, 1, 0, 1]), torch.tensor([0, 1, 4]), torch.tensor([1, 1, 5])).tolist()
     [[3, 1, 3], [1, 3, 1], [3, 1, 3]]
     """
     if not len(starts):
-        return torch.zeros(0, 0, dtype=torch.long, device=forms.device)
+        return torch.zeros(0, 0, dtype=torch.uint8, device=forms.device)
     width = ends - starts
     offsets = torch.arange(int(width.max()) + 1, device=forms.device)
     positions = (starts[:, None] + offsets[None, :]).clamp(max=len(forms) - 1)
     words = forms[positions].masked_fill(offsets[None, :] > width[:, None], -1)  # (n, max width)
     text = torch.unique(words, dim=0, return_inverse=True)[1]  # (n,): the same id for the same words
     last = forms[ends]
-    return 2 * (text[:, None] == text[None, :]).long() + (last[:, None] == last[None, :]).long()
+    return 2 * (text[:, None] == text[None, :]).to(torch.uint8) + (last[:, None] == last[None, :]).to(torch.uint8)
 
 
 class SpanEncoder(nn.Module):

@@ -10,9 +10,9 @@ words of them. As in Lee et al. (2018)'s coarse-to-fine ranking, a cheap bilinea
 picks each kept span's ``model.antecedents`` best candidates, which a feed-forward scorer then scores against a dummy
 antecedent (score 0: a new entity); the span is trained by the marginal likelihood of its gold antecedents. Both
 scores also read whether two spans have the same words and the same last word (lowercased): a frozen encoder's
-states tell little of that, and a repeated name is the commonest link across a long document. Memory and time grow
-with ``words x span_width`` (candidates), ``kept spans x antecedents`` (pairs) and ``kept spans ^ 2`` (one float
-and a few bytes each, for the coarse scores: 64 MB for a part of 10,000 words).
+states tell little of that, and a repeated name links mentions far apart. Memory and time grow with ``words x
+span_width`` (candidates), ``kept spans x antecedents`` (pairs) and ``kept spans ^ 2`` (the coarse scores: a few
+floats and bytes a pair, some 200 MB for a part of 10,000 words; longer documents are predicted in parts).
 The layer reads the hierarchy's states, into which the mention layer below passes its label embeddings.
 """
 from __future__ import annotations
@@ -78,13 +78,13 @@ class CorefHead(nn.Module):
         g = self.spans(words, starts[kept], ends[kept])  # (n_kept, dim)
         k, a = len(kept), min(self.antecedents, max(len(kept) - 1, 0))
         codes = match_codes(batch.inputs["forms"], starts[kept], ends[kept])  # (n_kept, n_kept)
-        coarse = (self.coarse(g) @ g.T).float() + self.coarse_match(codes).squeeze(-1).float()
+        coarse = (self.coarse(g) @ g.T).float() + self.coarse_match(codes.int()).squeeze(-1).float()
         coarse = coarse + mention[kept][:, None] + mention[kept][None, :]
         earlier = torch.ones(k, k, dtype=torch.bool, device=device).tril(-1)
         coarse, antecedents = coarse.masked_fill(~earlier, float("-inf")).topk(a, -1)  # (n_kept, n_ante) each
         distance = self.distance(distance_bucket(torch.arange(k, device=device)[:, None] - antecedents))
         gi, gj = g[:, None, :].expand(k, a, -1), g[antecedents]
-        match = self.match(codes.gather(1, antecedents))
+        match = self.match(codes.gather(1, antecedents).long())
         pair = self.pair(torch.cat([gi, gj, gi * gj, distance, match], -1)).squeeze(-1).float() + coarse
         return {"starts": starts, "ends": ends, "mention": mention, "types": logits[:, 1:], "kept": kept,
                 "antecedents": antecedents, "pair": pair.masked_fill(coarse == float("-inf"), float("-inf")),
