@@ -26,7 +26,7 @@ from hierarchy.io.documents import (
 )
 from hierarchy.io.errors import CorpusError
 from hierarchy.io.sentence import Sentence
-from hierarchy.modules.spans import candidate_spans, match_codes
+from hierarchy.modules.spans import candidate_spans, match_codes, non_crossing
 from hierarchy.tasks import Context, coref
 from hierarchy.tasks.coref import SPEC, CorefHead, match_gold
 
@@ -135,6 +135,21 @@ def test_match_codes_against_brute_force():
     expected = [[2 * (u == v) + (u[-1] == v[-1]) for v in words] for u in words]
     assert codes.tolist() == expected
     assert match_codes(forms, starts[:0], ends[:0]).shape == (0, 0)
+
+
+def test_non_crossing_against_brute_force():
+    generator = torch.Generator().manual_seed(2)
+    starts = torch.randint(0, 12, (40,), generator=generator)
+    ends = (starts + torch.randint(0, 5, (40,), generator=generator)).clamp(max=14)
+    scores = torch.randn(40, generator=generator)
+    cross = lambda a, b: a[0] < b[0] <= a[1] < b[1] or b[0] < a[0] <= b[1] < a[1]
+    for limit in (3, 10, 40):
+        kept = []
+        for i in sorted(range(40), key=lambda i: -scores[i]):
+            span = (int(starts[i]), int(ends[i]))
+            if len(kept) < limit and not any(cross(span, (int(starts[j]), int(ends[j]))) for j in kept):
+                kept.append(i)
+        assert non_crossing(starts, ends, scores, limit).tolist() == kept
 
 
 def test_coarse_scores_choose_among_every_earlier_span():

@@ -23,6 +23,30 @@ def candidate_spans(sentence_of: torch.Tensor, max_width: int) -> tuple[torch.Te
     return starts[inside], ends[inside]
 
 
+def non_crossing(starts: torch.Tensor, ends: torch.Tensor, scores: torch.Tensor, limit: int) -> torch.Tensor:
+    """The best-scoring spans, at most ``limit``, skipping each that crosses (overlaps without nesting in) one kept
+    already, as Lee et al. (2017) prune: kept spans nest, so brackets write them unambiguously. ``starts``/``ends``
+    ``[n]`` (inclusive), ``scores`` ``[n]`` -> indexes ``[n_kept]``, best first.
+
+    >>> non_crossing(torch.tensor([0, 1, 0, 2]), torch.tensor([1, 2, 2, 2]), torch.tensor([3.0, 2.0, 1.0, 0.0]), 3)
+    tensor([0, 2, 3])
+    """
+    first, last = starts.tolist(), ends.tolist()
+    size = max(last, default=-1) + 1
+    furthest_end, earliest_start = [-1] * size, [size] * size  # of the kept spans starting / ending at each word
+    kept = []
+    for i in torch.argsort(scores, descending=True).tolist():
+        if len(kept) == limit:
+            break
+        s, e = first[i], last[i]
+        # a kept (s2, e2) with s < s2 <= e < e2, or s2 < s <= e2 < e
+        if any(furthest_end[p] > e for p in range(s + 1, e + 1)) or any(earliest_start[p] < s for p in range(s, e)):
+            continue
+        kept.append(i)
+        furthest_end[s], earliest_start[e] = max(furthest_end[s], e), min(earliest_start[e], s)
+    return torch.tensor(kept, dtype=torch.long, device=starts.device)
+
+
 def distance_bucket(distance: torch.Tensor) -> torch.Tensor:
     """Lee et al.'s buckets of a positive distance: 1, 2, 3, 4, 5-7, 8-15, 16-31, 32-63, 64+ -> 0..8.
 

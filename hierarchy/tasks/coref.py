@@ -6,7 +6,8 @@ The head is Lee et al. (2017)'s span ranking, chosen over word-level coreference
 nests mentions and keeps singletons, which span ranking predicts directly (word-level coreference needs a second
 model to recover spans from head words). Every span of at most ``model.span_width`` words inside a sentence is a
 candidate; a mention score (trained also directly, as mention detection) keeps the best ``model.span_ratio`` x
-words of them. As in Lee et al. (2018)'s coarse-to-fine ranking, a cheap bilinear score over every earlier kept span
+words of them that cross no better one (GUM's mentions nest; so do the kept spans, which brackets then write
+unambiguously). As in Lee et al. (2018)'s coarse-to-fine ranking, a cheap bilinear score over every earlier kept span
 picks each kept span's ``model.antecedents`` best candidates, which a feed-forward scorer then scores against a dummy
 antecedent (score 0: a new entity); the span is trained by the marginal likelihood of its gold antecedents. Both
 scores also read whether two spans have the same words and the same last word (lowercased): a frozen encoder's
@@ -23,7 +24,7 @@ from torch import nn
 from hierarchy.io.documents import outermost_tags, read_coref, spread_clusters, write_coref
 from hierarchy.io.entities import word_brackets
 from hierarchy.io.vocab import Vocab
-from hierarchy.modules.spans import SpanEncoder, candidate_spans, distance_bucket, match_codes
+from hierarchy.modules.spans import SpanEncoder, candidate_spans, distance_bucket, match_codes, non_crossing
 from hierarchy.tasks.coref_metrics import CorefMetric, MentionMetric
 from hierarchy.tasks.metrics import ChunkMetric
 from hierarchy.tasks.spec import TaskSpec, Writers
@@ -73,7 +74,7 @@ class CorefHead(nn.Module):
         if given is not None:
             kept = torch.arange(len(starts), device=device)
         else:
-            kept = mention.topk(min(len(mention), max(1, int(self.ratio * n)))).indices
+            kept = non_crossing(starts, ends, mention.detach(), max(1, int(self.ratio * n)))
             kept = kept[torch.argsort(starts[kept] * n + ends[kept])]
         g = self.spans(words, starts[kept], ends[kept])  # (n_kept, dim)
         k, a = len(kept), min(self.antecedents, max(len(kept) - 1, 0))
