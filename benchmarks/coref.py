@@ -67,6 +67,8 @@ def thresholds_table(model_dir, thresholds) -> list[str]:
     from hierarchy.tasks.coref import add_document, metric
 
     documents, _, _, (head, scores) = predict(model_dir, False)
+    if len(scores) != len(documents):  # a document over DOCUMENT_WORDS is decoded in parts
+        raise SystemExit(f"--thresholds: {len(scores)} decoded parts for {len(documents)} documents; shorter ones only")
     lines = ["| link threshold | MUC R / P | B³ R / P | CEAF-e R / P | CoNLL F1 |", "|---|---|---|---|---|"]
     before = head.threshold
     for threshold in thresholds:
