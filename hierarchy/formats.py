@@ -64,12 +64,6 @@ def conllu_header(sentence: Sentence) -> str:
 
 # -- JSON lines and HTML ------------------------------------------------------------------------------------------
 
-def jsonl_line(sentence: Sentence, sent_id: str, tasks, document: dict | None = None) -> str:
-    """One line of ``--format jsonl`` (schema: ``schema/annotation.schema.json``); ``document``: the ``doc_id``
-    and, on a document's first sentence, the document tasks' fields."""
-    return jsonl_start(sent_id) + jsonl_rest(sentence, tasks, document)
-
-
 def jsonl_start(sent_id: str) -> str:
     """A line of ``--format jsonl`` up to its ``sent_id``: what the process that numbers the sentences writes.
 
@@ -80,7 +74,9 @@ def jsonl_start(sent_id: str) -> str:
 
 
 def jsonl_rest(sentence: Sentence, tasks, document: dict | None = None) -> str:
-    """A line of ``--format jsonl`` after its ``sent_id`` (:func:`jsonl_start`), line break included."""
+    """A line of ``--format jsonl`` (schema: ``schema/annotation.schema.json``) after its ``sent_id``
+    (:func:`jsonl_start`), line break included; ``document``: the ``doc_id`` and, on a document's first sentence,
+    the document tasks' fields."""
     text = _text(sentence)
     row = {**({"doc_id": document["doc_id"]} if document else {}), "text": text, "words": sentence.words,
            "offsets": char_offsets(text, sentence.words)}
