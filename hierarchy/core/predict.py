@@ -160,8 +160,9 @@ class Predictor:
         a syntax head attends to instead of its own distribution. Items are batched by length; the output keeps
         the input order; batched predictions equal one-by-one ones (in fp32: bf16 rounds a little differently in
         batches of other shapes), except that a transformer input with document context reads each sentence beside
-        its neighbours in the list (its ``# newdoc`` documents) unless the sentences carry their context already. Sentences longer than ``max_words`` are predicted in pieces (not with
-        ``inject``, whose heads may cross them).
+        its neighbours in the list (its ``# newdoc`` documents) unless the sentences carry their context already.
+        Sentences longer than ``max_words`` are predicted in pieces (not with ``inject``, whose heads may cross
+        them).
         """
         if items and isinstance(items[0], Document):
             return self._documents(items, tasks)
