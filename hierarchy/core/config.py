@@ -20,15 +20,14 @@ from pathlib import Path
 
 import tomli_w
 
-from hierarchy.core.ranges import AT_LEAST_0, AT_LEAST_1, FRACTION, POSITIVE, SCORE, Range, bounded, numeric_values
+from hierarchy.core.ranges import AT_LEAST_0, AT_LEAST_1, FRACTION, POSITIVE, SCORE, Range, bounded
+from hierarchy.core.validation import validate
 from hierarchy.io.errors import ConfigError, unknown_key
-from hierarchy.io.fileio import atomic_write, read_text, spacy_language
-from hierarchy.strategies import SAMPLERS, WEIGHTINGS
+from hierarchy.io.fileio import atomic_write, read_text
 from hierarchy.tasks import TASKS
 
 FORMAT_VERSION = 2  # 2: a model directory always has its manifest.json (1: recipes and models before)
 FORMAT_VERSIONS = (1, 2)  # what is read
-PRECISIONS = ("auto", "bf16", "fp32")  # train.precision, and annotation's (see core.predict.autocast)
 
 
 class DataConfig:
@@ -203,88 +202,9 @@ class Config:
         return [task for layer in self.model.layers for task in layer.tasks]
 
     def validate(self, where: str) -> None:
-        tasks, seen = TASKS, self.tasks()
-        if not seen:
-            raise ConfigError(f"{where}: no task in model.layers (expected [[model.layers]] tables with tasks = [...])")
-        for _, name, value, limit in numeric_values(self):
-            if limit is not None and not limit.holds(value):
-                raise ConfigError(f"{where}: {name} must be {limit.describe()}, not {value}")
-        for task in seen:
-            if task not in tasks:
-                raise ConfigError(f"{where}: unknown task '{task}' in model.layers "
-                                  f"(expected one of {', '.join(tasks)})")
-        if len(set(seen)) != len(seen):
-            raise ConfigError(f"{where}: a task appears in more than one layer: {seen}")
-        depth = {task: k for k, layer in enumerate(self.model.layers) for task in layer.tasks}
-        pairs = [t for t in seen if tasks[t].unit == "pair"]
-        for task in seen:
-            if pairs and tasks[task].unit != "pair" and depth[task] >= min(depth[t] for t in pairs):
-                # a pair batch has no token annotations to pass upward
-                raise ConfigError(f"{where}: task '{task}' sits at or above a sentence-pair task "
-                                  f"({', '.join(pairs)} must be the highest layers)")
-            for need in tasks[task].needs:
-                if need in depth and depth[need] >= depth[task]:
-                    raise ConfigError(f"{where}: task '{need}' must sit in a layer below '{task}' (what it "
-                                      f"predicts feeds '{task}')")
-        for k, layer in enumerate(self.model.layers):
-            if layer.encoder not in ("bilstm", "attention"):
-                raise ConfigError(f"{where}: unknown encoder '{layer.encoder}' (expected 'bilstm' or 'attention')")
-            if layer.encoder == "attention" and layer.heads >= 1 and layer.size % layer.heads:
-                raise ConfigError(f"{where}: model.layers[{k}]: size {layer.size} must be a multiple of heads "
-                                  f"{layer.heads} (at least 1)")
-            takes_arcs = [t for t in layer.tasks if t in tasks and tasks[t].arcs]
-            if layer.syntax_head and (layer.encoder != "attention" or not takes_arcs):
-                raise ConfigError(f"{where}: model.layers[{k}]: syntax_head needs encoder = \"attention\" and a "
-                                  f"task that takes arcs ({', '.join(t for t in tasks if tasks[t].arcs)}) in the same "
-                                  "layer (its arcs are that head's attention)")
-            for task in layer.head_dropout:
-                if task not in layer.tasks:
-                    raise ConfigError(f"{where}: model.layers[{k}].head_dropout names task '{task}', which is not in "
-                                      f"this layer (expected one of {', '.join(layer.tasks)})")
-            if layer.pair_inputs and not any(t in tasks and tasks[t].unit == "pair" for t in layer.tasks):
-                raise ConfigError(f"{where}: model.layers[{k}]: pair_inputs needs a sentence-pair task in the layer")
-        for task in seen:
-            for name, allowed in tasks[task].options.items():
-                if getattr(self.data, name) not in allowed:
-                    raise ConfigError(f"{where}: data.{name} must be "
-                                      f"{' or '.join(repr(a) for a in allowed)}, not '{getattr(self.data, name)}'")
-        transformer = self.model.transformer
-        if transformer.context and not transformer.path:
-            raise ConfigError(f"{where}: model.transformer.context needs a transformer (model.transformer.path names none)")
-        if transformer.pooling not in ("first", "mean"):
-            raise ConfigError(f"{where}: model.transformer.pooling must be 'first' or 'mean', not "
-                              f"'{transformer.pooling}'")
-        if transformer.tune_layers and not transformer.freeze:
-            raise ConfigError(f"{where}: model.transformer.tune_layers = {transformer.tune_layers} tunes the top layers "
-                              "only, freeze = false the whole encoder; set one of them")
-        if not spacy_language(self.model.lang):
-            raise ConfigError(f"{where}: model.lang '{self.model.lang}' is not a language spaCy has (expected a code "
-                              "such as 'en', 'de' or 'fr': a folder of spacy/lang)")
-        if self.model.chars not in ("cnn", "lstm", "none"):
-            raise ConfigError(f"{where}: model.chars must be 'cnn', 'lstm' or 'none', not '{self.model.chars}'")
-        for key, known in (("sampling", SAMPLERS), ("weighting", WEIGHTINGS)):
-            if getattr(self.train, key) not in known:
-                raise ConfigError(f"{where}: train.{key} must be one of {', '.join(known)}, "
-                                  f"not '{getattr(self.train, key)}'")
-        if self.train.primary and self.train.primary not in seen:
-            raise ConfigError(f"{where}: train.primary names task '{self.train.primary}', which is in no layer "
-                              f"(expected one of {', '.join(seen)})")
-        if self.train.weighting == "pcgrad" and self.train.sampling != "joint":
-            raise ConfigError(f"{where}: train.weighting 'pcgrad' needs train.sampling = 'joint' (it projects the "
-                              "gradients of the tasks of one step; other samplers train one task a step)")
-        if self.train.device not in ("auto", "cpu", "cuda"):
-            raise ConfigError(f"{where}: train.device must be 'auto', 'cpu' or 'cuda', not '{self.train.device}'")
-        if self.train.precision not in PRECISIONS:
-            known = ", ".join(f"'{p}'" for p in PRECISIONS[:-1]) + f" or '{PRECISIONS[-1]}'"
-            raise ConfigError(f"{where}: train.precision must be {known}, not '{self.train.precision}'")
-        for key in ("weights", "task_batch_tokens", "task_repeats", "score_weights"):
-            for task in getattr(self.train, key):
-                if task not in seen:
-                    raise ConfigError(f"{where}: train.{key} names task '{task}', which is in no layer "
-                                      f"(expected one of {', '.join(seen)})")
-        for task in seen:
-            if not getattr(self.data, tasks[task].data_key):
-                raise ConfigError(f"{where}: task '{task}' has no training corpus: set data.{tasks[task].data_key}")
+        """A :class:`~hierarchy.io.errors.ConfigError` naming ``where`` for the first thing wrong with the recipe
+        (:func:`hierarchy.core.validation.validate`)."""
+        validate(self, where)
 
 
 def _build(cls, table: dict, where: str, prefix: str = ""):

@@ -10,7 +10,7 @@ import warnings
 import torch
 
 from hierarchy.core.batching import batches, make_document_batch
-from hierarchy.core.config import PRECISIONS
+from hierarchy.core.validation import PRECISIONS
 from hierarchy.core.ranges import MAX_SENTENCE_WORDS
 from hierarchy.io import Sentence
 from hierarchy.io.documents import Document, with_context
