@@ -179,6 +179,18 @@ def head_scores(n_words=7, seed=0):
     return head, batch, head(Context(batch, states))
 
 
+def test_pair_scores_add_the_antecedents_mention_score_not_the_spans_own():
+    head, batch, _ = head_scores()
+    states = torch.randn(*batch.mask.shape, 4)
+    before = head(Context(batch, states))
+    with torch.no_grad():
+        head.mention[-1].bias[0] += 1.5  # every span's mention score up by 1.5: the same spans are kept
+    after = head(Context(batch, states))
+    assert torch.equal(before["kept"], after["kept"]) and torch.equal(before["antecedents"], after["antecedents"])
+    finite = before["pair"].isfinite()
+    assert finite.any() and torch.allclose(after["pair"][finite] - before["pair"][finite], torch.tensor(1.5))
+
+
 def test_loss_is_the_marginal_likelihood_of_gold_antecedents_by_brute_force():
     head, batch, scores = head_scores()
     batch.gold["coref"] = torch.tensor([[0, 2, 0, 1], [4, 5, 0, 1], [2, 3, 1, 0], [5, 7, 1, 0]])

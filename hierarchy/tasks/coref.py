@@ -9,7 +9,10 @@ candidate; a mention score (trained also directly, as mention detection) keeps t
 words of them that cross no better one (GUM's mentions nest; so do the kept spans, which brackets then write
 unambiguously). As in Lee et al. (2018)'s coarse-to-fine ranking, a cheap bilinear score over every earlier kept span
 picks each kept span's ``model.antecedents`` best candidates, which a feed-forward scorer then scores against a dummy
-antecedent (score 0: a new entity); the span is trained by the marginal likelihood of its gold antecedents. Both
+antecedent (score 0: a new entity); the span is trained by the marginal likelihood of its gold antecedents. Unlike
+Lee et al., a pair's score adds the antecedent's mention score but not the span's own: GUM's singletons are
+mentions, so a high mention score says nothing of whether the span links, and added to every candidate it pulled
+the link decision towards the mention loss's calibration (dev scores swung by 10 points between epochs). Both
 scores also read whether two spans have the same words and the same last word (lowercased): a frozen encoder's
 states tell little of that, and a repeated name links mentions far apart. Memory and time grow with ``words x
 span_width`` (candidates), ``kept spans x antecedents`` (pairs) and ``kept spans ^ 2`` (the coarse scores: a few
@@ -80,7 +83,7 @@ class CorefHead(nn.Module):
         k, a = len(kept), min(self.antecedents, max(len(kept) - 1, 0))
         codes = match_codes(batch.inputs["forms"], starts[kept], ends[kept])  # (n_kept, n_kept)
         coarse = (self.coarse(g) @ g.T).float() + self.coarse_match(codes.int()).squeeze(-1).float()
-        coarse = coarse + mention[kept][:, None] + mention[kept][None, :]
+        coarse = coarse + mention[kept][None, :]  # the antecedent's mention score (see the module)
         earlier = torch.ones(k, k, dtype=torch.bool, device=device).tril(-1)
         coarse, antecedents = coarse.masked_fill(~earlier, float("-inf")).topk(a, -1)  # (n_kept, n_ante) each
         distance = self.distance(distance_bucket(torch.arange(k, device=device)[:, None] - antecedents))
