@@ -241,7 +241,7 @@ def test_every_numeric_key_has_a_range_and_each_range_is_enforced():
 
     found = {key: (limit, value) for key, _, value, limit in numeric_values(full())}
     assert not [key for key, (limit, _) in found.items() if limit is None]
-    assert len(found) == 48 and {"data.holdout", "model.layers.heads", "train.weights.*"} <= found.keys()
+    assert len(found) == 49 and {"data.holdout", "model.layers.heads", "train.weights.*"} <= found.keys()
     assert {"model.layers.dropout", "model.layers.head_dropout.*", "train.ema", "train.ema_start"} <= found.keys()
     for key, (limit, value) in found.items():
         bad = [limit.low - 1 if not limit.open_low else limit.low] if limit.low is not None else []

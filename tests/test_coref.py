@@ -168,6 +168,25 @@ def test_coarse_scores_choose_among_every_earlier_span():
     assert scores["pair"][0].isinf().all()  # the first span has no antecedent
 
 
+def test_same_words_spans_are_candidates_whatever_their_coarse_score():
+    """With one antecedent a span and ``matches = 1``, the last "A" picks an earlier "a" though the coarse score
+    ranks every match last; without ``matches`` it picks another span."""
+    torch.manual_seed(0)
+    words = ["a", "b", "A", "c", "d", "A"]
+    document = Document([Sentence(words)], extra={"given_mentions": [[i, i + 1] for i in range(len(words))]})
+    batch = make_document_batch(document, Vocabs.build({"pos": document.sentences}, 1), readers=[SPEC])
+    head = CorefHead(4, 2, 6, 0.0, max_width=3, ratio=0.8, antecedents=1, matches=1).eval()
+    with torch.no_grad():
+        head.coarse_match.weight[3] = -100.0
+    states = torch.randn(*batch.mask.shape, 4)
+    scores = head(Context(batch, states))
+    assert scores["antecedents"][5].tolist() in ([0], [2]) and scores["antecedents"][2].tolist() == [0]
+    assert scores["pair"][5].isfinite().all() and scores["pair"][0].isinf().all()
+    head.matches = 0
+    scores = head(Context(batch, states))
+    assert scores["antecedents"][5].tolist() not in ([0], [2]) and scores["antecedents"][2].tolist() == [1]
+
+
 def head_scores(n_words=7, seed=0):
     """A tiny head over random states of two sentences (4 + 3 words), with its batch."""
     torch.manual_seed(seed)
