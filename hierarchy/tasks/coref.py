@@ -5,21 +5,21 @@ CoNLL-2012 metrics (:mod:`hierarchy.tasks.coref_metrics`).
 The head is Lee et al. (2017)'s span ranking, chosen over word-level coreference (Dobrovolskii 2021) because GUM
 nests mentions and keeps singletons, which span ranking predicts directly (word-level coreference needs a second
 model to recover spans from head words). Every span of at most ``model.span_width`` words inside a sentence is a
-candidate; a mention score (trained also directly, as mention detection) keeps the best ``model.span_ratio`` x
-words of them that cross no better one (GUM's mentions nest; so do the kept spans, which brackets then write
-unambiguously). As in Lee et al. (2018)'s coarse-to-fine ranking, a cheap bilinear score over every earlier kept span
-picks each kept span's ``model.antecedents`` best candidates: among them always its ``model.match_antecedents`` best
-earlier spans with the same last word (or the same words), whatever their coarse score. The coarse score learns
-little of a match (most matching spans are no mentions), and without them a repeated noun or name found its
-antecedent in a third of the cases on GUM dev. A feed-forward scorer then scores the candidates against a dummy
-antecedent (score 0: a new entity); the span is trained by the marginal likelihood of its gold antecedents. Unlike
-Lee et al., a pair's score adds the antecedent's mention score but not the span's own: GUM's singletons are
-mentions, so a span's high mention score (which the mention loss trains) says nothing of whether it links. Both
-scores also read whether two spans have the same words and the same last word (lowercased): a frozen encoder's
-states tell little of that, and a repeated name links mentions far apart. Memory and time grow with ``words x
-span_width`` (candidates), ``kept spans x antecedents`` (pairs) and ``kept spans ^ 2`` (the coarse scores: a few
-floats and bytes a pair, some 200 MB for a part of 10,000 words; longer documents are predicted in parts).
-The layer reads the hierarchy's states, into which the mention layer below passes its label embeddings.
+candidate; a mention score (trained also directly, as mention detection) keeps the best ``model.span_ratio`` x words
+of them that cross no better one (GUM's mentions nest; so do the kept spans, which brackets then write
+unambiguously). As in Lee et al. (2018)'s coarse-to-fine ranking, a cheap bilinear score over every earlier kept
+span picks each kept span's ``model.antecedents`` best candidates: among them always its ``model.match_antecedents``
+best earlier spans with the same last word (or the same words), whatever their coarse score. The coarse score learns
+little of a match (most matching spans are no mentions): without them, half of GUM dev's repeated nouns and names
+found an earlier mention of their entity (given the gold mentions), with them 71%. A feed-forward scorer then scores
+the candidates against a dummy antecedent (score 0: a new entity); the span is trained by the marginal likelihood of
+its gold antecedents. Unlike Lee et al., a pair's score adds the antecedent's mention score but not the span's own:
+GUM's singletons are mentions, so a span's high mention score (which the mention loss trains) says nothing of
+whether it links. Both scores also read whether two spans have the same words and the same last word (lowercased): a
+frozen encoder's states tell little of that, and a repeated name links mentions far apart. Memory and time grow with
+``words x span_width`` (candidates), ``kept spans x antecedents`` (pairs) and ``kept spans ^ 2`` (the coarse scores:
+a few floats and bytes a pair, some 200 MB for a part of 10,000 words; longer documents are predicted in parts). The
+layer reads the hierarchy's states, into which the mention layer below passes its label embeddings.
 """
 from __future__ import annotations
 
