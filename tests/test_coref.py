@@ -152,13 +152,18 @@ def test_non_crossing_against_brute_force():
         assert non_crossing(starts, ends, scores, limit).tolist() == kept
 
 
+def repeated_words_batch():
+    """The batch of one document, "a b A c d A", each word a given mention ("a" and "A" share a form)."""
+    words = ["a", "b", "A", "c", "d", "A"]
+    document = Document([Sentence(words)], extra={"given_mentions": [[i, i + 1] for i in range(len(words))]})
+    return make_document_batch(document, Vocabs.build({"pos": document.sentences}, 1), readers=[SPEC])
+
+
 def test_coarse_scores_choose_among_every_earlier_span():
     """With one antecedent a span, a strong same-words score makes the last "A" pick an earlier "a", not its
     nearest predecessor."""
     torch.manual_seed(0)
-    words = ["a", "b", "A", "c", "d", "A"]
-    document = Document([Sentence(words)], extra={"given_mentions": [[i, i + 1] for i in range(len(words))]})
-    batch = make_document_batch(document, Vocabs.build({"pos": document.sentences}, 1), readers=[SPEC])
+    batch = repeated_words_batch()
     assert batch.inputs["forms"].tolist() == [0, 1, 0, 2, 3, 0]
     head = CorefHead(4, 2, 6, 0.0, max_width=3, ratio=0.8, antecedents=1).eval()
     with torch.no_grad():
@@ -172,9 +177,7 @@ def test_same_words_spans_are_candidates_whatever_their_coarse_score():
     """With one antecedent a span and ``matches = 1``, the last "A" picks an earlier "a" though the coarse score
     ranks every match last; without ``matches`` it picks another span."""
     torch.manual_seed(0)
-    words = ["a", "b", "A", "c", "d", "A"]
-    document = Document([Sentence(words)], extra={"given_mentions": [[i, i + 1] for i in range(len(words))]})
-    batch = make_document_batch(document, Vocabs.build({"pos": document.sentences}, 1), readers=[SPEC])
+    batch = repeated_words_batch()
     head = CorefHead(4, 2, 6, 0.0, max_width=3, ratio=0.8, antecedents=1, matches=1).eval()
     with torch.no_grad():
         head.coarse_match.weight[3] = -100.0
