@@ -26,7 +26,7 @@ from hierarchy.io.documents import (
 )
 from hierarchy.io.errors import CorpusError
 from hierarchy.io.sentence import Sentence
-from hierarchy.modules.spans import candidate_spans, match_codes, non_crossing
+from hierarchy.modules.spans import candidate_spans, match_codes, non_crossing, speaker_codes
 from hierarchy.tasks import Context, coref
 from hierarchy.tasks.coref import SPEC, CorefHead, match_gold
 
@@ -188,6 +188,41 @@ def test_same_words_spans_are_candidates_whatever_their_coarse_score():
     head.matches = 0
     scores = head(Context(batch, states))
     assert scores["antecedents"][5].tolist() not in ([0], [2]) and scores["antecedents"][2].tolist() == [1]
+
+
+def test_speaker_codes_against_brute_force():
+    torch.manual_seed(0)
+    speakers, addressees = torch.randint(0, 3, (9,)), torch.randint(0, 3, (9,))
+    antecedents = torch.randint(0, 9, (9, 4))
+    codes = speaker_codes(speakers, addressees, antecedents)
+    for i in range(9):
+        for a, j in enumerate(antecedents[i].tolist()):
+            s, d, s_j, d_j = speakers[i], addressees[i], speakers[j], addressees[j]
+            expected = 0 if not (s and s_j) else 1 + (s == s_j) + 2 * (d == s_j and d > 0) + 4 * (s == d_j and d_j > 0)
+            assert codes[i, a] == expected
+
+
+def test_speakers_come_from_the_sentences_comments_and_reach_the_pair_scores(tmp_path):
+    """Two speakers' "I": the third (A's) scores its antecedent A's "I" differently when the speakers are known; B's
+    "I" (the other side of the dialogue, whose embedding is left at 0 as an unknown speaker's) alike."""
+    turns = [("A", "B", 1), ("B", "A", 2), ("A", "B", 1)]
+    text = "".join(f"# speaker = {who}\n# addressee = {to}\n1\tI\t_\t_\t_\t_\t_\t_\t_\tEntity=({e}-person)\n"
+                   f"2\tsee\t_\t_\t_\t_\t_\t_\t_\t_\n\n" for who, to, e in turns)
+    (document,) = read_coref(write(tmp_path, "# newdoc id = talk\n" + text), given=True)
+    assert coref.inputs([document])["speakers"].tolist() == [[1, 1, 2, 2, 1, 1], [2, 2, 1, 1, 2, 2]]
+    batch = make_document_batch(document, Vocabs.build({"pos": document.sentences}, 1), readers=[SPEC])
+    torch.manual_seed(0)
+    head = CorefHead(4, 2, 6, 0.0, max_width=2, ratio=0.8, antecedents=2, speakers=True).eval()
+    with torch.no_grad():
+        head.speaker.weight.zero_()
+        head.speaker.weight[2] = 1.0  # the same speaker
+    states = torch.randn(*batch.mask.shape, 4)
+    known = head(Context(batch, states))
+    batch.inputs["speakers"].zero_()
+    unknown = head(Context(batch, states))
+    same = known["antecedents"][2].tolist().index(0)  # the third "I"'s candidate column holding the first "I"
+    assert known["pair"][2, same] != unknown["pair"][2, same]
+    assert known["pair"][2, 1 - same] == unknown["pair"][2, 1 - same]
 
 
 def head_scores(n_words=7, seed=0):

@@ -136,6 +136,7 @@ class ModelConfig:
     span_ratio: float = bounded(0.4, POSITIVE)  # span tasks: candidates kept per word of a document
     antecedents: int = bounded(50, AT_LEAST_1)  # coref: the best earlier kept spans a span scores as antecedents
     match_antecedents: int = bounded(20, AT_LEAST_0)  # coref: of them, the best with the same last word, always
+    speakers: bool = False  # coref: pairs read whether their sentences' # speaker / # addressee comments match
     link_threshold: float = bounded(0.0, SCORE)  # coref: a span links to its best antecedent scoring above this
     cluster_typing: float = bounded(0.0, FRACTION)  # coref: mentions take the type of a cluster this confident (0: off)
     dropout: float = bounded(0.33, FRACTION)  # on the embeddings, and in each layer that sets none of its own

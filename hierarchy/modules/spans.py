@@ -77,6 +77,22 @@ def match_codes(forms: torch.Tensor, starts: torch.Tensor, ends: torch.Tensor) -
     return 2 * (text[:, None] == text[None, :]).to(torch.uint8) + (last[:, None] == last[None, :]).to(torch.uint8)
 
 
+def speaker_codes(speakers: torch.Tensor, addressees: torch.Tensor, antecedents: torch.Tensor) -> torch.Tensor:
+    """How the speakers of spans and their antecedents relate: ``speakers``/``addressees`` ``[n]`` (an id per span,
+    0 = unknown), ``antecedents`` ``[n, a]`` (indexes) -> ``[n, a]`` codes: 0 where a speaker is unknown, else ``1 +
+    same speaker + 2 * (the span is said to the antecedent's speaker) + 4 * (the antecedent was said to the span's
+    speaker)`` ("I" and a later "you" of the other side of a dialogue get 1 + 2 + 4).
+
+    >>> speakers, addressees = torch.tensor([1, 2, 1, 0]), torch.tensor([2, 1, 0, 0])
+    >>> speaker_codes(speakers, addressees, torch.tensor([[0], [0], [1], [0]])).tolist()
+    [[2], [7], [5], [0]]
+    """
+    s, d = speakers[:, None], addressees[:, None]
+    s_a, d_a = speakers[antecedents], addressees[antecedents]
+    codes = 1 + (s == s_a).long() + 2 * ((d == s_a) & (d > 0)).long() + 4 * ((s == d_a) & (d_a > 0)).long()
+    return codes * ((s > 0) & (s_a > 0)).long()
+
+
 class SpanEncoder(nn.Module):
     """``[h_start; h_end; attention-pooled h; width embedding]`` projected to ``n_out``."""
 

@@ -29,7 +29,9 @@ from torch import nn
 from hierarchy.io.documents import outermost_tags, read_coref, spread_clusters, write_coref
 from hierarchy.io.entities import word_brackets
 from hierarchy.io.vocab import Vocab
-from hierarchy.modules.spans import SpanEncoder, candidate_spans, distance_bucket, match_codes, non_crossing
+from hierarchy.modules.spans import (
+    SpanEncoder, candidate_spans, distance_bucket, match_codes, non_crossing, speaker_codes,
+)
 from hierarchy.tasks.coref_metrics import CorefMetric, MentionMetric
 from hierarchy.tasks.metrics import ChunkMetric
 from hierarchy.tasks.spec import TaskSpec, Writers
@@ -41,7 +43,8 @@ class CorefHead(nn.Module):
     """Mention scores and types of candidate spans, and antecedent scores of the kept ones (see the module)."""
 
     def __init__(self, n_in: int, n_types: int, dim: int, dropout: float, max_width: int, ratio: float,
-                 antecedents: int, typing: float = 0.0, threshold: float = 0.0, matches: int = 0):
+                 antecedents: int, typing: float = 0.0, threshold: float = 0.0, matches: int = 0,
+                 speakers: bool = False):
         super().__init__()
         self.max_width, self.ratio, self.antecedents, self.typing = max_width, ratio, antecedents, typing
         self.threshold = threshold  # the dummy antecedent's score in decoding (0 in training)
@@ -54,7 +57,9 @@ class CorefHead(nn.Module):
         self.coarse_match = nn.Embedding(4, 1)  # match_codes -> a coarse score
         nn.init.zeros_(self.coarse_match.weight)
         self.distance, self.match = nn.Embedding(9, 20), nn.Embedding(4, 20)
-        self.pair = nn.Sequential(nn.Linear(3 * dim + 40, dim), nn.ReLU(), nn.Dropout(dropout), nn.Linear(dim, 1))
+        self.speaker = nn.Embedding(9, 20) if speakers else None  # speaker_codes -> a pair feature
+        n_pair = 3 * dim + 40 + 20 * speakers
+        self.pair = nn.Sequential(nn.Linear(n_pair, dim), nn.ReLU(), nn.Dropout(dropout), nn.Linear(dim, 1))
         self.dropout = nn.Dropout(dropout)
         self.n_label_out = 0
 
@@ -64,8 +69,9 @@ class CorefHead(nn.Module):
         ``types`` ``[n_spans, n_types]``, ``kept`` ``[n_kept]`` (indexes of spans, in document order),
         ``antecedents`` ``[n_kept, n_ante]`` (indexes into ``kept``), ``pair`` ``[n_kept, n_ante]`` (-inf where
         there is no such antecedent) and ``given`` (a bool tensor: the spans were given). ``batch.inputs``
-        (:func:`inputs`): ``forms`` ``[n_words]``, an id per lowercased word form; ``given`` ``[n_given, 2]``
-        (given mentions, end exclusive), which replace the candidates and the pruning."""
+        (:func:`inputs`): ``forms`` ``[n_words]``, an id per lowercased word form; ``speakers`` ``[2, n_words]``,
+        the ids of each word's speaker and addressee (0: unknown); ``given`` ``[n_given, 2]`` (given mentions, end
+        exclusive), which replace the candidates and the pruning."""
         batch, given = context.batch, context.batch.inputs.get("given")
         words = self.dropout(context.states[batch.mask])  # (n_words, n_in), the document's words in order
         n, device = len(words), words.device
@@ -98,8 +104,11 @@ class CorefHead(nn.Module):
         coarse = coarse.gather(1, antecedents)
         distance = self.distance(distance_bucket(torch.arange(k, device=device)[:, None] - antecedents))
         gi, gj = g[:, None, :].expand(k, a, -1), g[antecedents]
-        match = self.match(codes.gather(1, antecedents).long())
-        pair = self.pair(torch.cat([gi, gj, gi * gj, distance, match], -1)).squeeze(-1).float() + coarse
+        features = [gi, gj, gi * gj, distance, self.match(codes.gather(1, antecedents).long())]
+        if self.speaker is not None:
+            speakers, addressees = batch.inputs["speakers"][:, starts[kept]]  # (n_kept,) each
+            features.append(self.speaker(speaker_codes(speakers, addressees, antecedents)))
+        pair = self.pair(torch.cat(features, -1)).squeeze(-1).float() + coarse
         return {"starts": starts, "ends": ends, "mention": mention, "types": logits[:, 1:], "kept": kept,
                 "antecedents": antecedents, "pair": pair.masked_fill(coarse == float("-inf"), float("-inf")),
                 "given": torch.tensor(given is not None)}
@@ -199,12 +208,19 @@ def gold(documents, vocabs, seq_len: int) -> dict[str, torch.Tensor]:
 
 def inputs(documents) -> dict[str, torch.Tensor]:
     """``{"forms": [n_words]}``, the words of the batch's document in order as ids of their lowercased forms (the
-    same id for the same form), and ``{"given": [n, 2]}``: its given mentions (start, exclusive end;
-    ``read_coref(given=True)``, to link the gold mentions) where it has them."""
+    same id for the same form); ``{"speakers": [2, n_words]}``, ids of each word's speaker and addressee as its
+    sentence's ``# speaker`` and ``# addressee`` comments name them (0: none; GUM's dialogues have them); and
+    ``{"given": [n, 2]}``: its given mentions (start, exclusive end; ``read_coref(given=True)``, to link the gold
+    mentions) where it has them."""
     (document,) = documents
-    ids = {}
+    ids, people, speakers = {}, {}, [[], []]
     forms = [ids.setdefault(word.lower(), len(ids)) for sentence in document.sentences for word in sentence.words]
-    out = {"forms": torch.tensor(forms, dtype=torch.long)}
+    for sentence in document.sentences:
+        comments = getattr(sentence.meta, "metadata", None) or {}
+        for row, key in zip(speakers, ("speaker", "addressee")):
+            name = comments.get(key)
+            row += [people.setdefault(name, len(people) + 1) if name else 0] * len(sentence)
+    out = {"forms": torch.tensor(forms, dtype=torch.long), "speakers": torch.tensor(speakers, dtype=torch.long)}
     given = document.get("given_mentions")
     return out if given is None else out | {"given": torch.tensor(given, dtype=torch.long).reshape(-1, 2)}
 
@@ -212,7 +228,7 @@ def inputs(documents) -> dict[str, torch.Tensor]:
 def head(n_in, config, vocabs, layer, tasks, n_embed) -> CorefHead:
     return CorefHead(n_in, len(vocabs.labels[TYPES]), config.mlp_dim, config.dropout, config.span_width,
                      config.span_ratio, config.antecedents, config.cluster_typing, config.link_threshold,
-                     config.match_antecedents)
+                     config.match_antecedents, config.speakers)
 
 
 def labels(documents) -> dict:
