@@ -16,10 +16,13 @@ the candidates against a dummy antecedent (score 0: a new entity); the span is t
 its gold antecedents. Unlike Lee et al., a pair's score adds the antecedent's mention score but not the span's own:
 GUM's singletons are mentions, so a span's high mention score (which the mention loss trains) says nothing of
 whether it links. Both scores also read whether two spans have the same words and the same last word (lowercased): a
-frozen encoder's states tell little of that, and a repeated name links mentions far apart. Memory and time grow with
-``words x span_width`` (candidates), ``kept spans x antecedents`` (pairs) and ``kept spans ^ 2`` (the coarse scores:
-a few floats and bytes a pair, some 200 MB for a part of 10,000 words; longer documents are predicted in parts). The
-layer reads the hierarchy's states, into which the mention layer below passes its label embeddings.
+frozen encoder's states tell little of that, and a repeated name links mentions far apart. With ``model.speakers``,
+the fine score also reads how the two spans' speakers relate (the same one; one speaking to the other), as the
+sentences' ``# speaker`` and ``# addressee`` comments name them (GUM's dialogues): "I" of one speaker is "you" of the
+other. Memory and time grow with ``words x span_width`` (candidates), ``kept spans x antecedents`` (pairs) and
+``kept spans ^ 2`` (the coarse scores: a few floats and bytes a pair, some 200 MB for a part of 10,000 words; longer
+documents are predicted in parts). The layer reads the hierarchy's states, into which the mention layer below passes
+its label embeddings.
 """
 from __future__ import annotations
 
