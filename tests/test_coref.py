@@ -152,11 +152,16 @@ def test_non_crossing_against_brute_force():
         assert non_crossing(starts, ends, scores, limit).tolist() == kept
 
 
+def document_batch(document):
+    """The batch of one document with the coref head's inputs, over a vocabulary of its own words."""
+    return make_document_batch(document, Vocabs.build({"pos": document.sentences}, 1), readers=[SPEC])
+
+
 def repeated_words_batch():
     """The batch of one document, "a b A c d A", each word a given mention ("a" and "A" share a form)."""
     words = ["a", "b", "A", "c", "d", "A"]
-    document = Document([Sentence(words)], extra={"given_mentions": [[i, i + 1] for i in range(len(words))]})
-    return make_document_batch(document, Vocabs.build({"pos": document.sentences}, 1), readers=[SPEC])
+    given = [[i, i + 1] for i in range(len(words))]
+    return document_batch(Document([Sentence(words)], extra={"given_mentions": given}))
 
 
 def test_coarse_scores_choose_among_every_earlier_span():
@@ -210,7 +215,7 @@ def test_speakers_come_from_the_sentences_comments_and_reach_the_pair_scores(tmp
                    f"2\tsee\t_\t_\t_\t_\t_\t_\t_\t_\n\n" for who, to, e in turns)
     (document,) = read_coref(write(tmp_path, "# newdoc id = talk\n" + text), given=True)
     assert coref.inputs([document])["speakers"].tolist() == [[1, 1, 2, 2, 1, 1], [2, 2, 1, 1, 2, 2]]
-    batch = make_document_batch(document, Vocabs.build({"pos": document.sentences}, 1), readers=[SPEC])
+    batch = document_batch(document)
     torch.manual_seed(0)
     head = CorefHead(4, 2, 6, 0.0, max_width=2, ratio=0.8, antecedents=2, speakers=True).eval()
     with torch.no_grad():
@@ -229,8 +234,7 @@ def head_scores(n_words=7, seed=0):
     """A tiny head over random states of two sentences (4 + 3 words), with its batch."""
     torch.manual_seed(seed)
     document = Document([Sentence(list("abcd")), Sentence(list("efg"))][: 1 + (n_words > 4)])
-    vocabs = Vocabs.build({"pos": [s for s in document.sentences]}, 1)
-    batch = make_document_batch(document, vocabs, readers=[SPEC])
+    batch = document_batch(document)
     head = CorefHead(4, 2, 6, 0.0, max_width=3, ratio=0.8, antecedents=3).eval()
     states = torch.randn(*batch.mask.shape, 4)
     return head, batch, head(Context(batch, states))
