@@ -16,7 +16,7 @@ from hierarchy.annotate_work import in_context
 from hierarchy.core.batching import make_batch
 from hierarchy.core.features import cache_key, cached_features
 from hierarchy.core.persistence import load_model
-from hierarchy.core.predict import Predictor
+from hierarchy.core.predict import Predictor, pieces
 from hierarchy.io import Sentence, read_conllu
 from hierarchy.io.documents import read_coref, with_context
 from hierarchy.modules.transformer import InContext, TransformerInput
@@ -96,6 +96,30 @@ def test_a_model_with_context_trains_saves_reloads_and_predicts_alike(context_mo
     predicted = Predictor(model, vocabs)(dev)
     assert [(s.upos, s.heads) for s in predicted] == trained
     assert predicted[0].get("context") is None  # the context is read, not written back
+
+
+def test_a_long_sentence_in_pieces_reads_its_context(context_model):
+    """Each piece of a sentence over ``max_words`` is read with its sentence's other words and the sentence's
+    neighbours as context, whether the predictor adds the context or the caller (annotate, the component) did."""
+    directory, _ = context_model
+    model, _, vocabs = load_model(directory)
+    dev = read_conllu(SAMPLE / "dev.conllu")
+    long = Sentence([w for s in dev[2:] for w in s.words][:40])
+    read = []
+    transformer, forward = model.embed.transformer, model.embed.transformer.forward
+    transformer.forward = lambda texts, seq_len: read.extend(texts) or forward(texts, seq_len)
+    predictor = Predictor(model, vocabs, max_words=15)
+    spans = pieces(40, 15, long.words)
+    words = [*dev[0].words, *long.words, *dev[1].words]
+    start = len(dev[0])
+    assert len(spans) > 1
+    expected = {(tuple(words[max(start + a - 8, 0) : start + a]), tuple(long.words[a:b]),
+                 tuple(words[start + b : start + b + 8])) for a, b in spans}
+    for sentences in ([dev[0], long, dev[1]], with_context([dev[0], long, dev[1]], 8)):
+        read.clear()
+        joined = predictor(sentences)
+        assert {(t.left, t.words, t.right) for t in read if t.words in {w for _, w, _ in expected}} == expected
+        assert len(joined[1].upos) == 40 and [s.get("context") for s in joined] == [s.get("context") for s in sentences]
 
 
 def test_annotate_reads_a_paragraph_in_context_and_the_component_a_doc(context_model, tmp_path):

@@ -127,6 +127,22 @@ def join_words(layers: list, lengths: list[int], vocabs) -> dict:
     return {name: [v for piece in layers for v in piece[name]] for name in layers[0]}
 
 
+def piece(sentence: Sentence, a: int, b: int, n: int) -> Sentence:
+    """Words ``a:b`` of ``sentence`` as a sentence; where the sentence has a context, the piece's is up to ``n`` words
+    a side (at least as many as the sentence's): the sentence's other words, then its context.
+
+    >>> piece(Sentence(["a", "b", "c", "d"]).with_layers(context=(["x"], ["y"])), 1, 3, 2).get("context")
+    (['x', 'a'], ['d', 'y'])
+    """
+    out = Sentence(sentence.words[a:b], source=sentence.source)
+    if sentence.get("context") is None:
+        return out
+    left, right = sentence.get("context")
+    n = max(n, len(left), len(right))
+    before, after = [*left, *sentence.words[:a]], [*sentence.words[b:], *right]
+    return out.with_layers(context=(before[max(len(before) - n, 0) :], after[:n]))
+
+
 class Predictor:
     """Predicts with a trained ``model`` and its ``vocabs`` on ``device`` (default: the model's) in batches of
     about ``batch_tokens`` words; ``precision`` as in :func:`autocast`. A sentence longer than ``max_words`` is
@@ -260,17 +276,23 @@ class Predictor:
         return fields
 
     def _in_pieces(self, sentences, tasks) -> list:
-        """:meth:`__call__` with each sentence longer than ``max_words`` cut into pieces, predicted, and joined."""
+        """:meth:`__call__` with each sentence longer than ``max_words`` cut into pieces, predicted, and joined. With
+        document context (the model's, or the sentences' own), a piece reads the words around it: first its
+        sentence's other words, then the sentence's context."""
+        added = self.context and all(s.get("context") is None for s in sentences)
+        read = with_context(sentences, self.context) if added else sentences
         flat, cuts = [], []
-        for s in sentences:
+        for s in read:
             spans = pieces(len(s), self.max_words, s.words)
             cuts.append((len(flat), spans))
-            flat += [s] if len(spans) == 1 else [Sentence(s.words[a:b], source=s.source) for a, b in spans]
+            flat += [s] if len(spans) == 1 else [piece(s, a, b, self.context) for a, b in spans]
         predicted = self(flat, tasks)
         out = []
         for s, (first, spans) in zip(sentences, cuts):
-            if len(spans) == 1:
-                out.append(predicted[first])
+            if len(spans) == 1:  # the context is read, not written back
+                p = predicted[first]
+                out.append(dataclasses.replace(p, extra={k: v for k, v in p.extra.items() if k != "context"})
+                           if added else p)
                 continue
             parts, lengths, layers = predicted[first : first + len(spans)], [b - a for a, b in spans], {}
             for t in tasks if tasks is not None else self.tasks("sentence"):
