@@ -127,20 +127,21 @@ def join_words(layers: list, lengths: list[int], vocabs) -> dict:
     return {name: [v for piece in layers for v in piece[name]] for name in layers[0]}
 
 
-def piece(sentence: Sentence, a: int, b: int, n: int) -> Sentence:
-    """Words ``a:b`` of ``sentence`` as a sentence; where the sentence has a context, the piece's is up to ``n`` words
-    a side (at least as many as the sentence's): the sentence's other words, then its context.
+def cut(sentence: Sentence, spans: list[tuple[int, int]], n: int) -> list[Sentence]:
+    """The word ranges ``spans`` of ``sentence`` as sentences; where the sentence has a context, each piece's is up to
+    ``n`` words a side (at least as many as the sentence's), as :func:`with_context` reads them from the sentence's
+    other words, then from its context.
 
-    >>> piece(Sentence(["a", "b", "c", "d"]).with_layers(context=(["x"], ["y"])), 1, 3, 2).get("context")
-    (['x', 'a'], ['d', 'y'])
+    >>> sentence = Sentence(["a", "b", "c", "d"]).with_layers(context=(["x"], ["y"]))
+    >>> [p.get("context") for p in cut(sentence, [(0, 1), (1, 3), (3, 4)], 2)]
+    [(['x'], ['b', 'c']), (['x', 'a'], ['d', 'y']), (['b', 'c'], ['y'])]
     """
-    out = Sentence(sentence.words[a:b], source=sentence.source)
+    parts = [Sentence(sentence.words[a:b], source=sentence.source) for a, b in spans]
     if sentence.get("context") is None:
-        return out
+        return parts
     left, right = sentence.get("context")
     n = max(n, len(left), len(right))
-    before, after = [*left, *sentence.words[:a]], [*sentence.words[b:], *right]
-    return out.with_layers(context=(before[max(len(before) - n, 0) :], after[:n]))
+    return with_context([Sentence(list(left)), *parts, Sentence(list(right))], n)[1:-1]
 
 
 class Predictor:
@@ -285,7 +286,7 @@ class Predictor:
         for s in read:
             spans = pieces(len(s), self.max_words, s.words)
             cuts.append((len(flat), spans))
-            flat += [s] if len(spans) == 1 else [piece(s, a, b, self.context) for a, b in spans]
+            flat += [s] if len(spans) == 1 else cut(s, spans, self.context)
         predicted = self(flat, tasks)
         out = []
         for s, (first, spans) in zip(sentences, cuts):
