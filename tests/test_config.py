@@ -76,6 +76,22 @@ def test_later_override_wins():
     assert config.train.epochs == 4
 
 
+def test_override_a_layer_by_its_index():
+    config = tiny_config()
+    apply_override(config, "model.layers.0.dropout=0.2")
+    apply_override(config, "model.layers.1.size=6")
+    assert config.model.layers[0].dropout == 0.2 and config.model.layers[1].dropout is None
+    assert config.model.layers[1].size == 6
+
+
+@pytest.mark.parametrize("key, match", [("model.layers.9.dropout", "has 3 tables, numbered from 0 .got '9'"),
+                                        ("model.layers.x.dropout", "got 'x'"),
+                                        ("model.layers.0.dropuot", "did you mean 'model.layers.0.dropout'")])
+def test_bad_layer_override(key, match):
+    with pytest.raises(ConfigError, match=match):
+        apply_override(tiny_config(), f"{key}=0.2")
+
+
 @pytest.mark.parametrize("key", ["train.epoch", "foo.bar", "train.epochs.x", "trainer.epochs", "data"])
 def test_unknown_key_on_the_command_line(key):
     with pytest.raises(ConfigError) as e:

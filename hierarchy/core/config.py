@@ -283,13 +283,20 @@ def from_dict(table: dict, where: str) -> Config:
 
 
 def apply_override(config: Config, override: str) -> None:
-    """Set one dotted key from a ``key=value`` string; the value is parsed as TOML, else taken as a string."""
+    """Set one dotted key from a ``key=value`` string; the value is parsed as TOML, else taken as a string. A table
+    of an array is named by its index: ``model.layers.2.dropout=0.2``."""
     key, sep, text = override.partition("=")
     if not sep:
         raise ConfigError(f"command line: override '{override}' must look like key=value")
     *parents, name = key.split(".")
     node, prefix = config, ""
     for part in parents:
+        if isinstance(node, list):  # a table of an array, by its index from 0: model.layers.2.dropout
+            if not part.isdigit() or int(part) >= len(node):
+                raise ConfigError(f"command line: '{key}': {prefix.rstrip('.')} has {len(node)} tables, "
+                                  f"numbered from 0 (got '{part}')")
+            node, prefix = node[int(part)], f"{prefix}{part}."
+            continue
         if not dataclasses.is_dataclass(node) or not hasattr(node, part):
             known = [f.name for f in dataclasses.fields(node)] if dataclasses.is_dataclass(node) else []
             raise ConfigError(f"command line: {unknown_key(key, known, prefix)}")
