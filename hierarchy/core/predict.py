@@ -167,6 +167,14 @@ class Predictor:
         """The model's tasks over ``unit`` (``sentence``, ``pair`` or ``document``), bottom first."""
         return [t for t in self.model.depth if TASKS[t].unit == unit]
 
+    def in_context(self, sentences: list) -> list:
+        """``sentences`` as the model reads them: copies with up to :attr:`context` words of their neighbours a side
+        (:func:`~hierarchy.io.documents.with_context`, within their ``# newdoc`` documents; else the list is one)
+        when the model reads context and none carries its own; else the list itself."""
+        if self.context and all(s.get("context") is None for s in sentences):
+            return with_context(sentences, self.context)
+        return sentences
+
     @torch.no_grad()
     def __call__(self, items, tasks=None, inject=None) -> list:
         """Predict ``tasks`` (default: all the model's tasks over the items' unit) for ``items``.
@@ -197,8 +205,8 @@ class Predictor:
             out = list(items)
             keep = [i for i, s in enumerate(items) if len(s) > 0]
         inputs = [items[i] if inject is None else dataclasses.replace(items[i], heads=inject[i]) for i in keep]
-        if self.context and unit == "sentence" and all(s.get("context") is None for s in inputs):
-            inputs = with_context(inputs, self.context)  # within the list's documents (# newdoc; else it is one)
+        if unit == "sentence":
+            inputs = self.in_context(inputs)
         if not tasks or not inputs:
             return out
         was_training = self.model.training
@@ -236,8 +244,7 @@ class Predictor:
                 if not tasks or not len(document):
                     out.append(document)
                     continue
-                if self.context and all(s.get("context") is None for s in document.sentences):
-                    document = dataclasses.replace(document, sentences=with_context(document.sentences, self.context))
+                document = dataclasses.replace(document, sentences=self.in_context(document.sentences))
                 parts = [self._document_pass(part, tasks) for part in document_parts(document)]
                 document = dataclasses.replace(document, sentences=[s for part, _ in parts for s in part.sentences])
                 for t in tasks:
@@ -280,8 +287,8 @@ class Predictor:
         """:meth:`__call__` with each sentence longer than ``max_words`` cut into pieces, predicted, and joined. With
         document context (the model's, or the sentences' own), a piece reads the words around it: first its
         sentence's other words, then the sentence's context."""
-        added = self.context and all(s.get("context") is None for s in sentences)
-        read = with_context(sentences, self.context) if added else sentences
+        read = self.in_context(sentences)
+        added = read is not sentences
         flat, cuts = [], []
         for s in read:
             spans = pieces(len(s), self.max_words, s.words)
